@@ -1,0 +1,36 @@
+# mirage: does a surprising RL result hold only when the base model is aligned
+# with the task? (arXiv 2508.21188) — the study as one DAG.
+import os
+
+import sys
+
+from mirage.config import ConfigError, validate_config
+
+# The default toy study, unless a config is given (--configfile config/paper.yaml):
+# a given config replaces the default instead of being merged into it.
+if not config:
+
+    configfile: os.path.join(workflow.basedir, "config", "config.yaml")
+
+
+try:
+    validate_config(config, workflow.source_path("config/schema.yaml"))
+except ConfigError as error:
+    # one line naming the key, no traceback; nothing has run yet
+    print(error, file=sys.stderr)
+    sys.exit(1)
+
+# Jobs import the mirage package from this checkout, in a venv or a conda env alike.
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/models.smk"
+include: "rules/alignment.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,67 @@
+"""The alignment stage: sample each base model on a task's eval split, grade
+every completion, and summarise pass@k and the styles the model used."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import polars as pl
+
+from mirage.passk import passk_table
+from mirage.sampling import SamplingParams, make_sampler, sample_and_grade
+from mirage.schemas import PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
+from mirage.toy.tasks import stable_seed
+
+log = logging.getLogger(__name__)
+
+
+def sample_problems(
+    model_name: str,
+    model_path: str,
+    problems_path: str,
+    split: str,
+    sampler_cfg: dict,
+    verifier: str,
+    seed: int,
+    out_path: str,
+    threads: int = 1,
+) -> pl.DataFrame:
+    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == split)
+    if problems.is_empty():
+        raise ValueError(f"{problems_path}: no problems in split {split!r}")
+    task = problems["task"][0]
+    params = SamplingParams.from_config(sampler_cfg, stable_seed(seed, "sample", model_name, task, split))
+    sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads)
+    start = time.perf_counter()
+    samples = sample_and_grade(sampler, problems, params, model_name, verifier)
+    elapsed = time.perf_counter() - start
+    tokens = int(samples["n_tokens"].sum())
+    log.info(
+        "%s on %s/%s: %d completions, %d tokens in %.1f s (%.0f tokens/s); accuracy %.3f",
+        model_name, task, split, samples.height, tokens, elapsed, tokens / max(elapsed, 1e-9),
+        samples["correct"].mean(),
+    )
+    SAMPLES.write(samples, out_path)
+    return samples
+
+
+def style_shares(samples: pl.DataFrame) -> pl.DataFrame:
+    """Share of samples per style and the accuracy of each style, per (model, task)."""
+    totals = samples.group_by("model", "task").agg(pl.len().alias("total"))
+    df = (
+        samples.group_by("model", "task", "style")
+        .agg(pl.len().cast(pl.Int32).alias("num_samples"), pl.col("correct").mean().alias("accuracy"))
+        .join(totals, on=["model", "task"])
+        .with_columns((pl.col("num_samples") / pl.col("total")).alias("share"))
+    )
+    return STYLE_SHARES.check(df).sort("model", "task", "style")
+
+
+def alignment_tables(sample_files: list[str], ks: list[int], passk_path: str, styles_path: str) -> None:
+    samples = pl.concat([SAMPLES.read(f) for f in sample_files])
+    passk = passk_table(samples, ks or None)
+    PASSK.write(passk, passk_path)
+    STYLE_SHARES.write(style_shares(samples), styles_path)
+    with pl.Config(tbl_rows=200):
+        log.info("pass@k:\n%s", passk)

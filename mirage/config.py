@@ -1,0 +1,93 @@
+"""Validation of a study's config: the schema first, then the cross-references
+the schema cannot express. Every failure is one line naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config value that the study cannot run with."""
+
+
+def _key_path(parts) -> str:
+    return ".".join(str(p) for p in parts) or "<top level>"
+
+
+def _describe(error) -> str:
+    """One line for a jsonschema error: where, what was found, what was expected."""
+    where = _key_path(error.absolute_path)
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(allowed))
+        key = f"{where}.{unknown[0]}" if where != "<top level>" else unknown[0]
+        return f"unknown key '{key}'; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "required":
+        return f"{where}: {error.message}"
+    return f"'{where}': {error.message}"
+
+
+def check_schema(config: dict, schema_path: str | Path) -> None:
+    """Validate with ``snakemake.utils.validate`` (which also fills defaults);
+    on failure raise a one-line :class:`ConfigError`."""
+    import jsonschema
+    from snakemake.utils import validate
+
+    try:
+        validate(config, str(schema_path))
+    except Exception as exc:  # snakemake wraps the jsonschema error in a long message
+        schema = yaml.safe_load(Path(schema_path).read_text())
+        best = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(schema).iter_errors(config)
+        )
+        if best is None:
+            raise ConfigError(f"config does not match {schema_path}: {exc}") from None
+        raise ConfigError(f"config error: {_describe(best)}") from None
+
+
+def check_references(config: dict) -> None:
+    """Cross-references between sections."""
+    tasks = config["tasks"]
+    for name, model in config["models"].items():
+        for task in model.get("mixture", {}):
+            if task not in tasks:
+                raise ConfigError(
+                    f"config error: 'models.{name}.mixture.{task}' names a task that is not under 'tasks' "
+                    f"(known: {', '.join(sorted(tasks))})"
+                )
+            shares = model["mixture"][task]["styles"]
+            if sum(shares.values()) <= 0:
+                raise ConfigError(f"config error: 'models.{name}.mixture.{task}.styles' must have a positive share")
+        for task in model.get("evaluate_on", []):
+            if task not in tasks:
+                raise ConfigError(
+                    f"config error: 'models.{name}.evaluate_on' names task '{task}' that is not under 'tasks'"
+                )
+        if model["source"] == "toy":
+            arch = model["architecture"]
+            if arch["hidden_size"] % arch["num_attention_heads"]:
+                raise ConfigError(
+                    f"config error: 'models.{name}.architecture.hidden_size' ({arch['hidden_size']}) must be "
+                    f"divisible by num_attention_heads ({arch['num_attention_heads']})"
+                )
+    n = config["sampler"]["n"]
+    for k in config["alignment"].get("ks", []):
+        if k > n:
+            raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
+
+
+def validate_config(config: dict, schema_path: str | Path) -> dict:
+    check_schema(config, schema_path)
+    check_references(config)
+    return config
+
+
+def eval_tasks(model_cfg: dict) -> list[str]:
+    """Tasks a base model is evaluated on: ``evaluate_on`` or its SFT mixture."""
+    return list(model_cfg.get("evaluate_on") or sorted(model_cfg.get("mixture", {})))
+
+
+def resources(config: dict, group: str) -> dict:
+    return config["resources"].get(group, config["resources"]["default"])

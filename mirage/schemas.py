@@ -1,0 +1,116 @@
+"""Typed tables of the study: one schema per table, checked on every write."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    name: str
+    columns: dict[str, pl.DataType]
+    sort_by: tuple[str, ...] = ()
+
+    def frame(self, rows: list[dict]) -> pl.DataFrame:
+        return pl.DataFrame(rows, schema=self.columns, orient="row")
+
+    def check(self, df: pl.DataFrame, source: str = "") -> pl.DataFrame:
+        """Return ``df`` with exactly this schema's columns, in order, or raise
+        naming the table, the file and the offending column."""
+        where = f" in {source}" if source else ""
+        for col, dtype in self.columns.items():
+            if col not in df.columns:
+                raise ValueError(f"table {self.name!r}{where}: missing column {col!r} (expected {dtype})")
+            if df.schema[col] != dtype:
+                raise ValueError(
+                    f"table {self.name!r}{where}: column {col!r} has type {df.schema[col]}, expected {dtype}"
+                )
+        return df.select(list(self.columns))
+
+    def write(self, df: pl.DataFrame, path: str | os.PathLike) -> None:
+        df = self.check(df, str(path))
+        if self.sort_by:
+            df = df.sort(list(self.sort_by), maintain_order=True)
+        write_parquet_atomic(df, path)
+
+    def read(self, path: str | os.PathLike) -> pl.DataFrame:
+        return self.check(pl.read_parquet(path), str(path))
+
+
+def write_parquet_atomic(df: pl.DataFrame, path: str | os.PathLike) -> None:
+    """Write to a temporary file beside ``path`` and rename it, so that a killed
+    job never leaves a file that looks complete."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        df.write_parquet(tmp, compression="zstd", statistics=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+PROBLEMS = TableSchema(
+    "problems",
+    {
+        "problem_id": pl.String,
+        "task": pl.String,
+        "split": pl.String,
+        "prompt": pl.String,
+        "answer": pl.String,
+        "question": pl.String,
+        "family": pl.String,
+    },
+    sort_by=("split", "problem_id"),
+)
+
+SAMPLES = TableSchema(
+    "samples",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "problem_id": pl.String,
+        "sample_idx": pl.Int32,
+        "completion": pl.String,
+        "extracted_answer": pl.String,
+        "well_formed": pl.Boolean,
+        "correct": pl.Boolean,
+        "style": pl.String,
+        "n_tokens": pl.Int32,
+        "finish_reason": pl.String,
+    },
+    sort_by=("model", "task", "problem_id", "sample_idx"),
+)
+
+PASSK = TableSchema(
+    "passk",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "k": pl.Int32,
+        "n": pl.Int32,
+        "num_problems": pl.Int32,
+        "pass_at_k": pl.Float64,
+    },
+    sort_by=("model", "task", "k"),
+)
+
+STYLE_SHARES = TableSchema(
+    "style_shares",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "style": pl.String,
+        "share": pl.Float64,
+        "accuracy": pl.Float64,
+        "num_samples": pl.Int32,
+    },
+    sort_by=("model", "task", "style"),
+)

@@ -1,0 +1,156 @@
+"""Tiny causal LMs trained from scratch with TRL's SFTTrainer on a mixture of
+toy task families, with the share of each solution style set per task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from mirage.toy.data import render_prompt
+from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, make_family, stable_seed
+
+log = logging.getLogger(__name__)
+
+ARCHITECTURES = {"llama": "LlamaConfig", "qwen2": "Qwen2Config"}
+
+
+def build_model(arch: dict, tokenizer):
+    """A randomly initialised model of the configured architecture."""
+    import transformers
+
+    params = dict(arch)
+    kind = params.pop("type")
+    if kind not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture type {kind!r}; known: {sorted(ARCHITECTURES)}")
+    config = getattr(transformers, ARCHITECTURES[kind])(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=True,
+        **params,
+    )
+    return transformers.AutoModelForCausalLM.from_config(config)
+
+
+def sft_rows(
+    mixture: dict[str, dict],
+    task_families: dict[str, dict],
+    excluded_questions: set[str],
+    n_rows: int,
+    practice_share: float,
+    prompt_template: str,
+    seed: int,
+) -> list[dict]:
+    """Prompt/completion rows for SFT.
+
+    A *natural* row shows the model choosing a style with the configured share
+    for that task: this sets its prior. A *practice* row puts the procedure's
+    opening marker into the prompt, so the model learns to execute the procedure
+    without learning to choose it (how a weakly aligned model can still know a
+    skill it rarely uses).
+    """
+    rng = np.random.default_rng(stable_seed(seed, "sft-rows"))
+    tasks = sorted(mixture)
+    weights = np.array([mixture[t]["weight"] for t in tasks], dtype=float)
+    families = {t: make_family(task_families[t]["family"], **task_families[t].get("params", {})) for t in tasks}
+    rows = []
+    while len(rows) < n_rows:
+        task = tasks[rng.choice(len(tasks), p=weights / weights.sum())]
+        fam = families[task]
+        problem = fam.draw(rng)
+        if problem.question in excluded_questions:
+            continue
+        prompt = render_prompt(prompt_template, problem.question)
+        if rng.random() < practice_share:
+            styles = mixture[task].get("practice_styles", ["procedure"])
+            style = styles[rng.integers(len(styles))]
+            full = fam.completion(problem, style)
+            cut = len(THINK_OPEN) + len(STYLE_MARKERS[style])
+            rows.append({"prompt": prompt + full[:cut], "completion": full[cut:], "task": task, "style": style, "practice": True})
+        else:
+            shares = mixture[task]["styles"]
+            names = sorted(shares)
+            p = np.array([shares[s] for s in names], dtype=float)
+            style = names[rng.choice(len(names), p=p / p.sum())]
+            rows.append({"prompt": prompt, "completion": fam.completion(problem, style), "task": task, "style": style, "practice": False})
+    return rows
+
+
+def pretrain_toy_model(
+    tokenizer_dir: str | Path,
+    problem_files: list[str | Path],
+    out_dir: str | Path,
+    model_cfg: dict,
+    task_families: dict[str, dict],
+    prompt_template: str,
+    seed: int,
+    threads: int = 1,
+) -> dict:
+    """SFT a tiny model from scratch and save it like a hub model (``save_pretrained``)."""
+    import torch
+    from datasets import Dataset
+    from transformers import AutoTokenizer, set_seed
+    from trl import SFTConfig, SFTTrainer
+
+    torch.set_num_threads(threads)
+    sft = model_cfg["sft"]
+    model_seed = stable_seed(seed, "model", model_cfg["name"])
+    set_seed(model_seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    model = build_model(model_cfg["architecture"], tokenizer)
+    n_params = sum(p.numel() for p in model.parameters())
+    log.info("model %s: %.2fM parameters", model_cfg["name"], n_params / 1e6)
+
+    # Evaluation problems never enter the SFT data (a contaminated model is a
+    # deliberate, separate configuration).
+    excluded = set()
+    for f in problem_files:
+        df = pl.read_parquet(f)
+        excluded |= set(df.filter(pl.col("split") == "eval")["question"].to_list())
+    n_rows = sft["steps"] * sft["batch_size"]
+    rows = sft_rows(model_cfg["mixture"], task_families, excluded, n_rows,
+                    sft["practice_share"], prompt_template, model_seed)
+    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
+
+    out_dir = Path(out_dir)
+    args = SFTConfig(
+        output_dir=str(out_dir / "_trainer"),
+        max_steps=sft["steps"],
+        per_device_train_batch_size=sft["batch_size"],
+        learning_rate=sft["learning_rate"],
+        lr_scheduler_type=sft.get("lr_scheduler", "cosine"),
+        warmup_steps=sft.get("warmup_steps", 0),
+        weight_decay=sft.get("weight_decay", 0.0),
+        max_length=sft["max_length"],
+        completion_only_loss=True,
+        use_cpu=True,
+        bf16=False,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=sft.get("logging_steps", 25),
+        seed=model_seed,
+        data_seed=model_seed,
+        dataloader_num_workers=0,
+    )
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+    start = time.perf_counter()
+    result = trainer.train()
+    elapsed = time.perf_counter() - start
+    model.save_pretrained(str(out_dir), safe_serialization=True)
+    tokenizer.save_pretrained(str(out_dir))
+    summary = {
+        "model": model_cfg["name"],
+        "parameters": n_params,
+        "sft_rows": n_rows,
+        "train_seconds": round(elapsed, 1),
+        "final_loss": result.training_loss,
+        "log_history": trainer.state.log_history,
+    }
+    (out_dir / "pretrain_summary.json").write_text(json.dumps(summary, indent=1))
+    return summary

@@ -1,0 +1,56 @@
+rule sample_base:
+    input:
+        model=base_model_dir,
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        "results/samples/base/{model}/{task}.parquet",
+    params:
+        model_path=base_model_path,
+        sampler=config["sampler"],
+        verifier=lambda wc: TASKS[wc.task]["verifier"],
+        seed=config["seed"],
+    log:
+        "logs/sample_base/{model}/{task}.log",
+    benchmark:
+        "benchmarks/runs/sample_base/{model}/{task}.tsv"
+    resources:
+        **rule_resources("sample"),
+    threads: res("sample", "threads")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/sample_base.py"
+
+
+rule passk_table:
+    input:
+        base_sample_files(),
+    output:
+        passk="results/tables/passk.parquet",
+        styles="results/tables/style_shares.parquet",
+    params:
+        ks=config["alignment"]["ks"],
+    log:
+        "logs/passk_table.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/passk_table.py"
+
+
+rule plot_passk:
+    input:
+        "results/tables/passk.parquet",
+    output:
+        png="results/figures/passk_{model}.png",
+        svg="results/figures/passk_{model}.svg",
+    log:
+        "logs/plot_passk/{model}.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_passk.py"

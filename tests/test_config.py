@@ -1,0 +1,72 @@
+import copy
+import json
+
+import pytest
+import yaml
+
+from conftest import REPO, run_snakemake
+from mirage.config import ConfigError, validate_config
+
+SCHEMA = REPO / "config" / "schema.yaml"
+
+
+@pytest.fixture(scope="module")
+def default_config():
+    # through JSON: YAML anchors would make toy_a and toy_b share one dict
+    return json.loads(json.dumps(yaml.safe_load((REPO / "config" / "config.yaml").read_text())))
+
+
+def test_default_config_is_valid(default_config):
+    cfg = validate_config(copy.deepcopy(default_config), SCHEMA)
+    assert cfg["sampler"]["batch_size"] == 512
+
+
+def _set(cfg, dotted, value):
+    *parents, last = dotted.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+
+
+DELETE = object()
+
+BAD = [
+    ("models.toy_a.sft.steps", -5, r"'models.toy_a.sft.steps'.*minimum"),
+    ("models.toy_a.sft.steps", "many", r"'models.toy_a.sft.steps'.*not of type 'integer'"),
+    ("sampler.temprature", 1.0, r"unknown key 'sampler.temprature'"),
+    ("sampler.n", DELETE, r"sampler: 'n' is a required property"),
+    ("sampler.backend", "ollama", r"'sampler.backend'.*'ollama' is not one of"),
+    ("sampler.top_p", 1.5, r"'sampler.top_p'.*maximum"),
+    ("models.toy_a.mixture.add.styles.procedure", 1.2, r"'models.toy_a.mixture.add.styles.procedure'"),
+    ("models.toy_a.mixture.div", {"weight": 1, "styles": {"procedure": 1}}, r"'models.toy_a.mixture.div' names a task"),
+    ("alignment.ks", [1, 64], r"'alignment.ks' has k=64 larger than 'sampler.n'"),
+    ("tasks.add.family", "div", r"'tasks.add.family'"),
+    ("resources.sample.gpu", -1, r"'resources.sample.gpu'"),
+    ("seed", 1.5, r"'seed'.*not of type 'integer'"),
+    ("models.toy_a.architecture.num_attention_heads", 3, r"hidden_size.*divisible by num_attention_heads"),
+]
+
+
+@pytest.mark.parametrize("key,value,message", BAD, ids=[b[0] + "=" + repr(b[1])[:12] for b in BAD])
+def test_bad_values_fail_with_one_line_naming_the_key(default_config, key, value, message):
+    cfg = copy.deepcopy(default_config)
+    _set(cfg, key, value)
+    with pytest.raises(ConfigError, match=message) as info:
+        validate_config(cfg, SCHEMA)
+    assert "\n" not in str(info.value)
+
+
+def test_snakemake_refuses_a_bad_config_before_any_job(workdir):
+    bad = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    bad["sampler"]["temperature"] = "hot"
+    (workdir / "bad.yaml").write_text(yaml.safe_dump(bad))
+    proc = run_snakemake("-n", "--configfile", str(workdir / "bad.yaml"), "--directory", str(workdir), check=False, timeout=120)
+    assert proc.returncode != 0
+    output = proc.stdout + proc.stderr
+    assert "'sampler.temperature': 'hot' is not of type 'number'" in output
+    assert "Traceback" not in output
+    assert not (workdir / "results").exists()

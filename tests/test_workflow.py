@@ -1,0 +1,89 @@
+"""The real Snakemake DAG: a dry run of the default study, and the smoke study
+run to completion in a temporary directory."""
+
+import re
+import shutil
+
+import polars as pl
+import pytest
+
+from conftest import REPO, run_snakemake
+from mirage.schemas import PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
+
+
+def jobs_in_dry_run(output: str) -> dict[str, int]:
+    """The job-count table of ``snakemake -n``."""
+    table = output.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
+
+
+def test_dry_run_of_the_default_study(tmp_path):
+    proc = run_snakemake("-n", "--directory", str(tmp_path), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    assert jobs["prepare_task"] == 4
+    assert jobs["pretrain_toy_model"] == 2
+    assert jobs["sample_base"] == 6  # each model on the three tasks of its mixture
+    assert jobs["passk_table"] == 1 and jobs["plot_passk"] == 2
+
+
+@pytest.fixture(scope="module")
+def smoke_study(tmp_path_factory):
+    work = tmp_path_factory.mktemp("smoke")
+    shutil.copy(REPO / "tests" / "smoke" / "config.yaml", work / "smoke.yaml")
+    run_snakemake("--configfile", str(work / "smoke.yaml"), "--directory", str(work), "--cores", "2", timeout=900)
+    return work
+
+
+@pytest.mark.slow
+def test_smoke_study_outputs(smoke_study):
+    res = smoke_study / "results"
+    problems = PROBLEMS.read(res / "data" / "add.parquet")
+    assert problems.group_by("split").len().sort("split")["len"].to_list() == [6, 16]
+
+    samples = SAMPLES.read(res / "samples" / "base" / "toy_a" / "add.parquet")
+    assert samples.height == 6 * 4
+    assert samples["problem_id"].n_unique() == 6
+    assert sorted(samples["sample_idx"].unique().to_list()) == [0, 1, 2, 3]
+    assert set(samples["style"].unique()) <= {"procedure", "flawed", "direct", "other"}
+    assert set(samples["finish_reason"].unique()) <= {"stop", "length"}
+    assert (samples["n_tokens"] >= 1).all() and (samples["n_tokens"] <= 40).all()
+
+    passk = PASSK.read(res / "tables" / "passk.parquet")
+    assert passk.select("model", "task").unique().sort("model", "task").rows() == [
+        ("toy_a", "add"), ("toy_a", "sub"), ("toy_b", "sub")]
+    assert passk["k"].unique().sort().to_list() == [1, 2, 4]
+    for _, grp in passk.group_by("model", "task"):
+        values = grp.sort("k")["pass_at_k"].to_list()
+        assert values == sorted(values) and 0 <= values[0] <= values[-1] <= 1
+    # pass@1 is the mean accuracy of the samples
+    row = passk.filter((pl.col("model") == "toy_a") & (pl.col("task") == "add") & (pl.col("k") == 1))
+    assert row["pass_at_k"][0] == pytest.approx(samples["correct"].mean())
+
+    styles = STYLE_SHARES.read(res / "tables" / "style_shares.parquet")
+    for _, grp in styles.group_by("model", "task"):
+        assert grp["share"].sum() == pytest.approx(1.0)
+
+    for model in ("toy_a", "toy_b"):
+        assert (res / "figures" / f"passk_{model}.png").stat().st_size > 1000
+        assert (res / "figures" / f"passk_{model}.svg").stat().st_size > 1000
+        assert (smoke_study / "logs" / "pretrain_toy_model" / f"{model}.log").stat().st_size > 0
+
+    # the model directory loads like a hub model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(res / "models" / "toy_a" / "base")
+    tok = AutoTokenizer.from_pretrained(res / "models" / "toy_a" / "base")
+    assert model.config.model_type == "llama" and model.config.vocab_size == len(tok)
+
+
+@pytest.mark.slow
+def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study):
+    proc = run_snakemake("-n", "--configfile", str(smoke_study / "smoke.yaml"), "--directory", str(smoke_study), timeout=120)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+    text = (smoke_study / "smoke.yaml").read_text()
+    (smoke_study / "hot.yaml").write_text(text.replace("temperature: 1.0", "temperature: 0.7"))
+    proc = run_snakemake("-n", "--configfile", str(smoke_study / "hot.yaml"), "--directory", str(smoke_study), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    assert jobs.get("sample_base") == 3 and jobs.get("passk_table") == 1
+    assert "pretrain_toy_model" not in jobs and "prepare_task" not in jobs

@@ -1,0 +1,10 @@
+from mirage.alignment import alignment_tables
+from mirage.workflow import rule_logging
+
+with rule_logging(snakemake):
+    alignment_tables(
+        sample_files=list(snakemake.input),
+        ks=snakemake.params.ks,
+        passk_path=snakemake.output.passk,
+        styles_path=snakemake.output.styles,
+    )

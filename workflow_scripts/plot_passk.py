@@ -1,0 +1,9 @@
+from mirage.plots import plot_passk_curves
+from mirage.workflow import rule_logging
+
+with rule_logging(snakemake):
+    plot_passk_curves(
+        passk_path=snakemake.input[0],
+        model=snakemake.wildcards.model,
+        out_paths=[snakemake.output.png, snakemake.output.svg],
+    )

@@ -1,0 +1,14 @@
+from mirage.toy.pretrain import pretrain_toy_model
+from mirage.workflow import rule_logging
+
+with rule_logging(snakemake):
+    pretrain_toy_model(
+        tokenizer_dir=snakemake.input.tokenizer,
+        problem_files=snakemake.input.problems,
+        out_dir=snakemake.output[0],
+        model_cfg=snakemake.params.model,
+        task_families=snakemake.params.tasks,
+        prompt_template=snakemake.params.prompt_template,
+        seed=snakemake.params.seed,
+        threads=snakemake.threads,
+    )

@@ -1,0 +1,15 @@
+from mirage.alignment import sample_problems
+from mirage.workflow import rule_logging
+
+with rule_logging(snakemake):
+    sample_problems(
+        model_name=snakemake.wildcards.model,
+        model_path=snakemake.params.model_path,
+        problems_path=snakemake.input.problems,
+        split="eval",
+        sampler_cfg=snakemake.params.sampler,
+        verifier=snakemake.params.verifier,
+        seed=snakemake.params.seed,
+        out_path=snakemake.output[0],
+        threads=snakemake.threads,
+    )
