@@ -43,8 +43,12 @@ def alignment_targets():
     ]
 
 
+def data_targets():
+    return [problems_file(t) for t in TASKS]
+
+
 def all_targets():
-    return alignment_targets()
+    return data_targets() + alignment_targets()
 
 
 def res(group, key):

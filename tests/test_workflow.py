@@ -22,7 +22,7 @@ def test_dry_run_of_the_default_study(tmp_path):
     jobs = jobs_in_dry_run(proc.stdout)
     assert jobs["prepare_task"] == 4
     assert jobs["pretrain_toy_model"] == 2
-    assert jobs["sample_base"] == 6  # each model on the three tasks of its mixture
+    assert jobs["sample_base"] == 4  # each model on the two tasks of its mixture
     assert jobs["passk_table"] == 1 and jobs["plot_passk"] == 2
 
 

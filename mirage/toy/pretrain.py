@@ -43,17 +43,17 @@ def sft_rows(
     task_families: dict[str, dict],
     excluded_questions: set[str],
     n_rows: int,
-    practice_share: float,
     prompt_template: str,
     seed: int,
 ) -> list[dict]:
     """Prompt/completion rows for SFT.
 
-    A *natural* row shows the model choosing a style with the configured share
+    Rows are drawn per task by ``weight``. A *natural* row shows the model choosing a style with the configured share
     for that task: this sets its prior. A *practice* row puts the procedure's
     opening marker into the prompt, so the model learns to execute the procedure
     without learning to choose it (how a weakly aligned model can still know a
-    skill it rarely uses).
+    skill it rarely uses); ``practice`` is the share of a task's rows that are
+    practice rows.
     """
     rng = np.random.default_rng(stable_seed(seed, "sft-rows"))
     tasks = sorted(mixture)
@@ -67,7 +67,7 @@ def sft_rows(
         if problem.question in excluded_questions:
             continue
         prompt = render_prompt(prompt_template, problem.question)
-        if rng.random() < practice_share:
+        if rng.random() < mixture[task].get("practice", 0.0):
             styles = mixture[task].get("practice_styles", ["procedure"])
             style = styles[rng.integers(len(styles))]
             full = fam.completion(problem, style)
@@ -114,8 +114,7 @@ def pretrain_toy_model(
         df = pl.read_parquet(f)
         excluded |= set(df.filter(pl.col("split") == "eval")["question"].to_list())
     n_rows = sft["steps"] * sft["batch_size"]
-    rows = sft_rows(model_cfg["mixture"], task_families, excluded, n_rows,
-                    sft["practice_share"], prompt_template, model_seed)
+    rows = sft_rows(model_cfg["mixture"], task_families, excluded, n_rows, prompt_template, model_seed)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
 
     out_dir = Path(out_dir)
