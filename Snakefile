@@ -28,6 +28,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/alignment.smk"
+include: "rules/rl.smk"
 
 
 rule all:

@@ -72,6 +72,22 @@ def check_references(config: dict) -> None:
                     f"config error: 'models.{name}.architecture.hidden_size' ({arch['hidden_size']}) must be "
                     f"divisible by num_attention_heads ({arch['num_attention_heads']})"
                 )
+    from mirage.claims import CLAIMS
+
+    rl = config["rl"]
+    for claim in rl["claims"]:
+        if claim not in CLAIMS:
+            raise ConfigError(f"config error: 'rl.claims' names unknown claim '{claim}' (known: {', '.join(CLAIMS)})")
+    for name in ("one_shot", "few_shot"):
+        if name in rl["claims"] and "ground_truth" not in rl["claims"]:
+            raise ConfigError(f"config error: 'rl.claims' has '{name}' but not 'ground_truth', whose history picks its examples")
+    pairs = {(m, t) for m, cfg in config["models"].items() for t in eval_tasks(cfg)}
+    for cell in rl.get("cells", []):
+        if tuple(cell.split("/")) not in pairs:
+            raise ConfigError(f"config error: 'rl.cells' has '{cell}', which is not a model/task pair of the alignment stage")
+    grpo = rl["grpo"]
+    if (grpo["prompts_per_generation"] * grpo["num_generations"]) % grpo["steps_per_generation"]:
+        raise ConfigError("config error: 'rl.grpo.steps_per_generation' must divide prompts_per_generation x num_generations")
     n = config["sampler"]["n"]
     for k in config["alignment"].get("ks", []):
         if k > n:

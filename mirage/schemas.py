@@ -114,3 +114,60 @@ STYLE_SHARES = TableSchema(
     },
     sort_by=("model", "task", "style"),
 )
+
+WRONG_LABELS = TableSchema(
+    "wrong_labels",
+    {"problem_id": pl.String, "wrong_label": pl.String, "from_samples": pl.Boolean},
+    sort_by=("problem_id",),
+)
+
+REWARD_HISTORY = TableSchema(
+    "reward_history",
+    {"step": pl.Int64, "problem_id": pl.String, "reward": pl.Float64},
+)
+
+TRAINING_CURVES = TableSchema(
+    "training_curves",
+    {
+        "step": pl.Int64,
+        "reward": pl.Float64,
+        "reward_std": pl.Float64,
+        "frac_reward_zero_std": pl.Float64,
+        "entropy": pl.Float64,
+        "clip_ratio": pl.Float64,
+        "clip_ratio_low": pl.Float64,
+        "clip_ratio_high": pl.Float64,
+        "completion_length": pl.Float64,
+        "grad_norm": pl.Float64,
+        "learning_rate": pl.Float64,
+    },
+    sort_by=("step",),
+)
+
+EVAL = TableSchema(
+    "eval",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "claim": pl.String,
+        "seed": pl.Int64,
+        "benchmark": pl.String,
+        "n": pl.Int32,
+        "num_problems": pl.Int32,
+        "avg_at_n": pl.Float64,
+        "pass_at_k": pl.Float64,
+        "k": pl.Int32,
+        "procedure_share": pl.Float64,
+        "flawed_share": pl.Float64,
+        "direct_share": pl.Float64,
+        "other_share": pl.Float64,
+        "well_formed_share": pl.Float64,
+    },
+    sort_by=("model", "task", "claim", "seed", "benchmark"),
+)
+
+RUN_CURVES = TableSchema(
+    "training_curves_all",
+    {"model": pl.String, "task": pl.String, "claim": pl.String, "seed": pl.Int64, **TRAINING_CURVES.columns},
+    sort_by=("model", "task", "claim", "seed", "step"),
+)

@@ -50,6 +50,16 @@ class IntegerVerifier:
 
     name = "integer"
 
+    @staticmethod
+    def canonical(answer: str) -> str | None:
+        """The form in which two answers are compared (for majority votes)."""
+        return canonical_integer(answer)
+
+    @staticmethod
+    def fallback_wrong(gold: str) -> str:
+        """A wrong label for a problem the base model never answered wrongly."""
+        return str(int(canonical_integer(gold) or 0) + 1)
+
     def grade(self, completion: str, gold: str) -> Grade:
         answer = extract_answer(completion)
         got = canonical_integer(answer) if answer is not None else None

@@ -3,16 +3,16 @@ rule sample_base:
         model=base_model_dir,
         problems=lambda wc: problems_file(wc.task),
     output:
-        "results/samples/base/{model}/{task}.parquet",
+        "results/samples/base/{model}/{task}.{split}.parquet",
     params:
         model_path=base_model_path,
         sampler=config["sampler"],
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
     log:
-        "logs/sample_base/{model}/{task}.log",
+        "logs/sample_base/{model}/{task}.{split}.log",
     benchmark:
-        "benchmarks/runs/sample_base/{model}/{task}.tsv"
+        "benchmarks/runs/sample_base/{model}/{task}.{split}.tsv"
     resources:
         **rule_resources("sample"),
     threads: res("sample", "threads")

@@ -1,3 +1,4 @@
+from mirage.claims import get_claim
 from mirage.config import eval_tasks, resources
 
 MODELS = config["models"]
@@ -8,6 +9,9 @@ TOY_MODELS = [m for m, cfg in MODELS.items() if cfg["source"] == "toy"]
 wildcard_constraints:
     model="[A-Za-z0-9_]+",
     task="[A-Za-z0-9_]+",
+    claim="[A-Za-z0-9_]+",
+    seed="[0-9]+",
+    split="train|eval",
 
 
 def problems_file(task):
@@ -31,8 +35,8 @@ def alignment_pairs():
     return [(m, t) for m, cfg in MODELS.items() for t in eval_tasks(cfg)]
 
 
-def base_sample_files():
-    return [f"results/samples/base/{m}/{t}.parquet" for m, t in alignment_pairs()]
+def base_sample_files(split="eval"):
+    return [f"results/samples/base/{m}/{t}.{split}.parquet" for m, t in alignment_pairs()]
 
 
 def alignment_targets():
@@ -48,7 +52,7 @@ def data_targets():
 
 
 def all_targets():
-    return data_targets() + alignment_targets()
+    return data_targets() + alignment_targets() + rl_targets()
 
 
 def res(group, key):
@@ -59,3 +63,48 @@ def rule_resources(group):
     """The ``resources:`` of a rule from the config's resources section."""
     r = resources(config, group)
     return dict(gpu=r["gpu"], mem_mb=r["mem_mb"], runtime=r["runtime"], cpus_per_task=r["cpus_per_task"])
+
+
+# -- RL claims ---------------------------------------------------------------------------------
+RL = config["rl"]
+
+
+def rl_cells():
+    """(model, task) pairs trained with RL: the configured cells, or every
+    pair of the alignment stage."""
+    cells = [tuple(c.split("/")) for c in RL.get("cells", [])]
+    return cells or alignment_pairs()
+
+
+def run_dir(model, task, claim, seed):
+    return f"results/rl/{model}/{task}/{claim}/seed{seed}"
+
+
+def rl_runs():
+    return [(m, t, c, s) for m, t in rl_cells() for c in RL["claims"] for s in RL["seeds"]]
+
+
+def rl_eval_files():
+    return [f"results/samples/rl/{m}/{t}/{c}/seed{s}.parquet" for m, t, c, s in rl_runs()]
+
+
+def rl_curve_files():
+    return [f"{run_dir(m, t, c, s)}/curves.parquet" for m, t, c, s in rl_runs()]
+
+
+def claim_extra_inputs(wildcards):
+    """What a claim needs besides the base model and the data: the wrong labels
+    (incorrect reward) or the ground-truth run's history (one-shot selection)."""
+    claim = get_claim(wildcards.claim)
+    extra = {}
+    if claim.needs_wrong_labels:
+        extra["wrong_labels"] = f"results/rl/wrong_labels/{wildcards.model}/{wildcards.task}.parquet"
+    if claim.needs_reference_history:
+        extra["reference_history"] = (
+            f"{run_dir(wildcards.model, wildcards.task, 'ground_truth', wildcards.seed)}/reward_history.parquet"
+        )
+    return extra
+
+
+def rl_targets():
+    return ["results/tables/eval.parquet", "results/tables/training_curves.parquet"] if RL["claims"] else []

@@ -22,8 +22,20 @@ def test_dry_run_of_the_default_study(tmp_path):
     jobs = jobs_in_dry_run(proc.stdout)
     assert jobs["prepare_task"] == 4
     assert jobs["pretrain_toy_model"] == 2
-    assert jobs["sample_base"] == 4  # each model on the two tasks of its mixture
+    # each model on the two tasks of its mixture, on the eval split (alignment) and the
+    # train split (wrong labels of the incorrect-label reward)
+    assert jobs["sample_base"] == 8
     assert jobs["passk_table"] == 1 and jobs["plot_passk"] == 2
+    # a training and an evaluation job for every claim on every model x task
+    from mirage.claims import CLAIMS
+
+    cells = [("toy_a", "add"), ("toy_a", "sub"), ("toy_b", "add"), ("toy_b", "dsum")]
+    assert jobs["train_claim"] == jobs["evaluate_claim"] == len(cells) * len(CLAIMS)
+    for model, task in cells:
+        for claim in CLAIMS:
+            assert f"results/rl/{model}/{task}/{claim}/seed1/model" in proc.stdout
+            assert f"results/samples/rl/{model}/{task}/{claim}/seed1.parquet" in proc.stdout
+    assert jobs["wrong_labels"] == 4 and jobs["eval_table"] == 1
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +52,7 @@ def test_smoke_study_outputs(smoke_study):
     problems = PROBLEMS.read(res / "data" / "add.parquet")
     assert problems.group_by("split").len().sort("split")["len"].to_list() == [6, 16]
 
-    samples = SAMPLES.read(res / "samples" / "base" / "toy_a" / "add.parquet")
+    samples = SAMPLES.read(res / "samples" / "base" / "toy_a" / "add.eval.parquet")
     assert samples.height == 6 * 4
     assert samples["problem_id"].n_unique() == 6
     assert sorted(samples["sample_idx"].unique().to_list()) == [0, 1, 2, 3]

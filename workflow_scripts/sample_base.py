@@ -6,7 +6,7 @@ with rule_logging(snakemake):
         model_name=snakemake.wildcards.model,
         model_path=snakemake.params.model_path,
         problems_path=snakemake.input.problems,
-        split="eval",
+        split=snakemake.wildcards.split,
         sampler_cfg=snakemake.params.sampler,
         verifier=snakemake.params.verifier,
         seed=snakemake.params.seed,

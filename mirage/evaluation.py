@@ -1,0 +1,48 @@
+"""Evaluation of base models and RL checkpoints: one row per (model, task,
+claim, seed, benchmark) with avg@n, pass@n and the share of each style."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from mirage.passk import pass_at_k
+from mirage.schemas import EVAL, RUN_CURVES, SAMPLES, TRAINING_CURVES
+
+BASE_CLAIM = "base"
+
+
+def summarise_samples(samples: pl.DataFrame, claim: str, seed: int) -> dict:
+    per_problem = samples.group_by("problem_id").agg(pl.len().alias("n"), pl.col("correct").sum().alias("c"))
+    n = int(per_problem["n"].min())
+    styles = samples["style"].value_counts(normalize=True)
+    share = dict(zip(styles["style"], styles["proportion"]))
+    return {
+        "model": samples["model"][0],
+        "task": samples["task"][0],
+        "claim": claim,
+        "seed": seed,
+        "benchmark": samples["task"][0],
+        "n": n,
+        "num_problems": per_problem.height,
+        "avg_at_n": float(samples["correct"].mean()),
+        "pass_at_k": float(pass_at_k(per_problem["n"].to_numpy(), per_problem["c"].to_numpy(), n).mean()),
+        "k": n,
+        **{f"{s}_share": float(share.get(s, 0.0)) for s in ("procedure", "flawed", "direct", "other")},
+        "well_formed_share": float(samples["well_formed"].mean()),
+    }
+
+
+def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path) -> None:
+    """``rl_runs``: (claim, seed, samples file) per RL run, in the order of ``curve_files``."""
+    rows = [summarise_samples(SAMPLES.read(f), BASE_CLAIM, 0) for f in base_files]
+    rows += [summarise_samples(SAMPLES.read(f), claim, int(seed)) for claim, seed, f in rl_runs]
+    EVAL.write(EVAL.frame(rows), eval_path)
+    curves = []
+    for (claim, seed, samples_file), curve_file in zip(rl_runs, curve_files):
+        key = SAMPLES.read(samples_file).select("model", "task").head(1)
+        curves.append(
+            TRAINING_CURVES.read(curve_file).with_columns(
+                model=pl.lit(key["model"][0]), task=pl.lit(key["task"][0]), claim=pl.lit(claim), seed=pl.lit(int(seed))
+            )
+        )
+    RUN_CURVES.write(pl.concat(curves) if curves else RUN_CURVES.frame([]), curves_path)

@@ -1,0 +1,87 @@
+rule wrong_labels:
+    input:
+        samples="results/samples/base/{model}/{task}.train.parquet",
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        "results/rl/wrong_labels/{model}/{task}.parquet",
+    params:
+        verifier=lambda wc: TASKS[wc.task]["verifier"],
+    log:
+        "logs/wrong_labels/{model}/{task}.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/wrong_labels.py"
+
+
+rule train_claim:
+    input:
+        unpack(claim_extra_inputs),
+        model=base_model_dir,
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        model=directory("results/rl/{model}/{task}/{claim}/seed{seed}/model"),
+        curves="results/rl/{model}/{task}/{claim}/seed{seed}/curves.parquet",
+        history="results/rl/{model}/{task}/{claim}/seed{seed}/reward_history.parquet",
+    params:
+        model_path=base_model_path,
+        grpo=RL["grpo"],
+        claim=lambda wc: vars(get_claim(wc.claim)),
+        settings=lambda wc: RL.get("claim_settings", {}).get(wc.claim, {}),
+        verifier=lambda wc: TASKS[wc.task]["verifier"],
+        seed=config["seed"],
+        use_cpu=res("train", "gpu") == 0,
+    log:
+        "logs/train_claim/{model}/{task}/{claim}/seed{seed}.log",
+    benchmark:
+        "benchmarks/runs/train_claim/{model}/{task}/{claim}/seed{seed}.tsv"
+    resources:
+        **rule_resources("train"),
+    threads: res("train", "threads")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train_claim.py"
+
+
+rule evaluate_claim:
+    input:
+        model="results/rl/{model}/{task}/{claim}/seed{seed}/model",
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        "results/samples/rl/{model}/{task}/{claim}/seed{seed}.parquet",
+    params:
+        sampler=config["sampler"],
+        verifier=lambda wc: TASKS[wc.task]["verifier"],
+        seed=config["seed"],
+    log:
+        "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",
+    resources:
+        **rule_resources("sample"),
+    threads: res("sample", "threads")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/evaluate_claim.py"
+
+
+rule eval_table:
+    input:
+        base=base_sample_files("eval"),
+        rl=rl_eval_files(),
+        curves=rl_curve_files(),
+    output:
+        eval="results/tables/eval.parquet",
+        curves="results/tables/training_curves.parquet",
+    params:
+        runs=[(c, s) for m, t, c, s in rl_runs()],
+    log:
+        "logs/eval_table.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/eval_table.py"

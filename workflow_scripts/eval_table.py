@@ -1,0 +1,11 @@
+from mirage.evaluation import eval_tables
+from mirage.workflow import rule_logging
+
+with rule_logging(snakemake):
+    eval_tables(
+        base_files=list(snakemake.input.base),
+        rl_runs=[(claim, seed, path) for (claim, seed), path in zip(snakemake.params.runs, snakemake.input.rl)],
+        curve_files=list(snakemake.input.curves),
+        eval_path=snakemake.output.eval,
+        curves_path=snakemake.output.curves,
+    )
