@@ -42,7 +42,7 @@ def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path) -> Non
         key = SAMPLES.read(samples_file).select("model", "task").head(1)
         curves.append(
             TRAINING_CURVES.read(curve_file).with_columns(
-                model=pl.lit(key["model"][0]), task=pl.lit(key["task"][0]), claim=pl.lit(claim), seed=pl.lit(int(seed))
+                model=pl.lit(key["model"][0]), task=pl.lit(key["task"][0]), claim=pl.lit(claim), seed=pl.lit(int(seed), dtype=pl.Int64)
             )
         )
     RUN_CURVES.write(pl.concat(curves) if curves else RUN_CURVES.frame([]), curves_path)

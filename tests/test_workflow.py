@@ -1,6 +1,7 @@
 """The real Snakemake DAG: a dry run of the default study, and the smoke study
 run to completion in a temporary directory."""
 
+import json
 import re
 import shutil
 
@@ -89,6 +90,35 @@ def test_smoke_study_outputs(smoke_study):
 
 
 @pytest.mark.slow
+def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
+    from mirage.claims import CLAIMS
+    from mirage.schemas import EVAL, RUN_CURVES
+
+    res = smoke_study / "results"
+    evals = EVAL.read(res / "tables" / "eval.parquet")
+    assert set(evals["claim"]) == set(CLAIMS) | {"base"}
+    assert evals.filter(pl.col("claim") != "base").select("model", "task").unique().rows() == [("toy_a", "add")]
+    for col in ("avg_at_n", "pass_at_k", "procedure_share", "well_formed_share"):
+        assert evals[col].is_between(0, 1).all()
+    shares = evals.select(pl.sum_horizontal("procedure_share", "flawed_share", "direct_share", "other_share"))
+    assert shares.to_series().to_list() == pytest.approx([1.0] * evals.height)
+
+    curves = RUN_CURVES.read(res / "tables" / "training_curves.parquet")
+    assert set(curves["claim"]) == set(CLAIMS)
+    assert curves.group_by("claim").agg(pl.col("step").max())["step"].to_list() == [4] * len(CLAIMS)
+    # two optimizer steps per generation batch: the second is off-policy, so the
+    # clipped objective acts (a spurious reward gives gradients even to an untrained model)
+    random = curves.filter(pl.col("claim") == "random")
+    assert random["clip_ratio"].max() > 0
+    assert random.filter(pl.col("reward").is_null())["step"].to_list() == [2, 4]
+
+    one_shot = json.loads((res / "rl" / "toy_a" / "add" / "one_shot" / "seed1" / "model" / "run.json").read_text())
+    assert len(one_shot["training_problems"]) == 1
+    labels = pl.read_parquet(res / "rl" / "wrong_labels" / "toy_a" / "add.parquet")
+    assert labels.height == 16
+
+
+@pytest.mark.slow
 def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study):
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "smoke.yaml"), "--directory", str(smoke_study), timeout=120)
     assert "Nothing to be done" in proc.stdout + proc.stderr
@@ -97,5 +127,14 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     (smoke_study / "hot.yaml").write_text(text.replace("temperature: 1.0", "temperature: 0.7"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "hot.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    assert jobs.get("sample_base") == 3 and jobs.get("passk_table") == 1
+    assert jobs.get("sample_base") == 6 and jobs.get("passk_table") == 1  # eval and train splits
+    assert jobs.get("evaluate_claim") == 11  # every RL checkpoint is evaluated again
     assert "pretrain_toy_model" not in jobs and "prepare_task" not in jobs
+
+    # a change to one claim's settings reruns that claim's jobs and what follows, only
+    (smoke_study / "few.yaml").write_text(text.replace("few_shot: {k: 2}", "few_shot: {k: 3}"))
+    proc = run_snakemake("-n", "--configfile", str(smoke_study / "few.yaml"), "--directory", str(smoke_study), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    assert jobs.get("train_claim") == 1 and jobs.get("evaluate_claim") == 1 and jobs.get("eval_table") == 1
+    assert "results/rl/toy_a/add/few_shot/seed1/model" in proc.stdout
+    assert "sample_base" not in jobs and "pretrain_toy_model" not in jobs
