@@ -11,7 +11,7 @@ import polars as pl
 from mirage.passk import passk_table
 from mirage.sampling import SamplingParams, make_sampler, sample_and_grade
 from mirage.schemas import PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
-from mirage.toy.tasks import stable_seed
+from mirage.seeding import stable_seed
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections import Counter
 
 import numpy as np
 
-from mirage.toy.tasks import stable_seed
+from mirage.seeding import stable_seed
 from mirage.verify import get_verifier
 
 

@@ -17,7 +17,7 @@ import polars as pl
 from mirage.claims import Claim, get_claim
 from mirage.rewards import EntropyMinReward, RewardRecorder, make_reward
 from mirage.schemas import PROBLEMS, REWARD_HISTORY, SAMPLES, TRAINING_CURVES, WRONG_LABELS, write_parquet_atomic
-from mirage.toy.tasks import stable_seed
+from mirage.seeding import stable_seed
 from mirage.verify import get_verifier
 
 log = logging.getLogger(__name__)

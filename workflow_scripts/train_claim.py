@@ -1,5 +1,5 @@
 from mirage.rl import train_claim
-from mirage.toy.tasks import stable_seed
+from mirage.seeding import stable_seed
 from mirage.workflow import rule_logging
 
 with rule_logging(snakemake):

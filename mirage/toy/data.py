@@ -7,7 +7,8 @@ import numpy as np
 import polars as pl
 
 from mirage.schemas import PROBLEMS
-from mirage.toy.tasks import make_family, stable_seed
+from mirage.seeding import stable_seed
+from mirage.toy.tasks import make_family
 
 
 def render_prompt(template: str, question: str) -> str:

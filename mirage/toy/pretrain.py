@@ -12,7 +12,8 @@ import numpy as np
 import polars as pl
 
 from mirage.toy.data import render_prompt
-from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, make_family, stable_seed
+from mirage.seeding import stable_seed
+from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, make_family
 
 log = logging.getLogger(__name__)
 

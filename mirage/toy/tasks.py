@@ -18,23 +18,17 @@ so the model's choice of style is a single early decision that RL can shift.
 
 from __future__ import annotations
 
-import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
+
 
 STYLES = ("procedure", "flawed", "direct")
 STYLE_MARKERS = {"procedure": "S:", "flawed": "Q:"}
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 SPECIAL_TAGS = (THINK_OPEN, THINK_CLOSE, ANSWER_OPEN, ANSWER_CLOSE)
-
-
-def stable_seed(*parts: object) -> int:
-    """A seed derived from the config seed and names, identical across processes
-    (Python's ``hash`` of a string is salted per process)."""
-    return zlib.crc32("/".join(map(str, parts)).encode()) & 0x7FFFFFFF
 
 
 def digits_lsb_first(value: int, width: int) -> list[int]:
