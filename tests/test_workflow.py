@@ -124,11 +124,16 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
     text = (smoke_study / "smoke.yaml").read_text()
-    (smoke_study / "hot.yaml").write_text(text.replace("temperature: 1.0", "temperature: 0.7"))
+    sampler_line = "n: 4, temperature: 1.0"
+    assert sampler_line in text
+    (smoke_study / "hot.yaml").write_text(text.replace(sampler_line, "n: 4, temperature: 0.7"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "hot.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    assert jobs.get("sample_base") == 6 and jobs.get("passk_table") == 1  # eval and train splits
+    # three eval-split samplings, and the train split of the one RL cell (its wrong labels)
+    assert jobs.get("sample_base") == 4 and jobs.get("passk_table") == 1
     assert jobs.get("evaluate_claim") == 11  # every RL checkpoint is evaluated again
+    # only the incorrect-label run trains again: its labels come from the base model's samples
+    assert jobs.get("train_claim") == 1 and "results/rl/toy_a/add/incorrect/seed1/model" in proc.stdout
     assert "pretrain_toy_model" not in jobs and "prepare_task" not in jobs
 
     # a change to one claim's settings reruns that claim's jobs and what follows, only
