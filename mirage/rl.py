@@ -171,7 +171,7 @@ def grpo_config(rl: dict, out_dir: Path, seed: int, use_cpu: bool):
         top_p=rl["top_p"],
         max_completion_length=rl["max_completion_length"],
         use_cpu=use_cpu,
-        bf16=False,
+        bf16=not use_cpu,  # bf16 autocast on the CPU is slower than float32
         report_to="none",
         save_strategy="no",
         logging_steps=1,

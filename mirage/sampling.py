@@ -104,7 +104,9 @@ class HFSampler:
 
 def make_sampler(backend: str, model_path: str, threads: int = 1) -> Sampler:
     if backend == "hf":
-        return HFSampler(model_path, threads=threads)
+        import torch
+
+        return HFSampler(model_path, threads=threads, device="cuda" if torch.cuda.is_available() else "cpu")
     raise ValueError(f"unknown sampler backend {backend!r}; known: ['hf']")
 
 

@@ -150,3 +150,19 @@ def test_wrong_labels_are_the_most_frequent_wrong_answer_with_a_fallback():
     })
     labels = wrong_labels(samples, _problems(2), "integer")
     assert labels.rows() == [("p0", "7", True), ("p1", "2", False)]
+
+
+def test_default_grpo_config_is_off_policy(tmp_path):
+    """Two optimizer steps per generation batch with no gradient accumulation:
+    TRL would silently train on-policy if the two were equal."""
+    import yaml
+
+    from conftest import REPO
+    from mirage.rl import grpo_config
+
+    rl = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["grpo"]
+    args = grpo_config(rl, tmp_path, seed=1, use_cpu=True)
+    assert args.steps_per_generation == 2 and args.gradient_accumulation_steps == 1
+    assert args.generation_batch_size == rl["prompts_per_generation"] * rl["num_generations"]
+    assert args.beta == 0.0 and args.epsilon == 0.2 and args.epsilon_high == 0.28
+    assert args.loss_type == "dapo" and not args.bf16 and args.use_cpu
