@@ -58,9 +58,10 @@ class GroundTruthReward(Reward):
     as raw strings."""
 
     name = "ground_truth"
+    label_column = "answer"  # the dataset column graded against
 
-    def score(self, prompts, completions, completion_ids, answer, **kwargs):
-        grades = (self.verifier.grade(c, a) for c, a in zip(completions, answer))
+    def score(self, prompts, completions, completion_ids, **kwargs):
+        grades = (self.verifier.grade(c, label) for c, label in zip(completions, kwargs[self.label_column]))
         return [float(g.well_formed and g.correct) for g in grades]
 
 
@@ -78,14 +79,12 @@ class RandomReward(Reward):
         return (self.rng.random(len(completions)) < self.p).astype(float).tolist()
 
 
-class IncorrectLabelReward(Reward):
-    """1 iff the answer equals the problem's fixed wrong label (Spurious Rewards)."""
+class IncorrectLabelReward(GroundTruthReward):
+    """The ground-truth reward graded against the problem's fixed wrong label
+    (Spurious Rewards) instead of the gold answer."""
 
     name = "incorrect"
-
-    def score(self, prompts, completions, completion_ids, wrong_label, **kwargs):
-        grades = (self.verifier.grade(c, w) for c, w in zip(completions, wrong_label))
-        return [float(g.well_formed and g.correct) for g in grades]
+    label_column = "wrong_label"
 
 
 class FormatReward(Reward):
