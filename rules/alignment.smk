@@ -6,6 +6,7 @@ rule sample_base:
         "results/samples/base/{model}/{task}.{split}.parquet",
     params:
         model_path=base_model_path,
+        split=lambda wc: wc.split,
         sampler=config["sampler"],
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
@@ -19,7 +20,7 @@ rule sample_base:
     conda:
         "../envs/torch.yaml"
     script:
-        "../workflow_scripts/sample_base.py"
+        "../workflow_scripts/sample.py"
 
 
 rule passk_table:

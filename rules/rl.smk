@@ -48,11 +48,14 @@ rule train_claim:
 
 rule evaluate_claim:
     input:
-        model="results/rl/{model}/{task}/{claim}/seed{seed}/model",
+        model=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/samples/rl/{model}/{task}/{claim}/seed{seed}.parquet",
     params:
+        # the RL checkpoint, sampled exactly like the base model in the alignment stage
+        model_path=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
+        split="eval",
         sampler=config["sampler"],
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
@@ -64,7 +67,7 @@ rule evaluate_claim:
     conda:
         "../envs/torch.yaml"
     script:
-        "../workflow_scripts/evaluate_claim.py"
+        "../workflow_scripts/sample.py"
 
 
 rule eval_table:

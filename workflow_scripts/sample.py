@@ -6,7 +6,7 @@ with rule_logging(snakemake):
         model_name=snakemake.wildcards.model,
         model_path=snakemake.params.model_path,
         problems_path=snakemake.input.problems,
-        split=snakemake.wildcards.split,
+        split=snakemake.params.split,
         sampler_cfg=snakemake.params.sampler,
         verifier=snakemake.params.verifier,
         seed=snakemake.params.seed,
