@@ -65,8 +65,8 @@ def sft_rows(
         task = tasks[rng.choice(len(tasks), p=weights / weights.sum())]
         fam = families[task]
         problem = fam.draw(rng)
-        if problem.question in excluded_questions:
-            continue
+        while problem.question in excluded_questions:  # redraw within the task: weights stay exact
+            problem = fam.draw(rng)
         prompt = render_prompt(prompt_template, problem.question)
         if rng.random() < mixture[task].get("practice", 0.0):
             styles = mixture[task].get("practice_styles", ["procedure"])
@@ -116,6 +116,8 @@ def pretrain_toy_model(
         excluded |= set(df.filter(pl.col("split") == "eval")["question"].to_list())
     n_rows = sft["steps"] * sft["batch_size"]
     rows = sft_rows(model_cfg["mixture"], task_families, excluded, n_rows, prompt_template, model_seed)
+    composition = pl.DataFrame(rows).group_by("task", "practice", "style").len().sort("task", "practice", "style")
+    log.info("SFT rows by task, practice and style:\n%s", composition)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
 
     out_dir = Path(out_dir)
