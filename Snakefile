@@ -1,7 +1,6 @@
 # mirage: does a surprising RL result hold only when the base model is aligned
 # with the task? (arXiv 2508.21188) — the study as one DAG.
 import os
-
 import sys
 
 from mirage.config import ConfigError, validate_config

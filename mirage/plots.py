@@ -42,6 +42,6 @@ def plot_passk_curves(passk_path: str, model: str, out_paths: list[str]) -> None
     ax.set_ylabel("pass@k")
     ax.set_title(f"{model}: alignment by pass@k ({df['num_problems'][0]} problems, n={df['n'][0]})")
     ax.grid(alpha=0.3)
-    ax.legend(title="task", loc="center right")
+    ax.legend(title="task", loc="center left", bbox_to_anchor=(1.02, 0.5))
     save_figure(fig, out_paths)
     plt.close(fig)

@@ -3,7 +3,6 @@ from mirage.config import eval_tasks, resources
 
 MODELS = config["models"]
 TASKS = config["tasks"]
-TOY_MODELS = [m for m, cfg in MODELS.items() if cfg["source"] == "toy"]
 
 
 wildcard_constraints:
@@ -18,17 +17,15 @@ def problems_file(task):
     return f"results/data/{task}.parquet"
 
 
-def base_model_dir(wildcards):
+def base_model_path(wildcards):
     """A toy model is built by this workflow; a pretrained one is read from its path."""
     cfg = MODELS[wildcards.model]
-    if cfg["source"] == "toy":
-        return f"results/models/{wildcards.model}/base"
-    return []
-
-
-def base_model_path(wildcards):
-    cfg = MODELS[wildcards.model]
     return f"results/models/{wildcards.model}/base" if cfg["source"] == "toy" else cfg["path"]
+
+
+def base_model_dir(wildcards):
+    """The base model as a job input: only a toy model is a file of the DAG."""
+    return base_model_path(wildcards) if MODELS[wildcards.model]["source"] == "toy" else []
 
 
 def alignment_pairs():
