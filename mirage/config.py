@@ -89,6 +89,8 @@ def check_references(config: dict) -> None:
     if (grpo["prompts_per_generation"] * grpo["num_generations"]) % grpo["steps_per_generation"]:
         raise ConfigError("config error: 'rl.grpo.steps_per_generation' must divide prompts_per_generation x num_generations")
     n = config["sampler"]["n"]
+    if config["analysis"]["regime"]["k"] > n:
+        raise ConfigError(f"config error: 'analysis.regime.k' ({config['analysis']['regime']['k']}) is larger than 'sampler.n' ({n})")
     for k in config["alignment"].get("ks", []):
         if k > n:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")

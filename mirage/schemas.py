@@ -171,3 +171,23 @@ RUN_CURVES = TableSchema(
     {"model": pl.String, "task": pl.String, "claim": pl.String, "seed": pl.Int64, **TRAINING_CURVES.columns},
     sort_by=("model", "task", "claim", "seed", "step"),
 )
+
+CLAIMS_TABLE = TableSchema(
+    "claims",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "claim": pl.String,
+        "num_seeds": pl.Int32,
+        "base_score": pl.Float64,
+        "trained_score": pl.Float64,
+        "gain": pl.Float64,
+        "gain_vs_ground_truth": pl.Float64,
+        "ci_low": pl.Float64,
+        "ci_high": pl.Float64,
+        "base_pass_at_k": pl.Float64,
+        "regime": pl.String,
+        "verdict": pl.String,
+    },
+    sort_by=("model", "task", "claim"),
+)

@@ -104,4 +104,10 @@ def claim_extra_inputs(wildcards):
 
 
 def rl_targets():
-    return ["results/tables/eval.parquet", "results/tables/training_curves.parquet"] if RL["claims"] else []
+    if not RL["claims"]:
+        return []
+    return ["results/tables/eval.parquet", "results/tables/training_curves.parquet", "results/tables/claims.parquet"]
+
+
+def rl_cell_base_files():
+    return [f"results/samples/base/{m}/{t}.eval.parquet" for m, t in rl_cells()]

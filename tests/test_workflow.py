@@ -36,7 +36,7 @@ def test_dry_run_of_the_default_study(tmp_path):
         for claim in CLAIMS:
             assert f"results/rl/{model}/{task}/{claim}/seed1/model" in proc.stdout
             assert f"results/samples/rl/{model}/{task}/{claim}/seed1.parquet" in proc.stdout
-    assert jobs["wrong_labels"] == 4 and jobs["eval_table"] == 1
+    assert jobs["wrong_labels"] == 4 and jobs["eval_table"] == 1 and jobs["claims_table"] == 1
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +117,13 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     labels = pl.read_parquet(res / "rl" / "wrong_labels" / "toy_a" / "add.parquet")
     assert labels.height == 16
 
+    from mirage.schemas import CLAIMS_TABLE
+
+    verdicts = CLAIMS_TABLE.read(res / "tables" / "claims.parquet")
+    assert sorted(verdicts["claim"]) == sorted(CLAIMS)
+    assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive"}
+    assert (verdicts["ci_low"] <= verdicts["gain"]).all() and (verdicts["gain"] <= verdicts["ci_high"]).all()
+
 
 @pytest.mark.slow
 def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study):
@@ -143,3 +150,9 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     assert jobs.get("train_claim") == 1 and jobs.get("evaluate_claim") == 1 and jobs.get("eval_table") == 1
     assert "results/rl/toy_a/add/few_shot/seed1/model" in proc.stdout
     assert "sample_base" not in jobs and "pretrain_toy_model" not in jobs
+
+    # a change to the verdict rule reruns the verdict table only
+    (smoke_study / "rule.yaml").write_text(text.replace("min_gain: 0.02", "min_gain: 0.05"))
+    proc = run_snakemake("-n", "--configfile", str(smoke_study / "rule.yaml"), "--directory", str(smoke_study), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    assert set(jobs) - {"all"} == {"claims_table"}
