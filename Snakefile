@@ -28,6 +28,7 @@ include: "rules/data.smk"
 include: "rules/models.smk"
 include: "rules/alignment.smk"
 include: "rules/rl.smk"
+include: "rules/results.smk"
 
 
 rule all:

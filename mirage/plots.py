@@ -45,3 +45,93 @@ def plot_passk_curves(passk_path: str, model: str, out_paths: list[str]) -> None
     ax.legend(title="task", loc="center left", bbox_to_anchor=(1.02, 0.5))
     save_figure(fig, out_paths)
     plt.close(fig)
+
+
+def _cells(df: pl.DataFrame) -> list[tuple[str, str, str]]:
+    """(model, task, regime) cells, strong first."""
+    cells = df.select("model", "task", "regime").unique().sort("regime", "model", "task", descending=[False, False, False])
+    return sorted(cells.rows(), key=lambda r: (r[2] != "strong", r[0], r[1]))
+
+
+def plot_claim_gains(claims_path: str, out_paths: list[str]) -> None:
+    """Gain over the base model per claim, one bar per model x task, grouped by
+    regime, with the bootstrap CI: the paper's main comparison."""
+    from mirage.schemas import CLAIMS_TABLE
+
+    plt = _figure_module()
+    df = CLAIMS_TABLE.read(claims_path)
+    claims = sorted(df["claim"].unique().to_list(), key=lambda c: (c != "ground_truth", c))
+    cells = _cells(df)
+    width = 0.8 / max(len(cells), 1)
+    fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(claims) + 2), 3.8))
+    for i, (model, task, regime) in enumerate(cells):
+        sub = {r["claim"]: r for r in df.filter((pl.col("model") == model) & (pl.col("task") == task)).to_dicts()}
+        xs = [j + (i - (len(cells) - 1) / 2) * width for j in range(len(claims))]
+        gains = [sub[c]["gain"] if c in sub else float("nan") for c in claims]
+        err = [[sub[c]["gain"] - sub[c]["ci_low"] if c in sub else 0 for c in claims],
+               [sub[c]["ci_high"] - sub[c]["gain"] if c in sub else 0 for c in claims]]
+        ax.bar(xs, gains, width, yerr=err, capsize=2, label=f"{model} × {task} ({regime})",
+               hatch=None if regime == "strong" else "//", alpha=0.9)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set_xticks(range(len(claims)))
+    ax.set_xticklabels(claims, rotation=30, ha="right")
+    ax.set_ylabel("gain in avg@n over the base model")
+    ax.set_title("Gain per claim by alignment regime (bars: bootstrap CI)")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.grid(axis="y", alpha=0.3)
+    save_figure(fig, out_paths)
+    plt.close(fig)
+
+
+def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str]) -> None:
+    """Share of procedure-style samples before (base) and after each claim, per
+    model x task: does RL amplify the behaviour the model already had?"""
+    from mirage.schemas import CLAIMS_TABLE, EVAL
+
+    plt = _figure_module()
+    ev = EVAL.read(eval_path)
+    regimes = CLAIMS_TABLE.read(claims_path).select("model", "task", "regime").unique()
+    ev = ev.join(regimes, on=["model", "task"])
+    cells = _cells(ev)
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.6), sharey=True, squeeze=False)
+    for ax, (model, task, regime) in zip(axes[0], cells):
+        sub = ev.filter((pl.col("model") == model) & (pl.col("task") == task))
+        per_claim = sub.group_by("claim").agg(pl.col("procedure_share").mean(), pl.col("flawed_share").mean())
+        per_claim = per_claim.sort(pl.col("claim") != "base", "claim")
+        ax.barh(per_claim["claim"], per_claim["procedure_share"], label="procedure", color="tab:green")
+        ax.barh(per_claim["claim"], per_claim["flawed_share"], left=per_claim["procedure_share"],
+                label="flawed", color="tab:red")
+        ax.set_title(f"{model} × {task} ({regime})", fontsize=9)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of samples")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.06))
+    fig.suptitle("Solution style before (base) and after RL")
+    save_figure(fig, out_paths)
+    plt.close(fig)
+
+
+def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[str]) -> None:
+    """Reward and entropy per step for the given claims (e.g. NSR vs PSR vs
+    ground truth), one column per model x task."""
+    from mirage.schemas import RUN_CURVES
+
+    plt = _figure_module()
+    df = RUN_CURVES.read(curves_path).filter(pl.col("claim").is_in(claims))
+    cells = df.select("model", "task").unique().sort("model", "task").rows()
+    fig, axes = plt.subplots(2, len(cells), figsize=(3.2 * len(cells), 5), sharex=True, squeeze=False)
+    for col, (model, task) in enumerate(cells):
+        sub = df.filter((pl.col("model") == model) & (pl.col("task") == task))
+        for claim in claims:
+            c = sub.filter(pl.col("claim") == claim).group_by("step").agg(pl.col("reward").mean(), pl.col("entropy").mean()).sort("step")
+            rewarded = c.filter(pl.col("reward").is_not_null())
+            axes[0][col].plot(rewarded["step"], rewarded["reward"], label=claim)
+            axes[1][col].plot(c["step"], c["entropy"], label=claim)
+        axes[0][col].set_title(f"{model} × {task}", fontsize=9)
+        axes[1][col].set_xlabel("optimizer step")
+    axes[0][0].set_ylabel("mean reward")
+    axes[1][0].set_ylabel("policy entropy")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(claims), fontsize=8, bbox_to_anchor=(0.5, -0.04))
+    save_figure(fig, out_paths)
+    plt.close(fig)

@@ -106,7 +106,13 @@ def claim_extra_inputs(wildcards):
 def rl_targets():
     if not RL["claims"]:
         return []
-    return ["results/tables/eval.parquet", "results/tables/training_curves.parquet", "results/tables/claims.parquet"]
+    figures = ["claim_gains", "style_shift", "training_curves"]
+    return [
+        "results/tables/eval.parquet",
+        "results/tables/training_curves.parquet",
+        "results/tables/claims.parquet",
+        *expand("results/figures/{figure}.{ext}", figure=figures, ext=["png", "svg"]),
+    ]
 
 
 def rl_cell_base_files():

@@ -89,23 +89,3 @@ rule eval_table:
     script:
         "../workflow_scripts/eval_table.py"
 
-
-rule claims_table:
-    input:
-        base=rl_cell_base_files(),
-        rl=rl_eval_files(),
-        passk="results/tables/passk.parquet",
-    output:
-        "results/tables/claims.parquet",
-    params:
-        runs=[(c, s) for m, t, c, s in rl_runs()],
-        analysis=config["analysis"],
-        seed=config["seed"],
-    log:
-        "logs/claims_table.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
-    script:
-        "../workflow_scripts/claims_table.py"

@@ -123,6 +123,9 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert sorted(verdicts["claim"]) == sorted(CLAIMS)
     assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive"}
     assert (verdicts["ci_low"] <= verdicts["gain"]).all() and (verdicts["gain"] <= verdicts["ci_high"]).all()
+    for figure in ("claim_gains", "style_shift", "training_curves"):
+        for ext in ("png", "svg"):
+            assert (res / "figures" / f"{figure}.{ext}").stat().st_size > 5000
 
 
 @pytest.mark.slow
@@ -151,8 +154,8 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     assert "results/rl/toy_a/add/few_shot/seed1/model" in proc.stdout
     assert "sample_base" not in jobs and "pretrain_toy_model" not in jobs
 
-    # a change to the verdict rule reruns the verdict table only
+    # a change to the verdict rule reruns the verdict table and its figures only
     (smoke_study / "rule.yaml").write_text(text.replace("min_gain: 0.02", "min_gain: 0.05"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "rule.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    assert set(jobs) - {"all"} == {"claims_table"}
+    assert set(jobs) - {"all"} == {"claims_table", "plot_claim_gains", "plot_style_shift"}
