@@ -34,15 +34,14 @@ def summarise_samples(samples: pl.DataFrame, claim: str, seed: int) -> dict:
 
 def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path) -> None:
     """``rl_runs``: (claim, seed, samples file) per RL run, in the order of ``curve_files``."""
-    rows = [summarise_samples(SAMPLES.read(f), BASE_CLAIM, 0) for f in base_files]
-    rows += [summarise_samples(SAMPLES.read(f), claim, int(seed)) for claim, seed, f in rl_runs]
-    EVAL.write(EVAL.frame(rows), eval_path)
-    curves = []
-    for (claim, seed, samples_file), curve_file in zip(rl_runs, curve_files):
-        key = SAMPLES.read(samples_file).select("model", "task").head(1)
-        curves.append(
-            TRAINING_CURVES.read(curve_file).with_columns(
-                model=pl.lit(key["model"][0]), task=pl.lit(key["task"][0]), claim=pl.lit(claim), seed=pl.lit(int(seed), dtype=pl.Int64)
-            )
+    base_rows = [summarise_samples(SAMPLES.read(f), BASE_CLAIM, 0) for f in base_files]
+    rl_rows = [summarise_samples(SAMPLES.read(f), claim, int(seed)) for claim, seed, f in rl_runs]
+    EVAL.write(EVAL.frame(base_rows + rl_rows), eval_path)
+    curves = [
+        TRAINING_CURVES.read(curve_file).with_columns(
+            model=pl.lit(row["model"]), task=pl.lit(row["task"]), claim=pl.lit(row["claim"]),
+            seed=pl.lit(row["seed"], dtype=pl.Int64),
         )
+        for row, curve_file in zip(rl_rows, curve_files)
+    ]
     RUN_CURVES.write(pl.concat(curves) if curves else RUN_CURVES.frame([]), curves_path)
