@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: study test test-fast dry-run lock clean-results
+.PHONY: study study-full report readme-table test test-fast dry-run lock clean-results
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,11 +15,28 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
+# CONFIG: extra snakemake config arguments; empty = the default toy study
+CONFIG ?=
+FULL := --configfile config/config.yaml config/toy-full.yaml
+
 study: $(STAMP)
-	$(BIN)/snakemake --profile profiles/default
+	$(BIN)/snakemake --profile profiles/default $(CONFIG)
+
+# the fuller toy study behind the README's verdict table (an overlay on the default config)
+study-full:
+	$(MAKE) study CONFIG="$(FULL)"
+
+# the HTML report of a finished study, every figure with its caption
+report: $(STAMP)
+	$(BIN)/snakemake --profile profiles/default $(CONFIG) --report report.html
+
+# rewrite the README's verdict table from a study's claims table
+CLAIMS ?= benchmarks/results/toy-full/claims.parquet
+readme-table: $(STAMP)
+	$(BIN)/python -m mirage readme-table --claims $(CLAIMS)
 
 dry-run: $(STAMP)
-	$(BIN)/snakemake --profile profiles/default -n
+	$(BIN)/snakemake --profile profiles/default -n $(CONFIG)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

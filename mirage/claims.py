@@ -11,6 +11,11 @@ DATA = ("full", "one_shot", "few_shot")
 SELECTIONS = ("variance", "random")
 POLARITIES = ("both", "negative", "positive")
 
+# What the paper reports per alignment regime (../shared/paper.md, "Verdicts"):
+# "works", or "no gain" (falls below the base, stays flat, or gives little or nothing).
+WORKS, NO_GAIN = "works", "no gain"
+REGIME_DEPENDENT = (("strong", WORKS), ("weak", NO_GAIN))
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -20,12 +25,18 @@ class Claim:
     data: str = "full"
     selection: str | None = None  # how one/few-shot examples are picked
     polarity: str = "both"  # which samples keep their advantage
-    paper_regime_dependent: bool = True  # the paper finds it works only when aligned
+    paper: tuple[tuple[str, str], ...] = ()  # (regime, what the paper reports) pairs; () = not reported
     summary: str = ""
 
     def __post_init__(self):
         assert self.reward in REWARDS and self.data in DATA and self.polarity in POLARITIES
         assert (self.data == "full") == (self.selection is None) and (self.selection in (None, *SELECTIONS))
+        assert all(r in ("strong", "weak") and v in (WORKS, NO_GAIN) for r, v in self.paper)
+
+    @property
+    def paper_regime_dependent(self) -> bool:
+        """The paper finds that it works only when the model is aligned with the task."""
+        return self.paper == REGIME_DEPENDENT
 
     @property
     def needs_wrong_labels(self) -> bool:
@@ -39,24 +50,24 @@ class Claim:
 
 
 _ENTRIES = [
-    Claim("ground_truth", "baseline", paper_regime_dependent=False,
+    Claim("ground_truth", "baseline", paper=(("strong", WORKS), ("weak", WORKS)),
           summary="format x correctness against the gold answer; works in both regimes"),
-    Claim("random", "RQ1", reward="random", summary="Bernoulli(p) reward, independent of the completion"),
-    Claim("incorrect", "RQ1", reward="incorrect",
+    Claim("random", "RQ1", reward="random", paper=REGIME_DEPENDENT, summary="Bernoulli(p) reward, independent of the completion"),
+    Claim("incorrect", "RQ1", reward="incorrect", paper=REGIME_DEPENDENT,
           summary="1 iff the answer equals a fixed wrong label (the base model's most frequent wrong answer)"),
-    Claim("format", "RQ1", reward="format", summary="1 iff the completion is well formed"),
-    Claim("majority_vote", "RQ1", reward="majority_vote",
+    Claim("format", "RQ1", reward="format", paper=REGIME_DEPENDENT, summary="1 iff the completion is well formed"),
+    Claim("majority_vote", "RQ1", reward="majority_vote", paper=REGIME_DEPENDENT,
           summary="TTRL: 1 iff the answer equals the majority answer of its group; never reads the gold answer"),
     Claim("entropy_min", "RQ1", reward="entropy_min",
           summary="mean token log-probability of the completion under the sampling policy; label-free"),
-    Claim("one_shot", "RQ2", data="one_shot", selection="variance",
+    Claim("one_shot", "RQ2", data="one_shot", selection="variance", paper=REGIME_DEPENDENT,
           summary="one example, picked by the variance of its training accuracy in the ground-truth run"),
-    Claim("one_shot_random", "RQ2", data="one_shot", selection="random", paper_regime_dependent=False,
+    Claim("one_shot_random", "RQ2", data="one_shot", selection="random",
           summary="control: one example picked at random"),
-    Claim("few_shot", "RQ2", data="few_shot", selection="variance", paper_regime_dependent=False,
+    Claim("few_shot", "RQ2", data="few_shot", selection="variance",
           summary="k examples picked by training-accuracy variance"),
-    Claim("nsr", "RQ3", polarity="negative", summary="keep the advantage only on samples with reward < 1"),
-    Claim("psr", "RQ3", polarity="positive", paper_regime_dependent=False,
+    Claim("nsr", "RQ3", polarity="negative", paper=REGIME_DEPENDENT, summary="keep the advantage only on samples with reward < 1"),
+    Claim("psr", "RQ3", polarity="positive", paper=(("weak", WORKS),),
           summary="keep the advantage only on samples with reward > 0"),
 ]
 

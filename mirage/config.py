@@ -96,8 +96,41 @@ def check_references(config: dict) -> None:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
 
 
+def expand_sweeps(config: dict) -> None:
+    """Add each sweep's model and tasks to the config: model ``{sweep}`` is
+    trained on tasks ``{sweep}_{i}``, the swept task under context
+    ``{sweep}{i}``, with the template's mixture entry updated by level i."""
+    import copy
+
+    for name, sweep in config.get("sweeps", {}).items():
+        template = config["models"].get(sweep["template"])
+        where = f"sweeps.{name}"
+        if template is None or template.get("source") != "toy":
+            raise ConfigError(f"config error: '{where}.template' must name a toy model under 'models', "
+                              f"got '{sweep['template']}'")
+        if sweep["task"] not in template["mixture"]:
+            raise ConfigError(f"config error: '{where}.task' ('{sweep['task']}') is not in the mixture of "
+                              f"model '{sweep['template']}'")
+        if name in config["models"]:
+            raise ConfigError(f"config error: '{where}' would add model '{name}', which 'models' already has")
+        model = {k: copy.deepcopy(v) for k, v in template.items() if k not in ("mixture", "evaluate_on")}
+        model["mixture"] = {}
+        for i, level in enumerate(sweep["levels"]):
+            task_name = f"{name}_{i}"
+            if task_name in config["tasks"]:
+                raise ConfigError(f"config error: '{where}' would add task '{task_name}', which 'tasks' already has")
+            task = copy.deepcopy(config["tasks"][sweep["task"]])
+            task.setdefault("params", {})["context"] = f"{name}{i}"
+            config["tasks"][task_name] = task
+            entry = copy.deepcopy(template["mixture"][sweep["task"]])
+            entry.update(copy.deepcopy(level))
+            model["mixture"][task_name] = entry
+        config["models"][name] = model
+
+
 def validate_config(config: dict, schema_path: str | Path) -> dict:
     check_schema(config, schema_path)
+    expand_sweeps(config)
     check_references(config)
     return config
 

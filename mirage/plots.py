@@ -20,14 +20,14 @@ def _figure_module():
     return plt
 
 
-def save_figure(fig, out_paths: list[str]) -> None:
+def save_figure(fig, out_paths: list[str], dpi: int = 120) -> None:
     for path in out_paths:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         meta = {"Software": None} if str(path).endswith(".png") else {"Date": None}
-        fig.savefig(path, dpi=120, bbox_inches="tight", metadata=meta)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata=meta)
 
 
-def plot_passk_curves(passk_path: str, model: str, out_paths: list[str]) -> None:
+def plot_passk_curves(passk_path: str, model: str, out_paths: list[str], dpi: int = 120) -> None:
     """pass@k against k (log scale) for every task the model was sampled on."""
     plt = _figure_module()
     df = PASSK.read(passk_path).filter(pl.col("model") == model)
@@ -43,7 +43,7 @@ def plot_passk_curves(passk_path: str, model: str, out_paths: list[str]) -> None
     ax.set_title(f"{model}: alignment by pass@k ({df['num_problems'][0]} problems, n={df['n'][0]})")
     ax.grid(alpha=0.3)
     ax.legend(title="task", loc="center left", bbox_to_anchor=(1.02, 0.5))
-    save_figure(fig, out_paths)
+    save_figure(fig, out_paths, dpi)
     plt.close(fig)
 
 
@@ -53,7 +53,7 @@ def _cells(df: pl.DataFrame) -> list[tuple[str, str, str]]:
     return sorted(cells.rows(), key=lambda r: (r[2] != "strong", r[0], r[1]))
 
 
-def plot_claim_gains(claims_path: str, out_paths: list[str]) -> None:
+def plot_claim_gains(claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
     """Gain over the base model per claim, one bar per model x task, grouped by
     regime, with the bootstrap CI: the paper's main comparison."""
     from mirage.schemas import CLAIMS_TABLE
@@ -79,11 +79,11 @@ def plot_claim_gains(claims_path: str, out_paths: list[str]) -> None:
     ax.set_title("Gain per claim by alignment regime (bars: bootstrap CI)")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.grid(axis="y", alpha=0.3)
-    save_figure(fig, out_paths)
+    save_figure(fig, out_paths, dpi)
     plt.close(fig)
 
 
-def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str]) -> None:
+def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
     """Share of procedure-style samples before (base) and after each claim, per
     model x task: does RL amplify the behaviour the model already had?"""
     from mirage.schemas import CLAIMS_TABLE, EVAL
@@ -107,11 +107,11 @@ def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str]) -> 
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.06))
     fig.suptitle("Solution style before (base) and after RL")
-    save_figure(fig, out_paths)
+    save_figure(fig, out_paths, dpi)
     plt.close(fig)
 
 
-def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[str]) -> None:
+def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[str], dpi: int = 120) -> None:
     """Reward and entropy per step for the given claims (e.g. NSR vs PSR vs
     ground truth), one column per model x task."""
     from mirage.schemas import RUN_CURVES
@@ -133,5 +133,52 @@ def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[st
     axes[1][0].set_ylabel("policy entropy")
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(claims), fontsize=8, bbox_to_anchor=(0.5, -0.04))
-    save_figure(fig, out_paths)
+    save_figure(fig, out_paths, dpi)
+    plt.close(fig)
+
+
+def plot_gain_vs_alignment(claims_path: str, thresholds_path: str, regime: dict, min_gain: float,
+                           out_paths: list[str], dpi: int = 120) -> None:
+    """Each claim's gain (with its CI) against the base model's pass@k, one panel
+    per claim, with the fitted step threshold: alignment as a continuous axis."""
+    from mirage.schemas import CLAIMS_TABLE, THRESHOLDS
+
+    plt = _figure_module()
+    df = CLAIMS_TABLE.read(claims_path)
+    fits = {r["claim"]: r for r in THRESHOLDS.read(thresholds_path).to_dicts()}
+    claims = sorted(df["claim"].unique().to_list(), key=lambda c: (c != "ground_truth", c))
+    cols = min(4, len(claims))
+    rows = -(-len(claims) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.1 * cols, 2.6 * rows), sharex=True, sharey=True, squeeze=False)
+    for ax, claim in zip(axes.flat, claims):
+        sub = df.filter(pl.col("claim") == claim).sort("base_pass_at_k")
+        for reg, color in (("strong", "tab:blue"), ("weak", "tab:orange")):
+            part = sub.filter(pl.col("regime") == reg)
+            ax.errorbar(part["base_pass_at_k"], part["gain"],
+                        yerr=[part["gain"] - part["ci_low"], part["ci_high"] - part["gain"]],
+                        fmt="o", ms=4, capsize=2, color=color, label=f"{reg} cell")
+        fit = fits.get(claim)
+        if fit and fit["threshold"] is not None and fit["threshold"] == fit["threshold"]:
+            x0, x1 = 0.0, 1.0
+            t = fit["threshold"]
+            ax.plot([x0, t, t, x1], [fit["mean_gain_below"], fit["mean_gain_below"], fit["mean_gain_above"],
+                                     fit["mean_gain_above"]], color="black", lw=1, label="fitted step")
+            ax.annotate(f"t={t:.2f}", (t, fit["mean_gain_above"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+        ax.axhline(min_gain, color="grey", ls=":", lw=0.8)
+        ax.axhline(0, color="black", lw=0.5)
+        ax.axvline(regime["threshold"], color="grey", ls="--", lw=0.8)
+        ax.set_title(claim, fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax in axes.flat[len(claims):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel(f"base pass@{regime['k']}")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("gain")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.03))
+    fig.suptitle(f"Gain against alignment (dashed: regime threshold {regime['threshold']}; dotted: min gain {min_gain})",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    save_figure(fig, out_paths, dpi)
     plt.close(fig)

@@ -191,3 +191,32 @@ CLAIMS_TABLE = TableSchema(
     },
     sort_by=("model", "task", "claim"),
 )
+
+THRESHOLDS = TableSchema(
+    "thresholds",
+    {
+        "claim": pl.String,
+        "num_cells": pl.Int32,
+        "threshold": pl.Float64,
+        "mean_gain_below": pl.Float64,
+        "mean_gain_above": pl.Float64,
+        "shape": pl.String,
+    },
+    sort_by=("claim",),
+)
+
+PAPER_COMPARISON = TableSchema(
+    "paper_comparison",
+    {
+        "claim": pl.String,
+        "regime": pl.String,
+        "num_cells": pl.Int32,
+        "cells_working": pl.Int32,
+        "mean_gain": pl.Float64,
+        "toy": pl.String,
+        "paper": pl.String,
+        "agrees": pl.Boolean,
+        "headline": pl.Boolean,
+    },
+    sort_by=("claim", "regime"),
+)

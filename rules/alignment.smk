@@ -45,8 +45,11 @@ rule plot_passk:
     input:
         "results/tables/passk.parquet",
     output:
-        png="results/figures/passk_{model}.png",
+        png=report("results/figures/passk_{model}.png", caption="../report/passk.rst", category="1. Alignment",
+                   labels={"model": "{model}", "figure": "pass@k curves"}),
         svg="results/figures/passk_{model}.svg",
+    params:
+        figures=config["figures"],
     log:
         "logs/plot_passk/{model}.log",
     resources:

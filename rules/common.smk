@@ -106,11 +106,13 @@ def claim_extra_inputs(wildcards):
 def rl_targets():
     if not RL["claims"]:
         return []
-    figures = ["claim_gains", "style_shift", "training_curves"]
+    figures = ["claim_gains", "style_shift", "training_curves", "gain_vs_alignment"]
     return [
         "results/tables/eval.parquet",
         "results/tables/training_curves.parquet",
         "results/tables/claims.parquet",
+        "results/tables/thresholds.parquet",
+        "results/tables/paper_comparison.parquet",
         *expand("results/figures/{figure}.{ext}", figure=figures, ext=["png", "svg"]),
     ]
 

@@ -25,8 +25,10 @@ rule plot_claim_gains:
     input:
         "results/tables/claims.parquet",
     output:
-        png="results/figures/claim_gains.png",
+        png=report("results/figures/claim_gains.png", caption="../report/claim_gains.rst", category="2. Claims"),
         svg="results/figures/claim_gains.svg",
+    params:
+        figures=config["figures"],
     log:
         "logs/plot_claim_gains.log",
     resources:
@@ -42,8 +44,10 @@ rule plot_style_shift:
         eval="results/tables/eval.parquet",
         claims="results/tables/claims.parquet",
     output:
-        png="results/figures/style_shift.png",
+        png=report("results/figures/style_shift.png", caption="../report/style_shift.rst", category="3. Mechanism"),
         svg="results/figures/style_shift.svg",
+    params:
+        figures=config["figures"],
     log:
         "logs/plot_style_shift.log",
     resources:
@@ -58,13 +62,55 @@ rule plot_training_curves:
     input:
         "results/tables/training_curves.parquet",
     output:
-        png="results/figures/training_curves.png",
+        png=report("results/figures/training_curves.png", caption="../report/training_curves.rst", category="3. Mechanism"),
         svg="results/figures/training_curves.svg",
     params:
+        figures=config["figures"],
         # the polarity comparison: NSR vs PSR vs full GRPO
         claims=[c for c in ("ground_truth", "nsr", "psr") if c in RL["claims"]],
     log:
         "logs/plot_training_curves.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_results.py"
+
+
+rule verdict_tables:
+    input:
+        "results/tables/claims.parquet",
+    output:
+        thresholds="results/tables/thresholds.parquet",
+        comparison="results/tables/paper_comparison.parquet",
+        markdown=report("results/tables/paper_comparison.md", caption="../report/paper_comparison.rst",
+                        category="2. Claims"),
+    params:
+        verdict=config["analysis"]["verdict"],
+    log:
+        "logs/verdict_tables.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/verdict_tables.py"
+
+
+rule plot_gain_vs_alignment:
+    input:
+        claims="results/tables/claims.parquet",
+        thresholds="results/tables/thresholds.parquet",
+    output:
+        png=report("results/figures/gain_vs_alignment.png", caption="../report/gain_vs_alignment.rst", category="2. Claims"),
+        svg="results/figures/gain_vs_alignment.svg",
+    params:
+        regime=config["analysis"]["regime"],
+        verdict=config["analysis"]["verdict"],
+        figures=config["figures"],
+    log:
+        "logs/plot_gain_vs_alignment.log",
     resources:
         **rule_resources("default"),
     conda:

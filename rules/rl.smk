@@ -61,6 +61,8 @@ rule evaluate_claim:
         seed=config["seed"],
     log:
         "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",
+    benchmark:
+        "benchmarks/runs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.tsv"
     resources:
         **rule_resources("sample"),
     threads: res("sample", "threads")

@@ -21,6 +21,24 @@ def test_default_config_is_valid(default_config):
     assert cfg["sampler"]["batch_size"] == 512
 
 
+def test_a_sweep_adds_one_model_with_a_task_context_per_level(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["sweeps"] = {"exposure": {"template": "toy_a", "task": "add",
+                                  "levels": [{"styles": {"procedure": 0.1, "flawed": 0.8, "direct": 0.1}},
+                                             {"practice": 0.5}]}}
+    validate_config(cfg, SCHEMA)
+    model = cfg["models"]["exposure"]
+    assert sorted(model["mixture"]) == ["exposure_0", "exposure_1"]
+    assert model["architecture"] == cfg["models"]["toy_a"]["architecture"]
+    first, second = model["mixture"]["exposure_0"], model["mixture"]["exposure_1"]
+    assert first["styles"]["procedure"] == 0.1 and first["practice"] == 0.2
+    assert second["practice"] == 0.5 and second["styles"]["procedure"] == 0.75
+    assert cfg["tasks"]["exposure_1"]["params"] == {**cfg["tasks"]["add"]["params"], "context": "exposure1"}
+    assert "context" not in cfg["tasks"]["add"]["params"]
+    assert cfg["models"]["toy_a"]["mixture"]["add"]["styles"]["procedure"] == 0.75  # the template is untouched
+    assert cfg["figures"] == {"dpi": 120}  # defaults filled
+
+
 def _set(cfg, dotted, value):
     *parents, last = dotted.split(".")
     node = cfg
@@ -47,7 +65,11 @@ BAD = [
     ("tasks.add.family", "div", r"'tasks.add.family'"),
     ("resources.sample.gpu", -1, r"'resources.sample.gpu'"),
     ("seed", 1.5, r"'seed'.*not of type 'integer'"),
-    ("models.toy_a.architecture.num_attention_heads", 3, r"hidden_size.*divisible by num_attention_heads"),
+    ("models.toy_a.architecture.num_attention_heads", 5, r"hidden_size.*divisible by num_attention_heads"),
+    ("sweeps", {"s": {"template": "nope", "task": "add", "levels": [{"practice": 0.1}]}}, r"'sweeps.s.template' must name"),
+    ("sweeps", {"s": {"template": "toy_a", "task": "mul", "levels": [{"practice": 0.1}]}}, r"'sweeps.s.task' \('mul'\)"),
+    ("sweeps", {"s": {"template": "toy_a", "task": "add", "levels": [{"weight": 2}]}}, r"unknown key 'sweeps.s.levels.0.weight'"),
+    ("figures.dpi", 5, r"'figures.dpi'.*minimum"),
 ]
 
 

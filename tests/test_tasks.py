@@ -91,3 +91,14 @@ def test_unknown_family_and_style_are_named():
 )
 def test_classify_style(text, style):
     assert classify_style(text) == style
+
+
+def test_a_context_prefixes_the_question_and_core_question_strips_it():
+    import numpy as np
+
+    from mirage.toy.tasks import core_question, make_family
+
+    plain = make_family("add", digits=2).draw(np.random.default_rng(3))
+    framed = make_family("add", digits=2, context="c1").draw(np.random.default_rng(3))
+    assert framed.question == f"c1: {plain.question}" and framed.answer == plain.answer
+    assert core_question(framed.question) == core_question(plain.question) == plain.question

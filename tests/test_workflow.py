@@ -7,9 +7,10 @@ import shutil
 
 import polars as pl
 import pytest
+import yaml
 
 from conftest import REPO, run_snakemake
-from mirage.schemas import PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
+from mirage.schemas import PAPER_COMPARISON, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES, THRESHOLDS
 
 
 def jobs_in_dry_run(output: str) -> dict[str, int]:
@@ -21,22 +22,41 @@ def jobs_in_dry_run(output: str) -> dict[str, int]:
 def test_dry_run_of_the_default_study(tmp_path):
     proc = run_snakemake("-n", "--directory", str(tmp_path), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    assert jobs["prepare_task"] == 4
-    assert jobs["pretrain_toy_model"] == 2
-    # each model on the two tasks of its mixture, on the eval split (alignment) and the
+    assert jobs["prepare_task"] == 2
+    assert jobs["pretrain_toy_model"] == 1
+    # the model on the two tasks of its mixture, on the eval split (alignment) and the
     # train split (wrong labels of the incorrect-label reward)
-    assert jobs["sample_base"] == 8
-    assert jobs["passk_table"] == 1 and jobs["plot_passk"] == 2
+    assert jobs["sample_base"] == 4
+    assert jobs["passk_table"] == 1 and jobs["plot_passk"] == 1
     # a training and an evaluation job for every claim on every model x task
     from mirage.claims import CLAIMS
 
-    cells = [("toy_a", "add"), ("toy_a", "sub"), ("toy_b", "add"), ("toy_b", "dsum")]
+    cells = [("toy_a", "add"), ("toy_a", "sub")]
     assert jobs["train_claim"] == jobs["evaluate_claim"] == len(cells) * len(CLAIMS)
     for model, task in cells:
         for claim in CLAIMS:
             assert f"results/rl/{model}/{task}/{claim}/seed1/model" in proc.stdout
             assert f"results/samples/rl/{model}/{task}/{claim}/seed1.parquet" in proc.stdout
-    assert jobs["wrong_labels"] == 4 and jobs["eval_table"] == 1 and jobs["claims_table"] == 1
+    assert jobs["wrong_labels"] == 2 and jobs["eval_table"] == 1 and jobs["claims_table"] == 1
+    assert jobs["verdict_tables"] == 1 and jobs["plot_gain_vs_alignment"] == 1
+
+
+def test_dry_run_of_the_full_toy_study_with_its_alignment_sweep(tmp_path):
+    # an overlay on the default config, merged by Snakemake
+    proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"), str(REPO / "config" / "toy-full.yaml"),
+                         "--directory", str(tmp_path), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    from mirage.claims import CLAIMS
+
+    full = yaml.safe_load((REPO / "config" / "toy-full.yaml").read_text())
+    full["rl"]["seeds"] = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["seeds"]
+    levels = len(full["sweeps"]["exposure"]["levels"])
+    assert jobs["pretrain_toy_model"] == 2  # toy_a and the sweep's model
+    assert jobs["prepare_task"] == 2 + levels
+    cells = 2 + levels
+    assert jobs["train_claim"] == jobs["evaluate_claim"] == cells * len(CLAIMS) * len(full["rl"]["seeds"])
+    for i in range(levels):
+        assert f"results/rl/exposure/exposure_{i}/ground_truth/seed1/model" in proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +143,12 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert sorted(verdicts["claim"]) == sorted(CLAIMS)
     assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive"}
     assert (verdicts["ci_low"] <= verdicts["gain"]).all() and (verdicts["gain"] <= verdicts["ci_high"]).all()
-    for figure in ("claim_gains", "style_shift", "training_curves"):
+    thresholds = THRESHOLDS.read(res / "tables" / "thresholds.parquet")
+    assert set(thresholds["claim"]) == set(verdicts["claim"])
+    comparison = PAPER_COMPARISON.read(res / "tables" / "paper_comparison.parquet")
+    assert set(comparison["claim"]) <= set(verdicts["claim"]) and "ground_truth" in set(comparison["claim"])
+    assert "| claim | regime |" in (res / "tables" / "paper_comparison.md").read_text()
+    for figure in ("claim_gains", "style_shift", "training_curves", "gain_vs_alignment"):
         for ext in ("png", "svg"):
             assert (res / "figures" / f"{figure}.{ext}").stat().st_size > 5000
 
@@ -158,4 +183,28 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     (smoke_study / "rule.yaml").write_text(text.replace("min_gain: 0.02", "min_gain: 0.05"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "rule.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    assert set(jobs) - {"all"} == {"claims_table", "plot_claim_gains", "plot_style_shift"}
+    assert set(jobs) - {"all"} == {"claims_table", "verdict_tables", "plot_claim_gains", "plot_style_shift",
+                                   "plot_gain_vs_alignment"}
+
+    # a change to figure settings only reruns figure jobs: no sampling, training or evaluation
+    figure_line = "figures: {dpi: 80}"
+    assert figure_line in text
+    (smoke_study / "fig.yaml").write_text(text.replace(figure_line, "figures: {dpi: 90}"))
+    proc = run_snakemake("-n", "--configfile", str(smoke_study / "fig.yaml"), "--directory", str(smoke_study), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    assert set(jobs) - {"all"} == {"plot_passk", "plot_claim_gains", "plot_style_shift", "plot_training_curves",
+                                   "plot_gain_vs_alignment"}
+
+
+@pytest.mark.slow
+def test_smoke_study_report_has_every_figure_with_its_caption(smoke_study):
+    report = smoke_study / "report.html"
+    run_snakemake("--configfile", str(smoke_study / "smoke.yaml"), "--directory", str(smoke_study),
+                  "--report", str(report), timeout=300)
+    html = report.read_text(errors="replace")
+    for figure in ("passk_toy_a.png", "claim_gains.png", "gain_vs_alignment.png", "style_shift.png",
+                   "training_curves.png", "paper_comparison.md"):
+        assert figure in html
+    for caption in ("unbiased pass@k estimator", "least-squares step function", "amplify the behaviour",
+                    "NSR slows entropy collapse", "main comparison"):
+        assert caption in html

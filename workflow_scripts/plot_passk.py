@@ -6,4 +6,5 @@ with rule_logging(snakemake):
         passk_path=snakemake.input[0],
         model=snakemake.wildcards.model,
         out_paths=[snakemake.output.png, snakemake.output.svg],
+        dpi=snakemake.params.figures["dpi"],
     )

@@ -4,11 +4,15 @@ from mirage.workflow import rule_logging
 # one adapter for the results figures: the rule's name picks the plot
 with rule_logging(snakemake):
     out = [snakemake.output.png, snakemake.output.svg]
+    dpi = snakemake.params.figures["dpi"]
     if snakemake.rule == "plot_claim_gains":
-        plots.plot_claim_gains(snakemake.input[0], out)
+        plots.plot_claim_gains(snakemake.input[0], out, dpi)
     elif snakemake.rule == "plot_style_shift":
-        plots.plot_style_shift(snakemake.input.eval, snakemake.input.claims, out)
+        plots.plot_style_shift(snakemake.input.eval, snakemake.input.claims, out, dpi)
     elif snakemake.rule == "plot_training_curves":
-        plots.plot_training_curves(snakemake.input[0], snakemake.params.claims, out)
+        plots.plot_training_curves(snakemake.input[0], snakemake.params.claims, out, dpi)
+    elif snakemake.rule == "plot_gain_vs_alignment":
+        plots.plot_gain_vs_alignment(snakemake.input.claims, snakemake.input.thresholds, snakemake.params.regime,
+                                     snakemake.params.verdict["min_gain"], out, dpi)
     else:
         raise ValueError(f"plot_results.py does not know rule {snakemake.rule!r}")

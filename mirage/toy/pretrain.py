@@ -13,7 +13,7 @@ import polars as pl
 
 from mirage.toy.data import render_prompt
 from mirage.seeding import stable_seed
-from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, make_family
+from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, core_question, make_family
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,8 @@ def sft_rows(
     opening marker into the prompt, so the model learns to execute the procedure
     without learning to choose it (how a weakly aligned model can still know a
     skill it rarely uses); ``practice`` is the share of a task's rows that are
-    practice rows.
+    practice rows. ``format_slip`` is the share of natural rows whose answer
+    lacks its tags, as base models often ignore the requested answer format.
     """
     rng = np.random.default_rng(stable_seed(seed, "sft-rows"))
     tasks = sorted(mixture)
@@ -65,7 +66,9 @@ def sft_rows(
         task = tasks[rng.choice(len(tasks), p=weights / weights.sum())]
         fam = families[task]
         problem = fam.draw(rng)
-        while problem.question in excluded_questions:  # redraw within the task: weights stay exact
+        # redraw within the task (weights stay exact); compared without the context,
+        # so an evaluation problem is not seen under another context either
+        while core_question(problem.question) in excluded_questions:
             problem = fam.draw(rng)
         prompt = render_prompt(prompt_template, problem.question)
         if rng.random() < mixture[task].get("practice", 0.0):
@@ -79,7 +82,10 @@ def sft_rows(
             names = sorted(shares)
             p = np.array([shares[s] for s in names], dtype=float)
             style = names[rng.choice(len(names), p=p / p.sum())]
-            rows.append({"prompt": prompt, "completion": fam.completion(problem, style), "task": task, "style": style, "practice": False})
+            slip = mixture[task].get("format_slip", 0.0)
+            bare = bool(slip) and rng.random() < slip  # no draw when 0: streams of older configs unchanged
+            rows.append({"prompt": prompt, "completion": fam.completion(problem, style, bare_answer=bare),
+                         "task": task, "style": style, "practice": False})
     return rows
 
 
@@ -113,7 +119,7 @@ def pretrain_toy_model(
     excluded = set()
     for f in problem_files:
         df = pl.read_parquet(f)
-        excluded |= set(df.filter(pl.col("split") == "eval")["question"].to_list())
+        excluded |= {core_question(q) for q in df.filter(pl.col("split") == "eval")["question"].to_list()}
     n_rows = sft["steps"] * sft["batch_size"]
     rows = sft_rows(model_cfg["mixture"], task_families, excluded, n_rows, prompt_template, model_seed)
     composition = pl.DataFrame(rows).group_by("task", "practice", "style").len().sort("task", "practice", "style")

@@ -42,13 +42,24 @@ class Problem:
     answer: int
 
 
+CONTEXT_SEP = ": "
+
+
+def core_question(question: str) -> str:
+    """The question without its task context: what SFT exclusion compares."""
+    return question.split(CONTEXT_SEP, 1)[-1]
+
+
 class TaskFamily(ABC):
     """One synthetic task: how problems are drawn, and how each style solves them."""
 
     name: str
 
-    def __init__(self, digits: int = 3, require_trap: bool = True):
+    def __init__(self, digits: int = 3, require_trap: bool = True, context: str = ""):
         self.digits = digits
+        # A context names a variant of the task ("c1: 86+67"): the same skill under
+        # a prompt of its own, so one model can hold several priors for one task.
+        self.context = context
         # A "trap" problem is one the flawed procedure gets wrong. Requiring it
         # keeps the flawed style systematically wrong instead of lucky on easy cases.
         self.require_trap = require_trap
@@ -70,12 +81,15 @@ class TaskFamily(ABC):
     def draw(self, rng: np.random.Generator) -> Problem:
         while True:
             ops = self.draw_operands(rng)
-            problem = Problem(self.question(ops), ops, self.solve(ops))
+            question = f"{self.context}{CONTEXT_SEP}{self.question(ops)}" if self.context else self.question(ops)
+            problem = Problem(question, ops, self.solve(ops))
             if not self.require_trap or self.scratchpad(ops, correct=False)[1] != problem.answer:
                 return problem
 
-    def completion(self, problem: Problem, style: str, think_only: bool = False) -> str:
-        """The reference completion of ``problem`` in ``style``."""
+    def completion(self, problem: Problem, style: str, think_only: bool = False, bare_answer: bool = False) -> str:
+        """The reference completion of ``problem`` in ``style``; ``bare_answer``
+        writes the answer without its tags (a format slip: right content, unreadable
+        to the grader)."""
         if style == "direct":
             think, answer = "", problem.answer
         elif style in STYLE_MARKERS:
@@ -83,6 +97,8 @@ class TaskFamily(ABC):
             think = STYLE_MARKERS[style] + ";".join(steps)
         else:
             raise ValueError(f"unknown style {style!r}; expected one of {STYLES}")
+        if bare_answer:
+            return f"{THINK_OPEN}{think}{THINK_CLOSE}{answer}"
         return f"{THINK_OPEN}{think}{THINK_CLOSE}{ANSWER_OPEN}{answer}{ANSWER_CLOSE}"
 
     def _number(self, rng: np.random.Generator) -> int:

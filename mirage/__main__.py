@@ -1,0 +1,55 @@
+"""Command line: ``python -m mirage <command>``.
+
+readme-table  rewrite the README's verdict table from a claims table
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+START, END = "<!-- verdict-table:start -->", "<!-- verdict-table:end -->"
+
+
+def readme_with_table(readme: str, table_md: str) -> str:
+    """``readme`` with the text between the verdict-table markers replaced."""
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
+    if not pattern.search(readme):
+        raise ValueError(f"the README has no '{START}' ... '{END}' markers")
+    return pattern.sub(lambda _: f"{START}\n{table_md}{END}", readme, count=1)
+
+
+def readme_table(claims_path: str, readme_path: str, check: bool) -> int:
+    from mirage.schemas import CLAIMS_TABLE
+    from mirage.verdicts import comparison_markdown, paper_comparison
+
+    table_md = comparison_markdown(paper_comparison(CLAIMS_TABLE.read(claims_path)), claims_path)
+    readme = Path(readme_path).read_text()
+    updated = readme_with_table(readme, table_md)
+    if check:
+        if updated != readme:
+            print(f"{readme_path}: the verdict table differs from {claims_path}; run python -m mirage readme-table",
+                  file=sys.stderr)
+            return 1
+        return 0
+    Path(readme_path).write_text(updated)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m mirage")
+    sub = parser.add_subparsers(dest="command", required=True)
+    table = sub.add_parser("readme-table", help="rewrite the README's verdict table from a claims table")
+    table.add_argument("--claims", default="results/tables/claims.parquet")
+    table.add_argument("--readme", default="README.md")
+    table.add_argument("--check", action="store_true", help="exit 1 if the README's table differs")
+    args = parser.parse_args(argv)
+    if args.command == "readme-table":
+        return readme_table(args.claims, args.readme, args.check)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
