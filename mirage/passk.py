@@ -43,26 +43,27 @@ def default_ks(n: int) -> list[int]:
 
 
 def passk_table(samples: pl.DataFrame, ks: list[int] | None = None) -> pl.DataFrame:
-    """pass@k per (model, task) from one row per sample with a boolean ``correct``."""
-    per_problem = samples.group_by("model", "task", "problem_id").agg(
+    """pass@k per (model, task, benchmark) from one row per sample with a boolean ``correct``."""
+    per_problem = samples.group_by("model", "task", "benchmark", "problem_id").agg(
         pl.len().alias("n"), pl.col("correct").sum().alias("c")
     )
     rows = []
-    for (model, task), grp in per_problem.group_by("model", "task", maintain_order=True):
+    for (model, task, benchmark), grp in per_problem.group_by("model", "task", "benchmark", maintain_order=True):
         n = grp["n"].to_numpy()
         c = grp["c"].to_numpy()
         n_min = int(n.min())
         for k in ks or default_ks(n_min):
             if k > n_min:
-                raise ValueError(f"k={k} exceeds the {n_min} samples drawn per problem for {model}/{task}")
+                raise ValueError(f"k={k} exceeds the {n_min} samples drawn per problem for {model}/{task}/{benchmark}")
             rows.append(
                 {
                     "model": model,
                     "task": task,
+                    "benchmark": benchmark,
                     "k": k,
                     "n": n_min,
                     "num_problems": len(grp),
                     "pass_at_k": float(pass_at_k(n, c, k).mean()),
                 }
             )
-    return PASSK.frame(rows).sort("model", "task", "k")
+    return PASSK.frame(rows).sort("model", "task", "benchmark", "k")

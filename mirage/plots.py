@@ -28,33 +28,33 @@ def save_figure(fig, out_paths: list[str], dpi: int = 120) -> None:
 
 
 def plot_passk_curves(passk_path: str, model: str, out_paths: list[str], dpi: int = 120) -> None:
-    """pass@k against k (log scale) for every task the model was sampled on."""
+    """pass@k against k (log scale) for every benchmark the model was sampled on."""
     plt = _figure_module()
     df = PASSK.read(passk_path).filter(pl.col("model") == model)
     if df.is_empty():
         raise ValueError(f"{passk_path}: no pass@k rows for model {model!r}")
     fig, ax = plt.subplots(figsize=(5, 3.6))
-    for (task,), grp in df.sort("task", "k").group_by("task", maintain_order=True):
-        ax.plot(grp["k"], grp["pass_at_k"], marker="o", label=task)
+    for (benchmark,), grp in df.sort("benchmark", "k").group_by("benchmark", maintain_order=True):
+        ax.plot(grp["k"], grp["pass_at_k"], marker="o", label=benchmark)
     ax.set_xscale("log", base=2)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("k")
     ax.set_ylabel("pass@k")
     ax.set_title(f"{model}: alignment by pass@k ({df['num_problems'][0]} problems, n={df['n'][0]})")
     ax.grid(alpha=0.3)
-    ax.legend(title="task", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax.legend(title="benchmark", loc="center left", bbox_to_anchor=(1.02, 0.5))
     save_figure(fig, out_paths, dpi)
     plt.close(fig)
 
 
 def _cells(df: pl.DataFrame) -> list[tuple[str, str, str]]:
-    """(model, task, regime) cells, strong first."""
-    cells = df.select("model", "task", "regime").unique().sort("regime", "model", "task", descending=[False, False, False])
+    """(model, benchmark, regime) cells, strong first (a toy task is its own benchmark)."""
+    cells = df.select("model", "benchmark", "regime").unique()
     return sorted(cells.rows(), key=lambda r: (r[2] != "strong", r[0], r[1]))
 
 
 def plot_claim_gains(claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
-    """Gain over the base model per claim, one bar per model x task, grouped by
+    """Gain over the base model per claim, one bar per model x benchmark, grouped by
     regime, with the bootstrap CI: the paper's main comparison."""
     from mirage.schemas import CLAIMS_TABLE
 
@@ -64,13 +64,13 @@ def plot_claim_gains(claims_path: str, out_paths: list[str], dpi: int = 120) -> 
     cells = _cells(df)
     width = 0.8 / max(len(cells), 1)
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(claims) + 2), 3.8))
-    for i, (model, task, regime) in enumerate(cells):
-        sub = {r["claim"]: r for r in df.filter((pl.col("model") == model) & (pl.col("task") == task)).to_dicts()}
+    for i, (model, benchmark, regime) in enumerate(cells):
+        sub = {r["claim"]: r for r in df.filter((pl.col("model") == model) & (pl.col("benchmark") == benchmark)).to_dicts()}
         xs = [j + (i - (len(cells) - 1) / 2) * width for j in range(len(claims))]
         gains = [sub[c]["gain"] if c in sub else float("nan") for c in claims]
         err = [[sub[c]["gain"] - sub[c]["ci_low"] if c in sub else 0 for c in claims],
                [sub[c]["ci_high"] - sub[c]["gain"] if c in sub else 0 for c in claims]]
-        ax.bar(xs, gains, width, yerr=err, capsize=2, label=f"{model} × {task} ({regime})",
+        ax.bar(xs, gains, width, yerr=err, capsize=2, label=f"{model} × {benchmark} ({regime})",
                hatch=None if regime == "strong" else "//", alpha=0.9)
     ax.axhline(0, color="black", lw=0.8)
     ax.set_xticks(range(len(claims)))
@@ -85,23 +85,23 @@ def plot_claim_gains(claims_path: str, out_paths: list[str], dpi: int = 120) -> 
 
 def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
     """Share of procedure-style samples before (base) and after each claim, per
-    model x task: does RL amplify the behaviour the model already had?"""
+    model x benchmark: does RL amplify the behaviour the model already had?"""
     from mirage.schemas import CLAIMS_TABLE, EVAL
 
     plt = _figure_module()
     ev = EVAL.read(eval_path)
-    regimes = CLAIMS_TABLE.read(claims_path).select("model", "task", "regime").unique()
-    ev = ev.join(regimes, on=["model", "task"])
+    regimes = CLAIMS_TABLE.read(claims_path).select("model", "task", "benchmark", "regime").unique()
+    ev = ev.join(regimes, on=["model", "task", "benchmark"])
     cells = _cells(ev)
     fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.6), sharey=True, squeeze=False)
-    for ax, (model, task, regime) in zip(axes[0], cells):
-        sub = ev.filter((pl.col("model") == model) & (pl.col("task") == task))
+    for ax, (model, benchmark, regime) in zip(axes[0], cells):
+        sub = ev.filter((pl.col("model") == model) & (pl.col("benchmark") == benchmark))
         per_claim = sub.group_by("claim").agg(pl.col("procedure_share").mean(), pl.col("flawed_share").mean())
         per_claim = per_claim.sort(pl.col("claim") != "base", "claim")
         ax.barh(per_claim["claim"], per_claim["procedure_share"], label="procedure", color="tab:green")
         ax.barh(per_claim["claim"], per_claim["flawed_share"], left=per_claim["procedure_share"],
                 label="flawed", color="tab:red")
-        ax.set_title(f"{model} × {task} ({regime})", fontsize=9)
+        ax.set_title(f"{model} × {benchmark} ({regime})", fontsize=9)
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of samples")
     handles, labels = axes[0][0].get_legend_handles_labels()
@@ -180,5 +180,29 @@ def plot_gain_vs_alignment(claims_path: str, thresholds_path: str, regime: dict,
     fig.suptitle(f"Gain against alignment (dashed: regime threshold {regime['threshold']}; dotted: min gain {min_gain})",
                  fontsize=10)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
+    save_figure(fig, out_paths, dpi)
+    plt.close(fig)
+
+
+def plot_contamination(summary_path: str, flag_exact_match: float, out_paths: list[str], dpi: int = 120) -> None:
+    """Exact-match rate and mean ROUGE-L of greedy prompt completions per model x
+    benchmark; flagged cells outlined in red."""
+    from mirage.schemas import CONTAMINATION_SUMMARY
+
+    plt = _figure_module()
+    df = CONTAMINATION_SUMMARY.read(summary_path).sort("model", "benchmark")
+    labels = [f"{m} × {b}" for m, b in df.select("model", "benchmark").rows()]
+    xs = range(df.height)
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * df.height + 2), 3.6))
+    edge = ["tab:red" if f else "none" for f in df["flagged"]]
+    ax.bar([x - 0.2 for x in xs], df["exact_match_rate"], 0.4, label="exact match", edgecolor=edge, linewidth=2)
+    ax.bar([x + 0.2 for x in xs], df["mean_rouge_l"], 0.4, label="ROUGE-L", edgecolor=edge, linewidth=2)
+    ax.axhline(flag_exact_match, color="tab:red", ls=":", lw=1, label="flag threshold (exact match)")
+    ax.set_xticks(list(xs))
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("score of the greedy continuation")
+    ax.set_title("Contamination check: completing cut evaluation prompts")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     save_figure(fig, out_paths, dpi)
     plt.close(fig)

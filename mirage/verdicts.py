@@ -30,10 +30,12 @@ def bootstrap_gain(base: np.ndarray, trained: np.ndarray, n_boot: int, level: fl
     return float(np.quantile(gains, alpha)), float(np.quantile(gains, 1 - alpha))
 
 
-def regime(passk: pl.DataFrame, model: str, task: str, k: int, threshold: float) -> tuple[str, float]:
-    row = passk.filter((pl.col("model") == model) & (pl.col("task") == task) & (pl.col("k") == k))
+def regime(passk: pl.DataFrame, model: str, task: str, benchmark: str, k: int, threshold: float) -> tuple[str, float]:
+    row = passk.filter((pl.col("model") == model) & (pl.col("task") == task) & (pl.col("benchmark") == benchmark)
+                       & (pl.col("k") == k))
     if row.is_empty():
-        raise ValueError(f"no pass@{k} for {model}/{task}: 'analysis.regime.k' must be one of the pass@k table's k")
+        raise ValueError(f"no pass@{k} for {model}/{task}/{benchmark}: 'analysis.regime.k' must be one of the "
+                         "pass@k table's k")
     value = float(row["pass_at_k"][0])
     return ("strong" if value >= threshold else "weak"), value
 
@@ -50,38 +52,40 @@ def verdict(ci_low: float, ci_high: float, min_gain: float) -> str:
 
 def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_path: str, analysis: dict,
                  seed: int) -> pl.DataFrame:
-    """``runs``: (claim, seed, samples file) of every RL run."""
+    """``runs``: (claim, seed, samples file) of every RL run. One row per
+    (model, task, benchmark, claim): a benchmark is a cell of its own."""
     passk = PASSK.read(passk_path)
     base = {}
     for f in base_files:
-        s = SAMPLES.read(f)
-        base[(s["model"][0], s["task"][0])] = per_problem_accuracy(s)
-    trained: dict[tuple[str, str, str], list[pl.DataFrame]] = {}
+        for (model, task, benchmark), s in SAMPLES.read(f).group_by("model", "task", "benchmark"):
+            base[(model, task, benchmark)] = per_problem_accuracy(s)
+    trained: dict[tuple[str, str, str, str], list[pl.DataFrame]] = {}
     for claim, _, f in runs:
-        s = SAMPLES.read(f)
-        trained.setdefault((s["model"][0], s["task"][0], claim), []).append(per_problem_accuracy(s))
+        for (model, task, benchmark), s in SAMPLES.read(f).group_by("model", "task", "benchmark"):
+            trained.setdefault((model, task, benchmark, claim), []).append(per_problem_accuracy(s))
     boot, rule, reg = analysis["bootstrap"], analysis["verdict"], analysis["regime"]
     rows = []
-    for (model, task, claim), per_seed in sorted(trained.items()):
-        b = base[(model, task)]
+    for (model, task, benchmark, claim), per_seed in sorted(trained.items()):
+        b = base[(model, task, benchmark)]
         matrix = np.stack([p.join(b.select("problem_id"), on="problem_id", how="right")["acc"].to_numpy() for p in per_seed])
         b_acc = b["acc"].to_numpy()
         low, high = bootstrap_gain(b_acc, matrix, boot["resamples"], boot["level"],
-                                   stable_seed(seed, "bootstrap", model, task, claim))
-        cell_regime, alignment = regime(passk, model, task, reg["k"], reg["threshold"])
+                                   stable_seed(seed, "bootstrap", model, task, benchmark, claim))
+        cell_regime, alignment = regime(passk, model, task, benchmark, reg["k"], reg["threshold"])
         rows.append({
-            "model": model, "task": task, "claim": claim, "num_seeds": len(per_seed),
+            "model": model, "task": task, "benchmark": benchmark, "claim": claim, "num_seeds": len(per_seed),
             "base_score": float(b_acc.mean()), "trained_score": float(matrix.mean()),
             "gain": float(matrix.mean() - b_acc.mean()), "ci_low": low, "ci_high": high,
             "base_pass_at_k": alignment, "regime": cell_regime,
             "verdict": verdict(low, high, rule["min_gain"]),
         })
     table = CLAIMS_TABLE.frame(rows)
-    gt = table.filter(pl.col("claim") == "ground_truth").select("model", "task", pl.col("gain").alias("gt_gain"))
-    table = table.join(gt, on=["model", "task"], how="left").with_columns(
+    gt = table.filter(pl.col("claim") == "ground_truth").select("model", "task", "benchmark",
+                                                                 pl.col("gain").alias("gt_gain"))
+    table = table.join(gt, on=["model", "task", "benchmark"], how="left").with_columns(
         (pl.col("gain") / pl.col("gt_gain")).alias("gain_vs_ground_truth")
     ).drop("gt_gain")
-    return CLAIMS_TABLE.check(table).sort("model", "task", "claim")
+    return CLAIMS_TABLE.check(table).sort("model", "task", "benchmark", "claim")
 
 
 # -- alignment as a continuous axis -----------------------------------------------------------

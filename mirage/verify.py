@@ -2,13 +2,25 @@
 
 A verifier never evaluates model output: it only matches text. Every grade says
 whether the completion was well formed (reasoning part then answer part) and
-whether the extracted answer equals the gold one.
+whether the extracted answer equals the gold one; correctness is graded even
+when the format is broken, and the reward decides what to do with it.
+
+Verifiers: ``integer`` (the toy families), ``math`` (math-verify), ``kor``,
+``kor:<subset>`` and ``synlogic`` (short logic answers, see ``LOGIC_RULES``).
 """
 
 from __future__ import annotations
 
+import functools
+import math
 import re
+import threading
 from dataclasses import dataclass
+
+import math_verify
+import math_verify.errors
+import math_verify.utils
+import sympy
 
 # DOTALL on purpose: the released code's format regex lacked it, so a newline
 # inside the answer zeroed the reward.
@@ -71,7 +83,286 @@ class IntegerVerifier:
         )
 
 
-VERIFIERS = {"integer": IntegerVerifier}
+
+
+# -- paper scale: competition mathematics ------------------------------------------------------
+
+# Longer answers are graded wrong without being parsed: parsing is the only step
+# whose cost grows with the model's output, and an answer is a short expression.
+MAX_ANSWER_CHARS = 1_000
+
+# One pass over the text: an escaped character (``\{``) is skipped so that it
+# cannot open or close a group; ``\boxed{`` opens a group whose content we want.
+_BRACE_TOKENS = re.compile(r"(?P<boxed>\\boxed\s*\{)|(?P<escaped>\\.)|(?P<open>\{)|(?P<close>\})", re.DOTALL)
+
+
+def last_boxed(text: str) -> str | None:
+    """The content of the ``\\boxed{…}`` that closes last (nested braces
+    matched), stripped; None if no boxed group is complete. Linear in the text,
+    so a huge completion full of unclosed groups costs one scan."""
+    open_groups: list[int] = []  # per open brace: where a boxed content starts, or -1
+    last: tuple[int, int] | None = None
+    for token in _BRACE_TOKENS.finditer(text):
+        kind = token.lastgroup
+        if kind == "boxed":
+            open_groups.append(token.end())
+        elif kind == "open":
+            open_groups.append(-1)
+        elif kind == "close" and open_groups:
+            start = open_groups.pop()
+            if start >= 0:
+                last = (start, token.start())
+    return text[last[0]:last[1]].strip() if last else None
+
+
+def extract_math_answer(completion: str) -> str | None:
+    """The last boxed content inside the last answer tag, else that tag's whole
+    content; without a tag, the last boxed content anywhere (the format reward
+    is then zero, but the answer is still graded)."""
+    answer = extract_answer(completion)
+    boxed = last_boxed(answer if answer is not None else completion)
+    return boxed if boxed is not None else answer
+
+
+def _require_main_thread() -> None:
+    # math-verify bounds parsing and comparison with SIGALRM, which only the
+    # main thread can set; failing loudly beats grading everything wrong.
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("MathVerifier must run in the main thread: math-verify's timeouts use SIGALRM")
+
+
+@functools.lru_cache(maxsize=16_384)
+def _parse_math(text: str, timeout_seconds: int) -> tuple:
+    """math-verify's parse as an immutable tuple (cached: the gold answer is
+    parsed once per group, not once per completion). Bare LaTeX such as
+    ``\\frac12`` is only found between dollars, so text without any is wrapped."""
+    wrapped = text if "$" in text else f"${text}$"
+    return tuple(math_verify.parse(wrapped, parsing_timeout=timeout_seconds))
+
+
+def _first_expression(parsed: tuple):
+    return next((p for p in parsed if isinstance(p, (sympy.Basic, sympy.MatrixBase))), None)
+
+
+class MathVerifier:
+    """Grades competition-mathematics answers with math-verify: ``\\frac{1}{2}``,
+    ``0.5`` and ``1/2`` are one answer, and so are ``2x+1`` and ``1+2x``. The
+    released code compared strings. Any failure, timeout included, grades the
+    answer wrong; nothing from the completion is ever executed."""
+
+    name = "math"
+
+    def __init__(self, parse_timeout: int = 5, verify_timeout: int = 5):
+        # whole seconds: they become signal.alarm arguments
+        self.parse_timeout = int(parse_timeout)
+        self.verify_timeout = int(verify_timeout)
+
+    def _parse(self, text: str) -> tuple:
+        try:
+            return _parse_math(text, self.parse_timeout)
+        except (Exception, math_verify.errors.TimeoutException):
+            return ()
+
+    def equal(self, gold: str, answer: str) -> bool:
+        """Whether math-verify judges ``answer`` equal to ``gold``. The order
+        matters: math-verify is asymmetric (gold ``1<x<2`` accepts ``(1,2)``,
+        gold ``(1,2)`` rejects ``1<x<2``), and the gold goes first."""
+        if not gold.strip() or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
+            return False
+        _require_main_thread()
+        want, got = self._parse(gold), self._parse(answer)
+        if _first_expression(want) is None or _first_expression(got) is None:
+            return False
+        try:
+            # lists: math-verify takes any other container for a single expression
+            return bool(math_verify.verify(list(want), list(got), timeout_seconds=self.verify_timeout))
+        except (Exception, math_verify.errors.TimeoutException):
+            return False
+
+    def canonical(self, answer: str) -> str | None:
+        """The LaTeX of the parsed expression (``0.5`` and ``\\frac12`` both give
+        ``\\frac{1}{2}``), so that equal answers vote together and a wrong label
+        built from it parses again; the collapsed text when nothing parses."""
+        if not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
+            return None
+        _require_main_thread()
+        expression = _first_expression(self._parse(answer))
+        if expression is not None:
+            try:
+                return math_verify.utils.timeout(self.parse_timeout)(sympy.latex)(expression)
+            except (Exception, math_verify.errors.TimeoutException):
+                pass
+        return " ".join(answer.split())
+
+    def fallback_wrong(self, gold: str) -> str:
+        """The first of a few candidates that parses and that math-verify does
+        not accept for ``gold``."""
+        for candidate in (f"{gold}+1", "0", "1"):
+            if _first_expression(self._parse(candidate)) is not None and not self.equal(gold, candidate):
+                return candidate
+        return f"{gold}+1"
+
+    def grade(self, completion: str, gold: str) -> Grade:
+        answer = extract_math_answer(completion)
+        return Grade(
+            well_formed=is_well_formed(completion),
+            extracted_answer=answer,
+            correct=answer is not None and self.equal(gold, answer),
+        )
+
+
+# -- paper scale: logic puzzles (KOR-Bench, SynLogic) ------------------------------------------
+
+@dataclass(frozen=True)
+class AnswerRules:
+    """How two short logic answers are compared."""
+
+    numeric: bool = True  # elements that both parse as numbers compare as numbers: "3.0" == "3"
+    split_lists: bool = True  # "1, 2; 3" is compared element by element
+    ordered: bool = True  # False: a list is compared as a multiset
+
+
+# One entry per verifier name; "kor:<subset>" names a KOR-Bench subset, "kor"
+# a mix of subsets (the rules they share).
+LOGIC_RULES: dict[str, AnswerRules] = {
+    "kor": AnswerRules(),
+    "kor:operation": AnswerRules(),
+    # choice letters: a multi-select answer ([[B;C]]) is a set
+    "kor:counterfactual": AnswerRules(ordered=False),
+    "kor:puzzle": AnswerRules(),
+    # a ciphertext is one string: "0012" is not "12", and its commas are text
+    "kor:cipher": AnswerRules(numeric=False, split_lists=False),
+    "kor:logic": AnswerRules(),
+    "synlogic": AnswerRules(),
+}
+
+_LIST_SEPARATOR = re.compile(r"[,;]")
+_QUOTES = "\"'`"
+
+
+def last_double_bracket(text: str) -> str | None:
+    """The content of the last ``[[…]]`` (KOR-Bench's answer format), stripped;
+    None if there is none. Found with two reverse searches, not a regex, so an
+    unclosed ``[[`` repeated a million times costs one scan. A nested list
+    ``[[[1,2],[3]]]`` keeps its inner brackets, on gold and answer alike."""
+    end = text.rfind("]]")
+    if end < 0:
+        return None
+    start = text.rfind("[[", 0, end)
+    if start < 0:
+        return None
+    while start > 0 and text[start - 1] == "[":
+        start -= 1
+    return text[start + 2:end].strip()
+
+
+def normalise_text(text: str) -> str:
+    """Case, spacing, surrounding quotes and a final full stop carry no meaning."""
+    text = " ".join(text.split()).casefold()
+    text = text.removesuffix(".").strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in _QUOTES:
+        text = text[1:-1].strip()
+    return text
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None  # "nan" and "inf" stay words
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+
+
+class LogicVerifier:
+    """Grades the short answers of rule-following puzzles: the last ``[[…]]``
+    group of the answer (KOR-Bench's format) or the whole answer, normalised
+    and compared by the rules of ``LOGIC_RULES[name]``."""
+
+    def __init__(self, name: str = "kor"):
+        if name not in LOGIC_RULES:
+            raise ValueError(f"unknown logic subset {name!r}; known: {sorted(LOGIC_RULES)}")
+        self.name = name
+        self.rules = LOGIC_RULES[name]
+
+    @staticmethod
+    def extract(text: str) -> str | None:
+        """The last ``[[…]]`` inside the last answer tag (without a tag: in the
+        whole text), else the tag's whole content."""
+        answer = extract_answer(text)
+        bracketed = last_double_bracket(answer if answer is not None else text)
+        return bracketed if bracketed is not None else answer
+
+    def _elements(self, answer: str) -> list[str | float] | None:
+        """The normalised elements, numbers as floats; None if there are none."""
+        if len(answer) > MAX_ANSWER_CHARS:
+            return None
+        # split before normalising: quotes belong to elements ('a', 'b'), not to the list
+        parts = _LIST_SEPARATOR.split(answer) if self.rules.split_lists else [answer]
+        elements: list[str | float] = []
+        for part in map(normalise_text, parts):
+            number = _as_number(part) if self.rules.numeric else None
+            elements.append(number if number is not None else part)
+        return elements if any(e != "" for e in elements) else None
+
+    def _sorted(self, elements: list[str | float]) -> list[str | float]:
+        # numbers before words, so that a mixed list sorts without comparing the two
+        return elements if self.rules.ordered else sorted(elements, key=lambda e: (isinstance(e, str), e))
+
+    def equal(self, gold: str, answer: str) -> bool:
+        gold_text = last_double_bracket(gold)
+        want = self._elements(gold_text if gold_text is not None else gold)
+        got = self._elements(answer)
+        if want is None or got is None or len(want) != len(got):
+            return False
+        return all(
+            math.isclose(w, g, rel_tol=1e-9, abs_tol=1e-12) if isinstance(w, float) and isinstance(g, float) else w == g
+            for w, g in zip(self._sorted(want), self._sorted(got))
+        )
+
+    def canonical(self, answer: str) -> str | None:
+        """The normalised elements of an extracted answer joined by ``", "``
+        (sorted where order does not count); a wrong label built from it is
+        graded like the gold."""
+        elements = self._elements(answer)
+        if elements is None:
+            return None
+        return ", ".join(_number_text(e) if isinstance(e, float) else e for e in self._sorted(elements))
+
+    def fallback_wrong(self, gold: str) -> str:
+        """The gold with its first element changed: a number plus one (doubled
+        if huge), a letter the next letter, anything else prefixed with "not "."""
+        gold_text = last_double_bracket(gold)
+        elements = self._elements(gold_text if gold_text is not None else gold) or [""]
+        first = elements[0]
+        if isinstance(first, float):
+            # +1 vanishes within the comparison's tolerance for huge numbers
+            changed = _number_text(first + 1 if not math.isclose(first + 1, first, rel_tol=1e-9) else 2 * first)
+        elif len(first) == 1 and first.isalpha() and first.isascii():
+            changed = "a" if first == "z" else chr(ord(first) + 1)
+        else:
+            changed = f"not {first}".strip()
+        rest = [_number_text(e) if isinstance(e, float) else e for e in elements[1:]]
+        return ", ".join([changed, *rest])
+
+    def grade(self, completion: str, gold: str) -> Grade:
+        answer = self.extract(completion)
+        return Grade(
+            well_formed=is_well_formed(completion),
+            extracted_answer=answer,
+            correct=answer is not None and self.equal(gold, answer),
+        )
+
+
+# name -> a factory taking no argument
+VERIFIERS = {
+    "integer": IntegerVerifier,
+    "math": MathVerifier,
+    **{name: functools.partial(LogicVerifier, name) for name in LOGIC_RULES},
+}
 
 
 def get_verifier(name: str):

@@ -8,7 +8,6 @@ rule sample_base:
         model_path=base_model_path,
         split=lambda wc: wc.split,
         sampler=config["sampler"],
-        verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
     log:
         "logs/sample_base/{model}/{task}.{split}.log",
@@ -58,3 +57,61 @@ rule plot_passk:
         "../envs/analysis.yaml"
     script:
         "../workflow_scripts/plot_passk.py"
+
+
+# The contamination check (the paper's fourth analysis): can the base model
+# complete the evaluation prompts it should never have seen?
+rule contamination_check:
+    input:
+        model=base_model_dir,
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        "results/contamination/{model}/{task}.parquet",
+    params:
+        model_path=base_model_path,
+        contamination=config.get("contamination", {}),
+    log:
+        "logs/contamination_check/{model}/{task}.log",
+    resources:
+        **rule_resources("sample"),
+    threads: res("sample", "threads")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/contamination.py"
+
+
+rule contamination_table:
+    input:
+        [f"results/contamination/{m}/{t}.parquet" for m, t in alignment_pairs()],
+    output:
+        "results/tables/contamination.parquet",
+    params:
+        contamination=config.get("contamination", {}),
+    log:
+        "logs/contamination_table.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/contamination.py"
+
+
+rule plot_contamination:
+    input:
+        "results/tables/contamination.parquet",
+    output:
+        png=report("results/figures/contamination.png", caption="../report/contamination.rst", category="1. Alignment"),
+        svg="results/figures/contamination.svg",
+    params:
+        contamination=config.get("contamination", {}),
+        figures=config["figures"],
+    log:
+        "logs/plot_contamination.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/plot_results.py"

@@ -37,10 +37,13 @@ def base_sample_files(split="eval"):
 
 
 def alignment_targets():
+    contamination = (["results/tables/contamination.parquet", "results/figures/contamination.png"]
+                     if config.get("contamination") else [])
     return [
         "results/tables/passk.parquet",
         "results/tables/style_shares.parquet",
         *expand("results/figures/passk_{model}.{ext}", model=list(MODELS), ext=["png", "svg"]),
+        *contamination,
     ]
 
 

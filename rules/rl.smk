@@ -57,7 +57,6 @@ rule evaluate_claim:
         model_path=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
         split="eval",
         sampler=config["sampler"],
-        verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
     log:
         "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",

@@ -39,6 +39,36 @@ def test_a_sweep_adds_one_model_with_a_task_context_per_level(default_config):
     assert cfg["figures"] == {"dpi": 120}  # defaults filled
 
 
+@pytest.fixture(scope="module")
+def paper_config():
+    return yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+
+
+def test_paper_config_is_valid(paper_config):
+    cfg = validate_config(copy.deepcopy(paper_config), SCHEMA)
+    assert cfg["rl"]["seeds"] == [1, 2, 3] and cfg["rl"]["grpo"]["learning_rate"] == 1e-6
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("tasks.math.train.dataset", "gsm8k", r"'tasks.math.train.dataset' is 'gsm8k', expected one of"),
+    ("tasks.math.eval", [{"dataset": "deepscaler"}], r"'tasks.math.eval.0.dataset' \('deepscaler'\) has no eval split"),
+    ("tasks.logic.eval", [{"dataset": "korbench_cipher"}], r"'tasks.logic.eval.0' needs 'data_files'"),
+    ("tasks.math.verifier", "regex", r"'tasks.math.verifier' is 'regex', expected one of"),
+    ("tasks.math.train.revison", "main", r"unknown key 'tasks.math.train.revison'"),
+])
+def test_bad_paper_values_fail_with_one_line_naming_the_key(paper_config, key, value, message):
+    assert_refused(paper_config, key, value, message)
+
+
+def assert_refused(config, key, value, message):
+    """``config`` with ``key`` set to ``value`` fails validation with one line matching ``message``."""
+    cfg = copy.deepcopy(config)
+    _set(cfg, key, value)
+    with pytest.raises(ConfigError, match=message) as info:
+        validate_config(cfg, SCHEMA)
+    assert "\n" not in str(info.value)
+
+
 def _set(cfg, dotted, value):
     *parents, last = dotted.split(".")
     node = cfg
@@ -75,11 +105,7 @@ BAD = [
 
 @pytest.mark.parametrize("key,value,message", BAD, ids=[b[0] + "=" + repr(b[1])[:12] for b in BAD])
 def test_bad_values_fail_with_one_line_naming_the_key(default_config, key, value, message):
-    cfg = copy.deepcopy(default_config)
-    _set(cfg, key, value)
-    with pytest.raises(ConfigError, match=message) as info:
-        validate_config(cfg, SCHEMA)
-    assert "\n" not in str(info.value)
+    assert_refused(default_config, key, value, message)
 
 
 def test_snakemake_refuses_a_bad_config_before_any_job(workdir):

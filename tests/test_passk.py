@@ -49,7 +49,7 @@ def test_table_averages_over_problems():
     rows = []
     for pid, c in [("p0", 0), ("p1", 2), ("p2", 4)]:
         for i in range(4):
-            rows.append({"model": "m", "task": "t", "problem_id": pid, "correct": i < c})
+            rows.append({"model": "m", "task": "t", "benchmark": "t", "problem_id": pid, "correct": i < c})
     table = passk_table(pl.DataFrame(rows))
     assert table["k"].to_list() == [1, 2, 4]
     assert table["pass_at_k"][0] == pytest.approx((0 + 0.5 + 1) / 3)

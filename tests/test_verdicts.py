@@ -30,7 +30,7 @@ def _samples(tmp_path, name, model, task, accs, n=4):
     rows = []
     for i, acc in enumerate(accs):
         for j in range(n):
-            rows.append({"model": model, "task": task, "problem_id": f"p{i:03d}", "sample_idx": j, "completion": "",
+            rows.append({"model": model, "task": task, "benchmark": task, "problem_id": f"p{i:03d}", "sample_idx": j, "completion": "",
                          "extracted_answer": None, "well_formed": True, "correct": j < acc * n, "style": "procedure",
                          "n_tokens": 1, "finish_reason": "stop"})
     path = tmp_path / f"{name}.parquet"
@@ -43,7 +43,7 @@ def test_claims_table(tmp_path):
     gt = _samples(tmp_path, "gt", "m", "t", [0.75] * 40)
     rnd = _samples(tmp_path, "rnd", "m", "t", [0.0] * 40)
     passk = tmp_path / "passk.parquet"
-    PASSK.write(PASSK.frame([{"model": "m", "task": "t", "k": 4, "n": 4, "num_problems": 40, "pass_at_k": 1.0}]), passk)
+    PASSK.write(PASSK.frame([{"model": "m", "task": "t", "benchmark": "t", "k": 4, "n": 4, "num_problems": 40, "pass_at_k": 1.0}]), passk)
     analysis = {"regime": {"k": 4, "threshold": 0.75}, "bootstrap": {"resamples": 200, "level": 0.9},
                 "verdict": {"min_gain": 0.02}}
     table = claims_table([base], [("ground_truth", 1, gt), ("random", 1, rnd)], str(passk), analysis, seed=0)
@@ -75,7 +75,7 @@ def _claims_frame(rows):
 
     base = {"num_seeds": 1, "base_score": 0.5, "trained_score": 0.5, "gain_vs_ground_truth": 1.0,
             "ci_low": 0.0, "ci_high": 0.0}
-    return CLAIMS_TABLE.frame([{**base, "model": m, "task": t, "claim": c, "gain": g, "base_pass_at_k": a,
+    return CLAIMS_TABLE.frame([{**base, "model": m, "task": t, "benchmark": t, "claim": c, "gain": g, "base_pass_at_k": a,
                                 "regime": r, "verdict": v} for m, t, c, g, a, r, v in rows])
 
 

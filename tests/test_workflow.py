@@ -39,6 +39,15 @@ def test_dry_run_of_the_default_study(tmp_path):
             assert f"results/samples/rl/{model}/{task}/{claim}/seed1.parquet" in proc.stdout
     assert jobs["wrong_labels"] == 2 and jobs["eval_table"] == 1 and jobs["claims_table"] == 1
     assert jobs["verdict_tables"] == 1 and jobs["plot_gain_vs_alignment"] == 1
+    assert jobs["contamination_check"] == 2 and jobs["contamination_table"] == 1 and jobs["plot_contamination"] == 1
+
+
+def test_dry_run_of_the_contamination_validation_trains_the_contaminated_model_and_no_rl(tmp_path):
+    proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"),
+                         str(REPO / "config" / "toy-contamination.yaml"), "--directory", str(tmp_path), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    assert jobs["pretrain_toy_model"] == 2 and jobs["contamination_check"] == 4
+    assert "train_claim" not in jobs and "results/contamination/toy_c/add.parquet" in proc.stdout
 
 
 def test_dry_run_of_the_full_toy_study_with_its_alignment_sweep(tmp_path):
@@ -57,6 +66,21 @@ def test_dry_run_of_the_full_toy_study_with_its_alignment_sweep(tmp_path):
     assert jobs["train_claim"] == jobs["evaluate_claim"] == cells * len(CLAIMS) * len(full["rl"]["seeds"])
     for i in range(levels):
         assert f"results/rl/exposure/exposure_{i}/ground_truth/seed1/model" in proc.stdout
+
+
+def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_path):
+    proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "paper.yaml"), "--directory", str(tmp_path),
+                         timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    from mirage.claims import CLAIMS
+
+    models, tasks, seeds = ["qwen2_5_7b", "llama3_1_8b_instruct"], ["math", "logic"], [1, 2, 3]
+    assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS) * len(seeds)
+    assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 8 and "pretrain_toy_model" not in jobs
+    for model in models:
+        for task in tasks:
+            for seed in seeds:
+                assert f"results/rl/{model}/{task}/nsr/seed{seed}/model" in proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +106,11 @@ def test_smoke_study_outputs(smoke_study):
     assert (samples["n_tokens"] >= 1).all() and (samples["n_tokens"] <= 40).all()
 
     passk = PASSK.read(res / "tables" / "passk.parquet")
+    # the sweep adds one model with a task per level, under its own context
     assert passk.select("model", "task").unique().sort("model", "task").rows() == [
-        ("toy_a", "add"), ("toy_a", "sub"), ("toy_b", "sub")]
+        ("exposure", "exposure_0"), ("exposure", "exposure_1"), ("toy_a", "add"), ("toy_a", "sub"), ("toy_b", "sub")]
+    sweep_questions = PROBLEMS.read(res / "data" / "exposure_1.parquet")["question"]
+    assert sweep_questions.str.starts_with("exposure1: ").all()
     assert passk["k"].unique().sort().to_list() == [1, 2, 4]
     for _, grp in passk.group_by("model", "task"):
         values = grp.sort("k")["pass_at_k"].to_list()
@@ -148,7 +175,9 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     comparison = PAPER_COMPARISON.read(res / "tables" / "paper_comparison.parquet")
     assert set(comparison["claim"]) <= set(verdicts["claim"]) and "ground_truth" in set(comparison["claim"])
     assert "| claim | regime |" in (res / "tables" / "paper_comparison.md").read_text()
-    for figure in ("claim_gains", "style_shift", "training_curves", "gain_vs_alignment"):
+    summary = pl.read_parquet(res / "tables" / "contamination.parquet")
+    assert set(summary["model"]) == {"toy_a", "toy_b", "exposure"} and summary["exact_match_rate"].is_between(0, 1).all()
+    for figure in ("claim_gains", "style_shift", "training_curves", "gain_vs_alignment", "contamination"):
         for ext in ("png", "svg"):
             assert (res / "figures" / f"{figure}.{ext}").stat().st_size > 5000
 
@@ -164,8 +193,9 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     (smoke_study / "hot.yaml").write_text(text.replace(sampler_line, "n: 4, temperature: 0.7"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "hot.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    # three eval-split samplings, and the train split of the one RL cell (its wrong labels)
-    assert jobs.get("sample_base") == 4 and jobs.get("passk_table") == 1
+    # five eval-split samplings (toy_a x 2, toy_b, the sweep's two contexts), and the train
+    # split of the one RL cell (its wrong labels)
+    assert jobs.get("sample_base") == 6 and jobs.get("passk_table") == 1
     assert jobs.get("evaluate_claim") == 11  # every RL checkpoint is evaluated again
     # only the incorrect-label run trains again: its labels come from the base model's samples
     assert jobs.get("train_claim") == 1 and "results/rl/toy_a/add/incorrect/seed1/model" in proc.stdout
@@ -193,7 +223,7 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "fig.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
     assert set(jobs) - {"all"} == {"plot_passk", "plot_claim_gains", "plot_style_shift", "plot_training_curves",
-                                   "plot_gain_vs_alignment"}
+                                   "plot_gain_vs_alignment", "plot_contamination"}
 
 
 @pytest.mark.slow
@@ -203,8 +233,8 @@ def test_smoke_study_report_has_every_figure_with_its_caption(smoke_study):
                   "--report", str(report), timeout=300)
     html = report.read_text(errors="replace")
     for figure in ("passk_toy_a.png", "claim_gains.png", "gain_vs_alignment.png", "style_shift.png",
-                   "training_curves.png", "paper_comparison.md"):
+                   "training_curves.png", "paper_comparison.md", "contamination.png"):
         assert figure in html
-    for caption in ("unbiased pass@k estimator", "least-squares step function", "amplify the behaviour",
+    for caption in ("the unbiased pass", "least-squares step function", "amplify the behaviour",
                     "NSR slows entropy collapse", "main comparison"):
         assert caption in html

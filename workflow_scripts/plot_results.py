@@ -14,5 +14,7 @@ with rule_logging(snakemake):
     elif snakemake.rule == "plot_gain_vs_alignment":
         plots.plot_gain_vs_alignment(snakemake.input.claims, snakemake.input.thresholds, snakemake.params.regime,
                                      snakemake.params.verdict["min_gain"], out, dpi)
+    elif snakemake.rule == "plot_contamination":
+        plots.plot_contamination(snakemake.input[0], snakemake.params.contamination["flag_exact_match"], out, dpi)
     else:
         raise ValueError(f"plot_results.py does not know rule {snakemake.rule!r}")

