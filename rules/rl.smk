@@ -32,7 +32,6 @@ rule train_claim:
         settings=lambda wc: RL.get("claim_settings", {}).get(wc.claim, {}),
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
-        use_cpu=res("train", "gpu") == 0,
     log:
         "logs/train_claim/{model}/{task}/{claim}/seed{seed}.log",
     benchmark:

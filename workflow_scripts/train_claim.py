@@ -19,5 +19,4 @@ with rule_logging(snakemake):
         wrong_labels_path=snakemake.input.get("wrong_labels"),
         reference_history_path=snakemake.input.get("reference_history"),
         threads=snakemake.threads,
-        use_cpu=snakemake.params.use_cpu,
     )

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# A one-node SLURM cluster on this machine, for testing `snakemake --profile slurm`
+# against a real scheduler (CI does). No systemd: the daemons are started directly,
+# and `stop` kills only the processes that `start` recorded.
+#
+#   scripts/local-slurm.sh start   # install slurm-wlm + munge if missing, configure, start, wait idle
+#   scripts/local-slurm.sh stop    # stop the daemons this script started
+#   scripts/local-slurm.sh env     # print the export line for SLURM_CONF
+#
+# Everything lives in $MIRAGE_SLURM_DIR (default /tmp/mirage-slurm). Commands find the
+# config through SLURM_CONF=$MIRAGE_SLURM_DIR/slurm.conf; inside a job (srun, which does
+# not see SLURM_CONF there) through /etc/slurm/slurm.conf, which is linked to ours only
+# when the machine has none, and unlinked by `stop`.
+# One GPU is declared as a GRES (File=/dev/null), so rules that ask for a GPU are
+# scheduled and counted on a GPU-less machine.
+set -euo pipefail
+
+DIR="${MIRAGE_SLURM_DIR:-/tmp/mirage-slurm}"
+export SLURM_CONF="$DIR/slurm.conf"
+
+install_packages() {
+    if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
+        echo "installing slurm-wlm and munge" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurm-wlm munge >/dev/null
+    fi
+}
+
+write_config() {
+    mkdir -p "$DIR/state" "$DIR/spool" "$DIR/log" "$DIR/munge"
+    local node cpus mem
+    node="$(hostname -s)"
+    # CPUs and memory as slurmd sees them; a little memory is kept back for the OS
+    read -r cpus mem < <(slurmd -C | awk -F'[ =]' '/^NodeName/ {for (i = 1; i < NF; i++) {if ($i == "CPUs") c = $(i + 1); if ($i == "RealMemory") m = $(i + 1)}; print c, m}')
+    mem=$((mem * 9 / 10))
+    cat >"$DIR/slurm.conf" <<CONF
+ClusterName=mirage-local
+SlurmctldHost=$node
+AuthType=auth/munge
+CryptoType=crypto/munge
+MpiDefault=none
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+ReturnToService=2
+SlurmctldPidFile=$DIR/slurmctld.pid
+SlurmdPidFile=$DIR/slurmd.pid
+SlurmdSpoolDir=$DIR/spool
+StateSaveLocation=$DIR/state
+SlurmctldLogFile=$DIR/log/slurmctld.log
+SlurmdLogFile=$DIR/log/slurmd.log
+SlurmUser=root
+SchedulerType=sched/backfill
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+# without it each job takes the whole node's memory and jobs run one at a time
+DefMemPerCPU=1000
+# finished jobs stay visible to squeue for the executor's status checks (no slurmdbd)
+MinJobAge=300
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+GresTypes=gpu
+NodeName=$node CPUs=$cpus RealMemory=$mem Gres=gpu:1 State=UNKNOWN
+PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
+CONF
+    # a fake GPU must name a file, or the node goes INVAL
+    cat >"$DIR/gres.conf" <<CONF
+AutoDetect=off
+NodeName=$node Name=gpu File=/dev/null Count=1
+CONF
+}
+
+start() {
+    install_packages
+    write_config
+    if [ ! -S /run/munge/munge.socket.2 ]; then
+        mkdir -p /run/munge
+        if id munge >/dev/null 2>&1; then
+            chown munge:munge /run/munge "$DIR/munge"
+            su -s /bin/sh munge -c "munged --pid-file=$DIR/munge/munged.pid" 2>/dev/null \
+                || munged --force --pid-file="$DIR/munge/munged.pid"
+        else
+            munged --force --pid-file="$DIR/munge/munged.pid"
+        fi
+        echo "$DIR/munge/munged.pid" >"$DIR/started.munged"
+    fi
+    local conf
+    for conf in slurm.conf gres.conf; do
+        if [ ! -e "/etc/slurm/$conf" ]; then
+            mkdir -p /etc/slurm
+            ln -s "$DIR/$conf" "/etc/slurm/$conf"
+            echo "/etc/slurm/$conf" >>"$DIR/linked"
+        fi
+    done
+    slurmctld -f "$SLURM_CONF"
+    slurmd -f "$SLURM_CONF"
+    for _ in $(seq 1 60); do
+        if sinfo -h -o '%T' 2>/dev/null | grep -qx idle; then
+            sinfo
+            echo "export SLURM_CONF=$SLURM_CONF"
+            return 0
+        fi
+        sleep 1
+    done
+    echo "the local SLURM node did not become idle; logs in $DIR/log" >&2
+    sinfo -N -l >&2 || true
+    return 1
+}
+
+stop_pidfile() {
+    local pidfile="$1"
+    if [ -f "$pidfile" ]; then
+        local pid
+        pid="$(cat "$pidfile")"
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid"
+            for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+        fi
+        rm -f "$pidfile"
+    fi
+}
+
+stop() {
+    stop_pidfile "$DIR/slurmd.pid"
+    stop_pidfile "$DIR/slurmctld.pid"
+    if [ -f "$DIR/linked" ]; then
+        local link
+        while read -r link; do
+            [ -L "$link" ] && rm -f "$link"
+        done <"$DIR/linked"
+        rm -f "$DIR/linked"
+    fi
+    if [ -f "$DIR/started.munged" ]; then
+        stop_pidfile "$(cat "$DIR/started.munged")"
+        rm -f "$DIR/started.munged"
+    fi
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    env) echo "export SLURM_CONF=$SLURM_CONF" ;;
+    *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+esac
