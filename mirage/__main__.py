@@ -1,6 +1,7 @@
 """Command line: ``python -m mirage <command>``.
 
 readme-table  rewrite the README's verdict table from a claims table
+provenance    print the provenance stored in a table or figure
 """
 
 from __future__ import annotations
@@ -45,9 +46,21 @@ def main(argv: list[str] | None = None) -> int:
     table.add_argument("--claims", default="results/tables/claims.parquet")
     table.add_argument("--readme", default="README.md")
     table.add_argument("--check", action="store_true", help="exit 1 if the README's table differs")
+    prov = sub.add_parser("provenance", help="print the provenance stored in a Parquet table, PNG or SVG figure")
+    prov.add_argument("file")
     args = parser.parse_args(argv)
     if args.command == "readme-table":
         return readme_table(args.claims, args.readme, args.check)
+    if args.command == "provenance":
+        from mirage.provenance import read
+
+        info = read(args.file)
+        if not info:
+            print(f"{args.file}: no provenance recorded", file=sys.stderr)
+            return 1
+        for key, value in sorted(info.items()):
+            print(f"{key}: {value}")
+        return 0
     return 2
 
 

@@ -113,6 +113,15 @@ def check_references(config: dict) -> None:
     grpo = rl["grpo"]
     if (grpo["prompts_per_generation"] * grpo["num_generations"]) % grpo["steps_per_generation"]:
         raise ConfigError("config error: 'rl.grpo.steps_per_generation' must divide prompts_per_generation x num_generations")
+    for name, model in config["models"].items():
+        path = model.get("path", "")
+        # a hub id ("org/name") is read from the cache at run time; a local path must exist now
+        if model["source"] == "pretrained" and path.startswith(("/", "./", "../", "~")) and not Path(path).expanduser().exists():
+            raise ConfigError(f"config error: 'models.{name}.path' is '{path}', which does not exist")
+    for group, why in (("default", "data preparation, tables and figures"), ("pretrain", "toy SFT runs on the CPU")):
+        if config["resources"].get(group, {}).get("gpu", 0) > 0:
+            raise ConfigError(f"config error: 'resources.{group}.gpu' is {config['resources'][group]['gpu']}, expected 0: "
+                              f"its rules cannot use a GPU ({why})")
     n = config["sampler"]["n"]
     if config["analysis"]["regime"]["k"] > n:
         raise ConfigError(f"config error: 'analysis.regime.k' ({config['analysis']['regime']['k']}) is larger than 'sampler.n' ({n})")

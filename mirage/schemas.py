@@ -50,7 +50,16 @@ def write_parquet_atomic(df: pl.DataFrame, path: str | os.PathLike) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        df.write_parquet(tmp, compression="zstd", statistics=False)
+        import json
+
+        import pyarrow.parquet as pq
+
+        from mirage import provenance
+
+        table = df.to_arrow()
+        meta = dict(table.schema.metadata or {})
+        meta[provenance.KEY.encode()] = json.dumps(provenance.record(), sort_keys=True).encode()
+        pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd", write_statistics=False)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -144,6 +144,23 @@ def _first_expression(parsed: tuple):
     return next((p for p in parsed if isinstance(p, (sympy.Basic, sympy.MatrixBase))), None)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _math_equal(gold: str, answer: str, parse_timeout: int, verify_timeout: int) -> bool:
+    """Cached: a group's completions often repeat one answer, and an answer that
+    runs into the timeout should cost it once, not once per copy."""
+    try:
+        want, got = _parse_math(gold, parse_timeout), _parse_math(answer, parse_timeout)
+    except (Exception, math_verify.errors.TimeoutException):
+        return False
+    if _first_expression(want) is None or _first_expression(got) is None:
+        return False
+    try:
+        # lists: math-verify takes any other container for a single expression
+        return bool(math_verify.verify(list(want), list(got), timeout_seconds=verify_timeout))
+    except (Exception, math_verify.errors.TimeoutException):
+        return False
+
+
 class MathVerifier:
     """Grades competition-mathematics answers with math-verify: ``\\frac{1}{2}``,
     ``0.5`` and ``1/2`` are one answer, and so are ``2x+1`` and ``1+2x``. The
@@ -170,14 +187,7 @@ class MathVerifier:
         if not gold.strip() or not answer.strip() or len(answer) > MAX_ANSWER_CHARS:
             return False
         _require_main_thread()
-        want, got = self._parse(gold), self._parse(answer)
-        if _first_expression(want) is None or _first_expression(got) is None:
-            return False
-        try:
-            # lists: math-verify takes any other container for a single expression
-            return bool(math_verify.verify(list(want), list(got), timeout_seconds=self.verify_timeout))
-        except (Exception, math_verify.errors.TimeoutException):
-            return False
+        return _math_equal(gold, answer, self.parse_timeout, self.verify_timeout)
 
     def canonical(self, answer: str) -> str | None:
         """The LaTeX of the parsed expression (``0.5`` and ``\\frac12`` both give

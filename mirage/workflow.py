@@ -15,6 +15,9 @@ def rule_logging(snakemake):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    from mirage import provenance
+
+    provenance.set_job({"rule": snakemake.rule, "params": dict(snakemake.params.items())})
     log_path = snakemake.log[0] if len(snakemake.log) else os.devnull
     with open(log_path, "w", buffering=1) as handle:
         with contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):

@@ -42,7 +42,11 @@ echo "train_claim jobs seen by SLURM: $trains, with a GPU request: $gpu_trains"
 if squeue -h -t all -o '%i %k' | grep -q 'rule_plot_'; then echo "figure jobs were submitted to SLURM" >&2; exit 1; fi
 
 echo "== a training job cancelled mid-run, completed by the profile's retries"
-(timeout -s INT 1500 bash -c "$(declare -f run); $(declare -p BIN REPO WORK LOCAL); run --forcerun train_claim" \
+# one run's outputs removed and its evaluation asked for by name (Snakemake does not redo
+# a deleted intermediate whose consumers are up to date): training, evaluation and tables run again
+rm -rf "$WORK/study/results/rl/toy_a/add/incorrect" "$WORK/study/results/samples/rl/toy_a/add/incorrect"
+(timeout -s INT 1500 bash -c "$(declare -f run); $(declare -p BIN REPO WORK LOCAL); \
+    run results/samples/rl/toy_a/add/incorrect/seed1.parquet all" \
     >"$WORK/run2.log" 2>&1; echo $? >"$WORK/run2.rc") &
 victim=""
 for _ in $(seq 1 600); do
@@ -51,11 +55,12 @@ for _ in $(seq 1 600); do
     sleep 0.5
 done
 [ -n "$victim" ] || { echo "no running training job to cancel" >&2; exit 1; }
-sleep 2
+sleep 1
 scancel "$victim"
 echo "cancelled SLURM job $victim"
 wait
 rc=$(cat "$WORK/run2.rc")
 [ "$rc" -eq 0 ] || { tail -50 "$WORK/run2.log"; exit 1; }
-grep -q "$victim" "$WORK/run2.log"
+grep -q "SLURM-job '$victim' failed, SLURM status is: 'CANCELLED'" "$WORK/run2.log"
+test -s "$WORK/study/results/rl/toy_a/add/incorrect/seed1/curves.parquet"
 echo "slurm CI step passed (work dir $WORK)"

@@ -100,6 +100,16 @@ BAD = [
     ("sweeps", {"s": {"template": "toy_a", "task": "mul", "levels": [{"practice": 0.1}]}}, r"'sweeps.s.task' \('mul'\)"),
     ("sweeps", {"s": {"template": "toy_a", "task": "add", "levels": [{"weight": 2}]}}, r"unknown key 'sweeps.s.levels.0.weight'"),
     ("figures.dpi", 5, r"'figures.dpi'.*minimum"),
+    ("rl.claims", ["ground_truth", "magic"], r"'rl.claims' names unknown claim 'magic'"),
+    ("rl", DELETE, r"'rl' is a required property"),
+    ("analysis.regime.k", 64, r"'analysis.regime.k' \(64\) is larger than 'sampler.n' \(16\)"),
+    ("rl.grpo.steps", 0, r"'rl.grpo.steps'.*minimum"),
+    ("resources.default.gpu", 1, r"'resources.default.gpu' is 1, expected 0"),
+    ("resources.pretrain.gpu", 2, r"'resources.pretrain.gpu' is 2, expected 0"),
+    ("models.big", {"source": "pretrained", "path": "/nonexistent/model", "evaluate_on": ["add"]},
+     r"'models.big.path' is '/nonexistent/model', which does not exist"),
+    ("rl.cells", ["toy_a/mul"], r"'rl.cells' has 'toy_a/mul'"),
+    ("contamination.fraction", 1.5, r"'contamination.fraction'.*maximum"),
 ]
 
 

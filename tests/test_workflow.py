@@ -170,6 +170,13 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert sorted(verdicts["claim"]) == sorted(CLAIMS)
     assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive"}
     assert (verdicts["ci_low"] <= verdicts["gain"]).all() and (verdicts["gain"] <= verdicts["ci_high"]).all()
+    from mirage import provenance
+
+    # every table and figure names the config subtree of its job, the code version and the packages
+    stamps = {f: provenance.read(res / f) for f in ("tables/claims.parquet", "tables/passk.parquet",
+                                                   "figures/claim_gains.png", "figures/claim_gains.svg")}
+    assert all(s["config_hash"] != "none" and s["version.trl"] for s in stamps.values())
+    assert stamps["tables/claims.parquet"]["config_hash"] != stamps["tables/passk.parquet"]["config_hash"]
     thresholds = THRESHOLDS.read(res / "tables" / "thresholds.parquet")
     assert set(thresholds["claim"]) == set(verdicts["claim"])
     comparison = PAPER_COMPARISON.read(res / "tables" / "paper_comparison.parquet")

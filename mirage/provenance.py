@@ -1,0 +1,88 @@
+"""Provenance of every table and figure: the hash of the config subtree the job
+depends on (its Snakemake params), the code version (git commit, and whether
+the tree was dirty) and the versions of the packages that shape results. Kept
+in Parquet key-value metadata and in PNG text chunks / SVG metadata; no
+timestamps, so two builds from the same commit and config are byte-identical.
+
+    python -m mirage provenance FILE"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+KEY = "mirage.provenance"
+PACKAGES = ("torch", "transformers", "trl", "vllm", "snakemake")
+_current: dict[str, str] = {}
+
+
+def config_hash(subtree) -> str:
+    """sha256 of the canonical JSON of a config subtree."""
+    text = json.dumps(subtree, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> dict[str, str]:
+    repo = Path(__file__).resolve().parents[1]
+
+    def git(*args) -> str:
+        try:
+            return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no")) if commit != "unknown" else False
+    return {"git_commit": commit, "git_dirty": str(dirty).lower()}
+
+
+@functools.lru_cache(maxsize=1)
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def set_job(params) -> None:
+    """Record the config subtree of the running job (called by rule_logging)."""
+    _current.clear()
+    _current["config_hash"] = config_hash(params)
+
+
+def record() -> dict[str, str]:
+    """What goes into a written file's metadata."""
+    return {"config_hash": _current.get("config_hash", "none"), **code_version(),
+            **{f"version.{k}": v for k, v in package_versions().items()}}
+
+
+def read(path: str | Path) -> dict[str, str]:
+    """The provenance stored in a Parquet, PNG or SVG file."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        meta = pq.read_schema(path).metadata or {}
+        raw = meta.get(KEY.encode())
+        return json.loads(raw) if raw else {}
+    if path.suffix == ".png":
+        from PIL import Image
+
+        with Image.open(path) as img:
+            raw = img.info.get(KEY)
+        return json.loads(raw) if raw else {}
+    if path.suffix == ".svg":
+        text = path.read_text(errors="replace")
+        start = text.find(f"<!-- {KEY} ")
+        if start < 0:
+            return {}
+        return json.loads(text[start + len(KEY) + 6:text.index(" -->", start)])
+    raise ValueError(f"{path}: no provenance for {path.suffix} files (Parquet, PNG, SVG)")

@@ -1,0 +1,43 @@
+"""Every verifier, fed adversarial completions, returns a grade quickly, never
+raises, never executes model output."""
+
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mirage.adversarial import adversarial_answers, wrap
+from mirage.verify import VERIFIERS, Grade, get_verifier
+
+GOLDS = {"integer": "12", "math": "\\frac{1}{2}", "kor": "[[A]]", "synlogic": "3"}
+
+
+def gold_for(name):
+    return GOLDS.get(name.split(":")[0], "1")
+
+
+@pytest.mark.parametrize("name", sorted(VERIFIERS))
+def test_adversarial_completions_are_graded_quickly_and_wrong(name, tmp_path, monkeypatch):
+    verifier = get_verifier(name)
+    # a completion that tried to run code would leave this file behind
+    monkeypatch.chdir(tmp_path)
+    for how in range(6):
+        for kind, answer in adversarial_answers(np.random.default_rng(how)):
+            start = time.perf_counter()
+            grade = verifier.grade(wrap(answer.replace("echo pwned", "touch pwned"), how), gold_for(name))
+            elapsed = time.perf_counter() - start
+            assert isinstance(grade, Grade) and not grade.correct, (name, kind, how)
+            assert elapsed < 12, (name, kind, how, elapsed)  # the timeouts are 5 s for parse and verify
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("name", sorted(VERIFIERS))
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(max_size=300), how=st.integers(0, 5))
+def test_any_text_gets_a_grade(name, text, how):
+    grade = get_verifier(name).grade(wrap(text, how), gold_for(name))
+    assert isinstance(grade, Grade) and isinstance(grade.well_formed, bool) and isinstance(grade.correct, bool)
+    if grade.correct:
+        assert grade.extracted_answer is not None
