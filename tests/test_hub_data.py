@@ -163,20 +163,17 @@ def test_limit_keeps_the_first_rows(cache):
         load("math500", "eval", str(FIXTURES / "math500.jsonl"), cache, limit=0)
 
 
-def test_a_missing_column_names_the_file_and_the_column(cache):
-    path = str(FIXTURES / "math500_missing_answer.jsonl")
+@pytest.mark.parametrize("fixture,message", [
+    ("math500_missing_answer.jsonl",
+     "column 'answer' missing (expected by source 'math500'; found: problem, solution, subject, level, unique_id)"),
+    ("math500_mistyped_answer.jsonl",
+     "column 'answer' has type List(String), expected text or a number (source 'math500')"),
+])
+def test_a_missing_or_mistyped_column_names_the_file_and_the_column(cache, fixture, message):
+    path = str(FIXTURES / fixture)
     with pytest.raises(ValueError) as err:
         load("math500", "eval", path, cache)
-    assert str(err.value) == (f"{path}: column 'answer' missing (expected by source 'math500'; "
-                              "found: problem, solution, subject, level, unique_id)")
-
-
-def test_a_mistyped_column_names_the_file_and_the_column(cache):
-    path = str(FIXTURES / "math500_mistyped_answer.jsonl")
-    with pytest.raises(ValueError) as err:
-        load("math500", "eval", path, cache)
-    assert str(err.value) == (f"{path}: column 'answer' has type List(String), expected text or a number "
-                              "(source 'math500')")
+    assert str(err.value) == f"{path}: {message}"
 
 
 def _synlogic_variant(tmp_path, name, change):
