@@ -245,3 +245,16 @@ def test_smoke_study_report_has_every_figure_with_its_caption(smoke_study):
     for caption in ("the unbiased pass", "least-squares step function", "amplify the behaviour",
                     "NSR slows entropy collapse", "main comparison"):
         assert caption in html
+
+
+@pytest.mark.slow
+def test_two_fresh_smoke_studies_write_byte_identical_tables_figures_and_models(smoke_study, tmp_path):
+    again = tmp_path / "again"
+    again.mkdir()
+    shutil.copy(REPO / "tests" / "smoke" / "config.yaml", again / "smoke.yaml")
+    run_snakemake("--configfile", str(again / "smoke.yaml"), "--directory", str(again), "--cores", "2", timeout=900)
+    files = sorted(p.relative_to(smoke_study) for ext in ("parquet", "png", "svg", "safetensors")
+                   for p in (smoke_study / "results").rglob(f"*.{ext}"))
+    assert len(files) > 80
+    differ = [str(f) for f in files if (smoke_study / f).read_bytes() != (again / f).read_bytes()]
+    assert differ == []
