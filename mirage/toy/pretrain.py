@@ -90,19 +90,34 @@ def sft_rows(
     return rows
 
 
+def save_random_model(out_dir: str | Path, arch: dict, seed: int = 0) -> str:
+    """A randomly initialised toy model with the toy tokenizer, saved like a hub
+    model (for sampler tests and throughput benchmarks: they need no training)."""
+    import torch
+
+    from mirage.toy.tokenizer import build_tokenizer
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer()
+    build_model(arch, tokenizer).save_pretrained(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    return str(out_dir)
+
+
 def contaminate(rows: list[dict], problem_files: list, task_families: dict[str, dict], share: float,
                 prompt_template: str, seed: int) -> list[dict]:
     """Replace a ``share`` of the rows by the full text of evaluation problems
     (prompt and reference solution, all of it trained on), as a web crawl that
     swallowed a benchmark would: the model can then complete the test prompts."""
     rng = np.random.default_rng(stable_seed(seed, "contamination"))
+    families = {t: make_family(cfg["family"], **cfg.get("params", {})) for t, cfg in task_families.items()}
     texts = []
     for f in problem_files:
         evals = pl.read_parquet(f).filter(pl.col("split") == "eval")
         for task, question in evals.select("task", "question").iter_rows():
-            if task not in task_families:
+            if task not in families:
                 continue
-            fam = make_family(task_families[task]["family"], **task_families[task].get("params", {}))
+            fam = families[task]
             problem = _problem_from_question(fam, question)
             texts.append((task, render_prompt(prompt_template, question) + fam.completion(problem, "procedure")))
     if not texts:
