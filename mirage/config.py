@@ -122,12 +122,31 @@ def check_references(config: dict) -> None:
         if config["resources"].get(group, {}).get("gpu", 0) > 0:
             raise ConfigError(f"config error: 'resources.{group}.gpu' is {config['resources'][group]['gpu']}, expected 0: "
                               f"its rules cannot use a GPU ({why})")
+    check_checkpoints(config)
     n = config["sampler"]["n"]
     if config["analysis"]["regime"]["k"] > n:
         raise ConfigError(f"config error: 'analysis.regime.k' ({config['analysis']['regime']['k']}) is larger than 'sampler.n' ({n})")
     for k in config["alignment"].get("ks", []):
         if k > n:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
+
+
+def check_checkpoints(config: dict) -> None:
+    """A checkpoint must fall where a resumed run continues exactly: on a logging
+    step of SFT (the trainer restarts its loss average there), and between GRPO
+    generation batches (a resumed run generates a fresh batch)."""
+    ckpt = config.get("checkpoints", {})
+    sft_every, rl_every = ckpt.get("sft_every", 0), ckpt.get("rl_every", 0)
+    for name, model in config["models"].items():
+        logging_steps = model.get("sft", {}).get("logging_steps", 25)
+        if model["source"] == "toy" and sft_every % logging_steps:
+            raise ConfigError(f"config error: 'checkpoints.sft_every' ({sft_every}) must be a multiple of "
+                              f"'models.{name}.sft.logging_steps' ({logging_steps})")
+    grpo = config["rl"]["grpo"]
+    per_batch = grpo["steps_per_generation"] * grpo.get("num_iterations", 1)
+    if rl_every % per_batch:
+        raise ConfigError(f"config error: 'checkpoints.rl_every' ({rl_every}) must be a multiple of "
+                          f"'rl.grpo.steps_per_generation' x num_iterations ({per_batch})")
 
 
 def expand_sweeps(config: dict) -> None:

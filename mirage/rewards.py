@@ -25,6 +25,13 @@ class RewardRecorder:
     def record(self, step: int, problem_ids: list[str], rewards: list[float]) -> None:
         self.rows.extend({"step": step, "problem_id": p, "reward": float(r)} for p, r in zip(problem_ids, rewards))
 
+    # a resumed run continues the history of the killed one (see mirage.checkpoints)
+    def state_dict(self) -> dict:
+        return {"rows": self.rows}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rows = list(state["rows"])
+
 
 class Reward:
     """Base class: subclasses implement :meth:`score`."""
@@ -50,6 +57,13 @@ class Reward:
 
     def score(self, prompts, completions, completion_ids, **kwargs):
         raise NotImplementedError
+
+    # what a checkpoint must carry for a resumed run to score as the uninterrupted one
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
 
 
 class GroundTruthReward(Reward):
@@ -77,6 +91,12 @@ class RandomReward(Reward):
 
     def score(self, prompts, completions, completion_ids, **kwargs):
         return (self.rng.random(len(completions)) < self.p).astype(float).tolist()
+
+    def state_dict(self) -> dict:
+        return {"bit_generator": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.rng.bit_generator.state = state["bit_generator"]
 
 
 class IncorrectLabelReward(GroundTruthReward):

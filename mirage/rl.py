@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mirage.checkpoints import CheckpointDir, atomic_directory, load_extra_state, resume_callback
 from mirage.claims import Claim, get_claim
 from mirage.rewards import EntropyMinReward, RewardRecorder, make_reward
 from mirage.schemas import PROBLEMS, REWARD_HISTORY, SAMPLES, TRAINING_CURVES, WRONG_LABELS, write_parquet_atomic
@@ -138,7 +139,7 @@ def training_rows(problems: pl.DataFrame, claim: Claim, settings: dict, seed: in
 
 # -- the run ----------------------------------------------------------------------------------
 
-def grpo_config(rl: dict, out_dir: Path, seed: int, use_cpu: bool):
+def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool):
     """GRPOConfig from the config's ``rl.grpo`` section. ``steps_per_generation``
     optimizer steps per generation batch, with gradient_accumulation_steps = 1:
     the updates after the first are off-policy, which is what makes clipping act
@@ -148,8 +149,11 @@ def grpo_config(rl: dict, out_dir: Path, seed: int, use_cpu: bool):
     prompts, gens, spg = rl["prompts_per_generation"], rl["num_generations"], rl["steps_per_generation"]
     if (prompts * gens) % spg:
         raise ValueError("rl.grpo: prompts_per_generation x num_generations must be divisible by steps_per_generation")
+    if checkpoints.enabled and checkpoints.every % (spg * rl.get("num_iterations", 1)):
+        # a checkpoint inside a generation batch would resume with a fresh batch: not the same run
+        raise ValueError("checkpoints: rl_every must be a multiple of rl.grpo.steps_per_generation x num_iterations")
     return GRPOConfig(
-        output_dir=str(out_dir / "_trainer"),
+        **checkpoints.trainer_args(),
         max_steps=rl["steps"],
         per_device_train_batch_size=prompts * gens // spg,
         steps_per_generation=spg,
@@ -179,7 +183,6 @@ def grpo_config(rl: dict, out_dir: Path, seed: int, use_cpu: bool):
         use_cpu=use_cpu,
         bf16=not use_cpu,  # bf16 autocast on the CPU is slower than float32
         report_to="none",
-        save_strategy="no",
         logging_steps=1,
         seed=seed,
         data_seed=seed,
@@ -202,7 +205,13 @@ def train_claim(
     reference_history_path: str | None = None,
     threads: int = 1,
     use_cpu: bool | None = None,
+    checkpoints: CheckpointDir | None = None,
+    resume_key: str = "",
+    callbacks: tuple = (),
 ) -> None:
+    """With ``checkpoints``, a run killed part-way and started again resumes from
+    its last complete checkpoint and ends as an uninterrupted run would.
+    ``callbacks``: more transformers ``TrainerCallback``s."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
@@ -226,24 +235,34 @@ def train_claim(
     recorder = RewardRecorder()
     reward = make_reward(claim.reward, verifier=verifier, seed=seed, recorder=recorder,
                          num_generations=rl["num_generations"], temperature=rl["temperature"], **claim_settings)
-    args = grpo_config(rl, out, seed, use_cpu)
+    checkpoints = checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
+    resume_from = checkpoints.prepare(resume_key)
+    resumable = {"reward": reward, "recorder": recorder}
     trainer = claim_trainer_class()(
-        model=model, reward_funcs=[reward], args=args, train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer, polarity=claim.polarity,
+        model=model, reward_funcs=[reward], args=grpo_config(rl, checkpoints, seed, use_cpu),
+        train_dataset=Dataset.from_list(rows), processing_class=tokenizer, polarity=claim.polarity,
+        callbacks=[resume_callback(resumable), *callbacks],
     )
     if isinstance(reward, EntropyMinReward):
         reward.bind(trainer.model, tokenizer)
+    if resume_from is not None:
+        load_extra_state(resume_from, resumable)
     start = time.perf_counter()
-    trainer.train()
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     elapsed = time.perf_counter() - start
     log.info("%s: %d steps in %.1f s", claim.name, rl["steps"], elapsed)
 
-    trainer.model.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
-    (out / "run.json").write_text(json.dumps({"claim": claim.name, "seed": seed, "train_seconds": round(elapsed, 1),
-                                              "training_problems": sorted({r["problem_id"] for r in rows})}, indent=1))
+    # the tables first: the model folder's rename is the last thing the job does
     TRAINING_CURVES.write(training_curves(trainer.state.log_history), curves_path)
     REWARD_HISTORY.write(REWARD_HISTORY.frame(recorder.rows), history_path)
+    with atomic_directory(out) as tmp:
+        trainer.model.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / "run.json").write_text(json.dumps({
+            "claim": claim.name, "seed": seed, "train_seconds": round(elapsed, 1),
+            "resumed_from_step": int(resume_from.name.split("-")[-1]) if resume_from else 0,
+            "training_problems": sorted({r["problem_id"] for r in rows})}, indent=1))
+    checkpoints.finish()
 
 
 CURVE_METRICS = {

@@ -1,7 +1,8 @@
 from mirage.toy.pretrain import pretrain_toy_model
-from mirage.workflow import rule_logging
+from mirage.workflow import job_checkpoints, rule_logging
 
 with rule_logging(snakemake):
+    checkpoints, resume_key = job_checkpoints(snakemake, "sft_every")
     pretrain_toy_model(
         tokenizer_dir=snakemake.input.tokenizer,
         problem_files=snakemake.input.problems,
@@ -11,4 +12,6 @@ with rule_logging(snakemake):
         prompt_template=snakemake.params.prompt_template,
         seed=snakemake.params.seed,
         threads=snakemake.threads,
+        checkpoints=checkpoints,
+        resume_key=resume_key,
     )

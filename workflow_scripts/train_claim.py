@@ -1,8 +1,9 @@
 from mirage.rl import train_claim
 from mirage.seeding import stable_seed
-from mirage.workflow import rule_logging
+from mirage.workflow import job_checkpoints, rule_logging
 
 with rule_logging(snakemake):
+    checkpoints, resume_key = job_checkpoints(snakemake, "rl_every")
     wc = snakemake.wildcards
     train_claim(
         model_path=snakemake.params.model_path,
@@ -19,4 +20,6 @@ with rule_logging(snakemake):
         wrong_labels_path=snakemake.input.get("wrong_labels"),
         reference_history_path=snakemake.input.get("reference_history"),
         threads=snakemake.threads,
+        checkpoints=checkpoints,
+        resume_key=resume_key,
     )

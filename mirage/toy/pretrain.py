@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mirage.checkpoints import CheckpointDir, atomic_directory, resume_callback
 from mirage.toy.data import render_prompt
 from mirage.seeding import stable_seed
 from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, Problem, core_question, make_family
@@ -147,8 +148,15 @@ def pretrain_toy_model(
     prompt_template: str,
     seed: int,
     threads: int = 1,
+    checkpoints: CheckpointDir | None = None,
+    resume_key: str = "",
+    callbacks: tuple = (),
 ) -> dict:
-    """SFT a tiny model from scratch and save it like a hub model (``save_pretrained``)."""
+    """SFT a tiny model from scratch and save it like a hub model (``save_pretrained``).
+
+    With ``checkpoints``, a run killed part-way and started again resumes from its
+    last complete checkpoint and ends with the same weights as an uninterrupted run.
+    ``callbacks``: more transformers ``TrainerCallback``s."""
     import torch
     from datasets import Dataset
     from transformers import AutoTokenizer, set_seed
@@ -178,9 +186,10 @@ def pretrain_toy_model(
     log.info("SFT rows by task, practice and style:\n%s", composition)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
 
-    out_dir = Path(out_dir)
+    checkpoints = checkpoints or CheckpointDir(Path(out_dir).with_name(f".{Path(out_dir).name}.checkpoints"), 0)
+    resume_from = checkpoints.prepare(resume_key)
     args = SFTConfig(
-        output_dir=str(out_dir / "_trainer"),
+        **checkpoints.trainer_args(),
         max_steps=sft["steps"],
         per_device_train_batch_size=sft["batch_size"],
         learning_rate=sft["learning_rate"],
@@ -192,25 +201,29 @@ def pretrain_toy_model(
         use_cpu=True,
         bf16=False,
         report_to="none",
-        save_strategy="no",
         logging_steps=sft.get("logging_steps", 25),
         seed=model_seed,
         data_seed=model_seed,
         dataloader_num_workers=0,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tokenizer,
+                         callbacks=[resume_callback(), *callbacks])
     start = time.perf_counter()
-    result = trainer.train()
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     elapsed = time.perf_counter() - start
-    model.save_pretrained(str(out_dir), safe_serialization=True)
-    tokenizer.save_pretrained(str(out_dir))
+    losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     summary = {
         "model": model_cfg["name"],
         "parameters": n_params,
         "sft_rows": n_rows,
         "train_seconds": round(elapsed, 1),
-        "final_loss": result.training_loss,
+        "resumed_from_step": int(resume_from.name.split("-")[-1]) if resume_from else 0,
+        "final_loss": losses[-1] if losses else None,  # the last logged loss: the same whether resumed or not
         "log_history": trainer.state.log_history,
     }
-    (out_dir / "pretrain_summary.json").write_text(json.dumps(summary, indent=1))
+    with atomic_directory(out_dir) as tmp:
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / "pretrain_summary.json").write_text(json.dumps(summary, indent=1))
+    checkpoints.finish()
     return summary

@@ -1,0 +1,159 @@
+"""Resumable training jobs and atomic outputs.
+
+A training job checkpoints every N steps into its own folder outside its
+outputs (Snakemake deletes a failed job's outputs, and must not delete these).
+Run again after a kill, it resumes from the newest *complete* checkpoint: one
+whose marker file was written after everything else, so a checkpoint cut short
+by the kill is never read. A folder written for other params or other inputs is
+wiped first, so a changed config never resumes a stale run. The folder is
+removed when the job succeeds.
+
+Exact resumption on the CPU rests on TRL/transformers checkpoints (weights,
+optimizer, scheduler, RNG states, trainer state) plus :class:`Resumable` state
+of our own (a stateful reward's generator, the reward history so far), saved
+beside them by :func:`resume_callback`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+from typing import Iterator, Protocol
+
+from mirage.provenance import config_hash
+
+log = logging.getLogger(__name__)
+
+KEY_FILE = "resume_key.json"
+COMPLETE = "mirage_complete"
+EXTRA_STATE = "mirage_state.json"
+PREFIX = "checkpoint-"
+
+
+class Resumable(Protocol):
+    """Something whose state a checkpoint must carry beyond the trainer's."""
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def inputs_fingerprint(paths) -> list:
+    """Path, size and mtime of every file under ``paths``: a re-created input
+    (a retrained base model) makes an old checkpoint stale."""
+    out = []
+    for p in sorted(str(p) for p in paths if p):
+        path = Path(p)
+        files = sorted(f for f in path.rglob("*") if f.is_file()) if path.is_dir() else [path]
+        for f in files:
+            st = f.stat()
+            out.append([str(f), st.st_size, st.st_mtime_ns])
+    return out
+
+
+def run_key(params, input_paths) -> str:
+    return config_hash({"params": params, "inputs": inputs_fingerprint(input_paths)})
+
+
+class CheckpointDir:
+    """The checkpoint folder of one training job."""
+
+    def __init__(self, root: str | os.PathLike, every: int, keep: int = 2):
+        if every < 0 or keep < 1:
+            raise ValueError(f"checkpoints: every must be >= 0 and keep >= 1, got every={every}, keep={keep}")
+        self.root = Path(root)
+        self.every = every
+        self.keep = keep
+
+    @property
+    def enabled(self) -> bool:
+        return self.every > 0
+
+    def prepare(self, key: str) -> Path | None:
+        """Wipe the folder unless it belongs to the run ``key``; return the newest
+        complete checkpoint to resume from, or None."""
+        key_file = self.root / KEY_FILE
+        if self.root.exists():
+            found = json.loads(key_file.read_text()).get("key") if key_file.exists() else None
+            if found != key:
+                log.info("checkpoints in %s belong to another run (params or inputs changed): removed", self.root)
+                shutil.rmtree(self.root)
+        if not self.enabled:
+            return None
+        self.root.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(key_file, json.dumps({"key": key}))
+        latest = self.latest()
+        if latest is not None:
+            log.info("resuming from %s", latest)
+        return latest
+
+    def latest(self) -> Path | None:
+        complete = [d for d in self.root.glob(f"{PREFIX}*") if (d / COMPLETE).exists()]
+        return max(complete, key=lambda d: int(d.name[len(PREFIX):]), default=None)
+
+    def trainer_args(self) -> dict:
+        """The checkpointing arguments of a transformers ``TrainingArguments``."""
+        if not self.enabled:
+            return {"output_dir": str(self.root), "save_strategy": "no"}
+        return {"output_dir": str(self.root), "save_strategy": "steps", "save_steps": self.every,
+                "save_total_limit": self.keep, "save_only_model": False}
+
+    def finish(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def resume_callback(extra: dict[str, Resumable] | None = None):
+    """A TrainerCallback that saves ``extra`` states into each checkpoint and
+    then marks it complete (``on_save`` runs after the trainer wrote it all)."""
+    from transformers import TrainerCallback
+
+    extra = extra or {}
+
+    class MarkComplete(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            folder = Path(args.output_dir) / f"{PREFIX}{state.global_step}"
+            if extra:
+                write_text_atomic(folder / EXTRA_STATE, json.dumps({k: v.state_dict() for k, v in extra.items()}))
+            write_text_atomic(folder / COMPLETE, "")
+            return control
+
+    return MarkComplete()
+
+
+def load_extra_state(checkpoint: Path, extra: dict[str, Resumable]) -> None:
+    if not extra:
+        return
+    saved = json.loads((checkpoint / EXTRA_STATE).read_text())
+    for name, obj in extra.items():
+        obj.load_state_dict(saved[name])
+
+
+# -- atomic outputs ---------------------------------------------------------------------------
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; renamed to ``path`` only when the
+    block succeeds, so a killed job never leaves a folder that looks complete."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():
+        shutil.rmtree(path)
+    os.replace(tmp, path)

@@ -1,0 +1,124 @@
+"""A training job stopped dead after a checkpoint and started again ends
+exactly as an uninterrupted one: the same weights, curves and reward history.
+(tests/test_kill_resume.py kills real jobs through Snakemake.)"""
+
+import json
+
+import polars as pl
+import pytest
+from safetensors.torch import load_file
+from transformers import TrainerCallback
+
+from mirage.checkpoints import CheckpointDir, atomic_directory
+from mirage.rl import train_claim
+from mirage.toy.data import generate_task_splits
+from mirage.toy.pretrain import pretrain_toy_model
+from mirage.toy.tokenizer import build_tokenizer
+
+TEMPLATE = "{question} -> <think> <answer>\n"
+ARCH = {"type": "llama", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "intermediate_size": 64, "max_position_embeddings": 96}
+FAMILIES = {"add": {"family": "add", "params": {"digits": 2}}}
+MODEL = {"name": "toy", "architecture": ARCH,
+         "sft": {"steps": 6, "batch_size": 8, "learning_rate": 3e-3, "max_length": 48, "logging_steps": 2},
+         "mixture": {"add": {"weight": 1.0, "practice": 0.2, "styles": {"procedure": 0.6, "flawed": 0.3, "direct": 0.1}}}}
+GRPO = {"steps": 6, "prompts_per_generation": 4, "num_generations": 4, "steps_per_generation": 2,
+        "learning_rate": 3e-2, "warmup_steps": 0, "weight_decay": 0.1, "max_grad_norm": 1.0, "epsilon": 0.2,
+        "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
+        "max_completion_length": 24}
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: unwinds past the job's own code, which catches no BaseException."""
+
+
+class StopAfterSaving(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_save(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            raise Killed()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("resume")
+    build_tokenizer().save_pretrained(str(root / "tokenizer"))
+    generate_task_splits("add", "add", {"digits": 2}, 16, 4, 3, TEMPLATE).write_parquet(root / "add.parquet")
+    pretrain_toy_model(root / "tokenizer", [root / "add.parquet"], root / "base", MODEL, FAMILIES, TEMPLATE, seed=5)
+    return root
+
+
+def weights(folder):
+    return load_file(str(folder / "model.safetensors"))
+
+
+def assert_same_weights(a, b):
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for name in wa:
+        assert wa[name].equal(wb[name]), name
+
+
+def test_sft_stopped_after_a_checkpoint_resumes_to_the_same_weights(inputs, tmp_path):
+    def pretrain(out, **kwargs):
+        return pretrain_toy_model(inputs / "tokenizer", [inputs / "add.parquet"], out, MODEL, FAMILIES, TEMPLATE,
+                                  seed=5, resume_key="run", **kwargs)
+
+    ckpt = CheckpointDir(tmp_path / "ckpt", every=2)
+    with pytest.raises(Killed):
+        pretrain(tmp_path / "resumed", checkpoints=ckpt, callbacks=[StopAfterSaving(4)])
+    assert not (tmp_path / "resumed").exists()  # nothing that looks complete
+    assert ckpt.latest().name == "checkpoint-4"
+    summary = pretrain(tmp_path / "resumed", checkpoints=ckpt)
+    assert summary["resumed_from_step"] == 4
+    assert_same_weights(inputs / "base", tmp_path / "resumed")
+    straight = json.loads((inputs / "base" / "pretrain_summary.json").read_text())
+    losses = lambda s: [e["loss"] for e in s["log_history"] if "loss" in e]
+    assert losses(summary) == losses(straight) and len(losses(straight)) == 3
+    assert not ckpt.root.exists()  # removed once the job succeeded
+
+
+@pytest.mark.parametrize("claim", ["random", "ground_truth"])
+def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_path, claim):
+    """``random`` carries a stateful reward generator across the checkpoint."""
+    def train(name, **kwargs):
+        out = tmp_path / name
+        train_claim(str(inputs / "base"), str(inputs / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
+                    str(out / "history.parquet"), claim, GRPO, {}, "integer", seed=11, resume_key="run",
+                    use_cpu=True, **kwargs)
+        return out
+
+    straight = train("straight")
+    ckpt = CheckpointDir(tmp_path / "ckpt", every=2)
+    with pytest.raises(Killed):
+        train("resumed", checkpoints=ckpt, callbacks=[StopAfterSaving(4)])
+    assert not (tmp_path / "resumed" / "model").exists()
+    resumed = train("resumed", checkpoints=ckpt)
+    assert json.loads((resumed / "model" / "run.json").read_text())["resumed_from_step"] == 4
+    assert_same_weights(straight / "model", resumed / "model")
+    for table in ("curves.parquet", "history.parquet"):
+        a, b = pl.read_parquet(straight / table), pl.read_parquet(resumed / table)
+        assert a.height > 0 and a.equals(b), table
+
+
+def test_a_checkpoint_of_another_run_is_never_resumed(tmp_path):
+    ckpt = CheckpointDir(tmp_path / "ckpt", every=2)
+    assert ckpt.prepare("config-1") is None
+    (ckpt.root / "checkpoint-2").mkdir()
+    (ckpt.root / "checkpoint-2" / "mirage_complete").write_text("")
+    (ckpt.root / "checkpoint-4").mkdir()  # cut short by a kill: no marker
+    assert ckpt.prepare("config-1").name == "checkpoint-2"
+    assert ckpt.prepare("config-2") is None and not (ckpt.root / "checkpoint-2").exists()
+
+
+def test_an_atomic_directory_appears_only_when_its_block_succeeds(tmp_path):
+    with pytest.raises(RuntimeError):
+        with atomic_directory(tmp_path / "out") as tmp:
+            (tmp / "weights").write_text("half")
+            raise RuntimeError("killed")
+    assert list(tmp_path.iterdir()) == []
+    with atomic_directory(tmp_path / "out") as tmp:
+        (tmp / "weights").write_text("all")
+    assert (tmp_path / "out" / "weights").read_text() == "all" and len(list(tmp_path.iterdir())) == 1
