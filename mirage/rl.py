@@ -40,9 +40,29 @@ def select_by_polarity(advantages, rewards, polarity: str):
     return advantages * keep.to(advantages.dtype)
 
 
+def epoch_replaying_sampler_class():
+    """TRL's RepeatSampler draws each epoch's order from one generator that a
+    resumed run starts afresh: resumed in epoch e it would replay epoch 0's
+    order. This one, told its epoch, replays the draws of epochs 0..e-1 first,
+    so every epoch gets the order an uninterrupted run gives it."""
+    import torch
+    from trl.trainer.utils import RepeatSampler
+
+    class EpochReplayingSampler(RepeatSampler):
+        def set_epoch(self, epoch: int) -> None:
+            if not self.shuffle or self.seed is None:
+                return
+            self.generator.manual_seed(self.seed)
+            for _ in range(epoch):
+                torch.randperm(self.num_samples, generator=self.generator)
+
+    return EpochReplayingSampler
+
+
 def claim_trainer_class():
     """GRPOTrainer with one hook, ``select_advantages``, applied to every
-    generation batch after TRL computed its group-normalised advantages."""
+    generation batch after TRL computed its group-normalised advantages, and a
+    training sampler that keeps a resumed run's data order."""
     from trl import GRPOTrainer
 
     class ClaimGRPOTrainer(GRPOTrainer):
@@ -66,6 +86,13 @@ def claim_trainer_class():
 
         def select_advantages(self, advantages, rewards):
             return select_by_polarity(advantages, rewards, self.polarity)
+
+        def _get_train_sampler(self, dataset=None):
+            sampler = super()._get_train_sampler(dataset)
+            return epoch_replaying_sampler_class()(
+                data_source=sampler.data_source, mini_repeat_count=sampler.mini_repeat_count,
+                batch_size=sampler.batch_size, repeat_count=sampler.repeat_count, shuffle=sampler.shuffle,
+                seed=sampler.seed)
 
     return ClaimGRPOTrainer
 

@@ -22,7 +22,7 @@ FAMILIES = {"add": {"family": "add", "params": {"digits": 2}}}
 MODEL = {"name": "toy", "architecture": ARCH,
          "sft": {"steps": 6, "batch_size": 8, "learning_rate": 3e-3, "max_length": 48, "logging_steps": 2},
          "mixture": {"add": {"weight": 1.0, "practice": 0.2, "styles": {"procedure": 0.6, "flawed": 0.3, "direct": 0.1}}}}
-GRPO = {"steps": 6, "prompts_per_generation": 4, "num_generations": 4, "steps_per_generation": 2,
+GRPO = {"steps": 12, "prompts_per_generation": 4, "num_generations": 4, "steps_per_generation": 2,
         "learning_rate": 3e-2, "warmup_steps": 0, "weight_decay": 0.1, "max_grad_norm": 1.0, "epsilon": 0.2,
         "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
         "max_completion_length": 24}
@@ -82,7 +82,8 @@ def test_sft_stopped_after_a_checkpoint_resumes_to_the_same_weights(inputs, tmp_
 
 @pytest.mark.parametrize("claim", ["random", "ground_truth"])
 def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_path, claim):
-    """``random`` carries a stateful reward generator across the checkpoint."""
+    """``random`` carries a stateful reward generator across the checkpoint. An epoch
+    is 16 problems / 4 per generation x 2 steps = 8 steps: the run resumes in its second."""
     def train(name, **kwargs):
         out = tmp_path / name
         train_claim(str(inputs / "base"), str(inputs / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
@@ -93,10 +94,10 @@ def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_pat
     straight = train("straight")
     ckpt = CheckpointDir(tmp_path / "ckpt", every=2)
     with pytest.raises(Killed):
-        train("resumed", checkpoints=ckpt, callbacks=[StopAfterSaving(4)])
+        train("resumed", checkpoints=ckpt, callbacks=[StopAfterSaving(10)])
     assert not (tmp_path / "resumed" / "model").exists()
     resumed = train("resumed", checkpoints=ckpt)
-    assert json.loads((resumed / "model" / "run.json").read_text())["resumed_from_step"] == 4
+    assert json.loads((resumed / "model" / "run.json").read_text())["resumed_from_step"] == 10
     assert_same_weights(straight / "model", resumed / "model")
     for table in ("curves.parquet", "history.parquet"):
         a, b = pl.read_parquet(straight / table), pl.read_parquet(resumed / table)
