@@ -19,6 +19,7 @@ def rule_logging(snakemake):
 
     provenance.set_job({"rule": snakemake.rule, "params": dict(snakemake.params.items())})
     log_path = snakemake.log[0] if len(snakemake.log) else os.devnull
+    console = sys.stderr  # before the redirect: what Snakemake shows the user
     with open(log_path, "w", buffering=1) as handle:
         with contextlib.redirect_stdout(handle), contextlib.redirect_stderr(handle):
             root = logging.getLogger()
@@ -28,8 +29,12 @@ def rule_logging(snakemake):
             root.setLevel(logging.INFO)
             try:
                 yield
-            except BaseException:
+            except BaseException as error:
                 logging.exception("job failed")
+                if isinstance(error, (ValueError, OSError)):
+                    # bad input: one line on the console naming what was wrong; the traceback stays in the log
+                    print(f"mirage: rule {snakemake.rule} failed: {error} (details: {log_path})", file=console)
+                    raise SystemExit(1) from None
                 raise
             finally:
                 root.removeHandler(handler)
