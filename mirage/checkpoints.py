@@ -93,7 +93,7 @@ class CheckpointDir:
 
     def latest(self) -> Path | None:
         complete = [d for d in self.root.glob(f"{PREFIX}*") if (d / COMPLETE).exists()]
-        return max(complete, key=lambda d: int(d.name[len(PREFIX):]), default=None)
+        return max(complete, key=checkpoint_step, default=None)
 
     def trainer_args(self) -> dict:
         """The checkpointing arguments of a transformers ``TrainingArguments``."""
@@ -104,6 +104,11 @@ class CheckpointDir:
 
     def finish(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def checkpoint_step(checkpoint: Path | None) -> int:
+    """The step a checkpoint folder was saved at; 0 for none (a fresh run)."""
+    return int(checkpoint.name[len(PREFIX):]) if checkpoint is not None else 0
 
 
 def resume_callback(extra: dict[str, Resumable] | None = None):

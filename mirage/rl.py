@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mirage.checkpoints import CheckpointDir, atomic_directory, load_extra_state, resume_callback
+from mirage.checkpoints import CheckpointDir, atomic_directory, checkpoint_step, load_extra_state, resume_callback
 from mirage.claims import Claim, get_claim
 from mirage.rewards import EntropyMinReward, RewardRecorder, make_reward
 from mirage.schemas import PROBLEMS, REWARD_HISTORY, SAMPLES, TRAINING_CURVES, WRONG_LABELS, write_parquet_atomic
@@ -287,7 +287,7 @@ def train_claim(
         tokenizer.save_pretrained(str(tmp))
         (tmp / "run.json").write_text(json.dumps({
             "claim": claim.name, "seed": seed, "train_seconds": round(elapsed, 1),
-            "resumed_from_step": int(resume_from.name.split("-")[-1]) if resume_from else 0,
+            "resumed_from_step": checkpoint_step(resume_from),
             "training_problems": sorted({r["problem_id"] for r in rows})}, indent=1))
     checkpoints.finish()
 

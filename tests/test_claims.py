@@ -158,11 +158,16 @@ def test_default_grpo_config_is_off_policy(tmp_path):
     import yaml
 
     from conftest import REPO
+    from mirage.checkpoints import CheckpointDir
     from mirage.rl import grpo_config
 
-    rl = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["grpo"]
-    args = grpo_config(rl, tmp_path, seed=1, use_cpu=True)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    rl = config["rl"]["grpo"]
+    args = grpo_config(rl, CheckpointDir(tmp_path, config["checkpoints"]["rl_every"]), seed=1, use_cpu=True)
     assert args.steps_per_generation == 2 and args.gradient_accumulation_steps == 1
     assert args.generation_batch_size == rl["prompts_per_generation"] * rl["num_generations"]
     assert args.beta == 0.0 and args.epsilon == 0.2 and args.epsilon_high == 0.28
     assert args.loss_type == "dapo" and not args.bf16 and args.use_cpu
+    assert args.save_strategy == "steps" and args.save_steps == 10 and args.output_dir == str(tmp_path)
+    with pytest.raises(ValueError, match="rl_every must be a multiple of rl.grpo.steps_per_generation"):
+        grpo_config(rl, CheckpointDir(tmp_path, 3), seed=1, use_cpu=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mirage.checkpoints import CheckpointDir, atomic_directory, resume_callback
+from mirage.checkpoints import CheckpointDir, atomic_directory, checkpoint_step, resume_callback
 from mirage.toy.data import render_prompt
 from mirage.seeding import stable_seed
 from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, Problem, core_question, make_family
@@ -217,7 +217,7 @@ def pretrain_toy_model(
         "parameters": n_params,
         "sft_rows": n_rows,
         "train_seconds": round(elapsed, 1),
-        "resumed_from_step": int(resume_from.name.split("-")[-1]) if resume_from else 0,
+        "resumed_from_step": checkpoint_step(resume_from),
         "final_loss": losses[-1] if losses else None,  # the last logged loss: the same whether resumed or not
         "log_history": trainer.state.log_history,
     }
