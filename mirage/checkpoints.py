@@ -16,14 +16,14 @@ beside them by :func:`resume_callback`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
+from mirage.atomic import write_text_atomic
 from mirage.provenance import config_hash
 
 log = logging.getLogger(__name__)
@@ -135,30 +135,3 @@ def load_extra_state(checkpoint: Path, extra: dict[str, Resumable]) -> None:
     saved = json.loads((checkpoint / EXTRA_STATE).read_text())
     for name, obj in extra.items():
         obj.load_state_dict(saved[name])
-
-
-# -- atomic outputs ---------------------------------------------------------------------------
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path``; renamed to ``path`` only when the
-    block succeeds, so a killed job never leaves a folder that looks complete."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)

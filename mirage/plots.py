@@ -24,18 +24,19 @@ def save_figure(fig, out_paths: list[str], dpi: int = 120) -> None:
     import json
 
     from mirage import provenance
+    from mirage.atomic import atomic_file
 
     stamp = json.dumps(provenance.record(), sort_keys=True)
     for path in out_paths:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        if str(path).endswith(".png"):
-            fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None, provenance.KEY: stamp})
-        else:
-            fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Date": None})
-            text = Path(path).read_text()
-            # after the XML declaration: an SVG comment any reader skips
-            head, _, rest = text.partition("\n")
-            Path(path).write_text(f"{head}\n<!-- {provenance.KEY} {stamp} -->\n{rest}")
+        with atomic_file(path) as tmp:
+            if tmp.suffix == ".png":
+                fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Software": None, provenance.KEY: stamp})
+            else:
+                fig.savefig(tmp, dpi=dpi, bbox_inches="tight", metadata={"Date": None})
+                text = tmp.read_text()
+                # after the XML declaration: an SVG comment any reader skips
+                head, _, rest = text.partition("\n")
+                tmp.write_text(f"{head}\n<!-- {provenance.KEY} {stamp} -->\n{rest}")
 
 
 def plot_passk_curves(passk_path: str, model: str, out_paths: list[str], dpi: int = 120) -> None:

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mirage.checkpoints import CheckpointDir, atomic_directory, checkpoint_step, load_extra_state, resume_callback
+from mirage.atomic import atomic_directory
+from mirage.checkpoints import CheckpointDir, checkpoint_step, load_extra_state, resume_callback
 from mirage.claims import Claim, get_claim
 from mirage.rewards import EntropyMinReward, RewardRecorder, make_reward
 from mirage.schemas import PROBLEMS, REWARD_HISTORY, SAMPLES, TRAINING_CURVES, WRONG_LABELS, write_parquet_atomic

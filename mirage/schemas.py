@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,27 +42,19 @@ class TableSchema:
 
 
 def write_parquet_atomic(df: pl.DataFrame, path: str | os.PathLike) -> None:
-    """Write to a temporary file beside ``path`` and rename it, so that a killed
-    job never leaves a file that looks complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        import json
+    """Parquet with the job's provenance in its metadata, written atomically."""
+    import json
 
-        import pyarrow.parquet as pq
+    import pyarrow.parquet as pq
 
-        from mirage import provenance
+    from mirage import provenance
+    from mirage.atomic import atomic_file
 
-        table = df.to_arrow()
-        meta = dict(table.schema.metadata or {})
-        meta[provenance.KEY.encode()] = json.dumps(provenance.record(), sort_keys=True).encode()
+    table = df.to_arrow()
+    meta = dict(table.schema.metadata or {})
+    meta[provenance.KEY.encode()] = json.dumps(provenance.record(), sort_keys=True).encode()
+    with atomic_file(path) as tmp:
         pq.write_table(table.replace_schema_metadata(meta), tmp, compression="zstd", write_statistics=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 PROBLEMS = TableSchema(

@@ -9,7 +9,8 @@ import pytest
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from mirage.checkpoints import CheckpointDir, atomic_directory
+from mirage.atomic import atomic_directory, atomic_file
+from mirage.checkpoints import CheckpointDir
 from mirage.rl import train_claim
 from mirage.toy.data import generate_task_splits
 from mirage.toy.pretrain import pretrain_toy_model
@@ -112,6 +113,18 @@ def test_a_checkpoint_of_another_run_is_never_resumed(tmp_path):
     (ckpt.root / "checkpoint-4").mkdir()  # cut short by a kill: no marker
     assert ckpt.prepare("config-1").name == "checkpoint-2"
     assert ckpt.prepare("config-2") is None and not (ckpt.root / "checkpoint-2").exists()
+
+
+def test_an_atomic_file_appears_only_when_its_block_succeeds(tmp_path):
+    with pytest.raises(Killed):
+        with atomic_file(tmp_path / "t.parquet") as tmp:
+            assert tmp.suffix == ".parquet" and tmp.parent == tmp_path
+            tmp.write_text("half")
+            raise Killed()
+    assert list(tmp_path.iterdir()) == []
+    with atomic_file(tmp_path / "t.parquet") as tmp:
+        tmp.write_text("all")
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"] and (tmp_path / "t.parquet").read_text() == "all"
 
 
 def test_an_atomic_directory_appears_only_when_its_block_succeeds(tmp_path):

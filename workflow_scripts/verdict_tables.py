@@ -1,3 +1,4 @@
+from mirage.atomic import write_text_atomic
 from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, THRESHOLDS
 from mirage.verdicts import comparison_markdown, paper_comparison, thresholds_table
 from mirage.workflow import rule_logging
@@ -8,7 +9,6 @@ with rule_logging(snakemake):
     comparison = paper_comparison(claims)
     THRESHOLDS.write(thresholds, snakemake.output.thresholds)
     PAPER_COMPARISON.write(comparison, snakemake.output.comparison)
-    with open(snakemake.output.markdown, "w") as fh:
-        fh.write(comparison_markdown(comparison, snakemake.input[0]))
+    write_text_atomic(snakemake.output.markdown, comparison_markdown(comparison, snakemake.input[0]))
     print(thresholds)
     print(comparison)

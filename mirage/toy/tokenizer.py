@@ -37,4 +37,7 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
 
 
 def save_tokenizer(path: str | Path) -> None:
-    build_tokenizer().save_pretrained(str(path))
+    from mirage.atomic import atomic_directory
+
+    with atomic_directory(path) as tmp:
+        build_tokenizer().save_pretrained(str(tmp))
