@@ -1,6 +1,9 @@
 import copy
 import json
+import os
 import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
@@ -65,12 +68,25 @@ def test_the_bad_config_catalogue_is_large_and_each_entry_says_what_it_expects()
         assert header(path, "base") in ("none", "config/config.yaml", "config/paper.yaml"), path
 
 
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory):
+    """Every catalogue entry through the real CLI, as its ``run:`` line types it,
+    each in a fresh study directory; several at a time (each is one short process)."""
+    def run(path):
+        workdir = tmp_path_factory.mktemp(path.stem)
+        shutil.copytree(REPO / "config", workdir / "config")
+        base = header(path, "base")
+        configs = ([] if base == "none" else [str(workdir / base)]) + [str(path)]
+        proc = run_snakemake("-n", "--configfile", *configs, "--directory", str(workdir), check=False, timeout=120)
+        return proc, workdir
+
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        return dict(zip(BAD_CONFIGS, pool.map(run, BAD_CONFIGS)))
+
+
 @pytest.mark.parametrize("path", BAD_CONFIGS, ids=[p.stem for p in BAD_CONFIGS])
-def test_snakemake_refuses_each_bad_config_before_any_job_with_one_line(path, workdir):
-    """The real CLI, as the ``run:`` line of each file types it."""
-    base = header(path, "base")
-    configs = ([] if base == "none" else [str(workdir / base)]) + [str(path)]
-    proc = run_snakemake("-n", "--configfile", *configs, "--directory", str(workdir), check=False, timeout=120)
+def test_snakemake_refuses_each_bad_config_before_any_job_with_one_line(path, refusals):
+    proc, workdir = refusals[path]
     assert proc.returncode != 0
     lines = [line for line in (proc.stdout + proc.stderr).splitlines()
              if line.strip() and not line.startswith("Using workflow specific profile")]
