@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # CI step: the smoke study through `snakemake --profile slurm` on a live one-node SLURM
-# cluster (scripts/local-slurm.sh), then a job killed with scancel mid-run and the study
-# completed through the profile's retries. Usage: scripts/ci-slurm.sh (from the repo root,
-# after `make .venv/.installed`).
+# cluster (scripts/local-slurm.sh), then a training job cancelled with scancel after a
+# checkpoint: the profile's retry resumes it, and it ends as an uninterrupted run.
+# Usage: scripts/ci-slurm.sh (from the repo root, after `make .venv/.installed`).
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$REPO/.venv/bin"
@@ -41,26 +41,41 @@ echo "train_claim jobs seen by SLURM: $trains, with a GPU request: $gpu_trains"
 [ "$trains" -ge 11 ] && [ "$gpu_trains" -eq "$trains" ]
 if squeue -h -t all -o '%i %k' | grep -q 'rule_plot_'; then echo "figure jobs were submitted to SLURM" >&2; exit 1; fi
 
-echo "== a training job cancelled mid-run, completed by the profile's retries"
-# one run's outputs removed and its evaluation asked for by name (Snakemake does not redo
-# a deleted intermediate whose consumers are up to date): training, evaluation and tables run again
-rm -rf "$WORK/study/results/rl/toy_a/add/incorrect" "$WORK/study/results/samples/rl/toy_a/add/incorrect"
-(timeout -s INT 1500 bash -c "$(declare -f run); $(declare -p BIN REPO WORK LOCAL); \
-    run results/samples/rl/toy_a/add/incorrect/seed1.parquet all" \
-    >"$WORK/run2.log" 2>&1; echo $? >"$WORK/run2.rc") &
-victim=""
-for _ in $(seq 1 600); do
-    victim=$(squeue -h -t running -o '%i %k' | awk '/rule_train_claim/ {print $1; exit}')
-    [ -n "$victim" ] && break
-    sleep 0.5
+echo "== a training job cancelled after a checkpoint: the profile's retry resumes it, to the uninterrupted result"
+# tests/test_kill_resume.py's study with a longer GRPO run, so that the cancel lands mid-training
+printf 'rl: {grpo: {steps: 160}}\n' >"$WORK/longer.yaml"
+KR=(-s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/longer.yaml")
+TARGETS=(results/samples/rl/toy_k/add/random/seed1.parquet results/samples/base/toy_k/add.eval.parquet)
+"$BIN/snakemake" "${KR[@]}" --directory "$WORK/reference" --cores 2 "${TARGETS[@]}" >"$WORK/reference.log" 2>&1 \
+    || { tail -50 "$WORK/reference.log"; exit 1; }
+(cd "$WORK" && timeout -s INT 1500 "$BIN/snakemake" "${KR[@]}" --profile slurm --directory "$WORK/resumed" \
+    "${LOCAL[@]}" "${TARGETS[@]}" >"$WORK/run2.log" 2>&1; echo $? >"$WORK/run2.rc") &
+ckpt="$WORK/resumed/results/checkpoints/train_claim/claim=random/model=toy_k/seed=1/task=add"
+for _ in $(seq 1 6000); do
+    compgen -G "$ckpt/checkpoint-*/mirage_complete" >/dev/null && break
+    sleep 0.1
 done
+victim=$(squeue -h -t running -o '%i %k' | awk '/rule_train_claim/ {print $1; exit}')
 [ -n "$victim" ] || { echo "no running training job to cancel" >&2; exit 1; }
-sleep 1
 scancel "$victim"
-echo "cancelled SLURM job $victim"
+echo "cancelled SLURM job $victim after $(basename "$(dirname "$(compgen -G "$ckpt/checkpoint-*/mirage_complete" | head -1)")")"
 wait
 rc=$(cat "$WORK/run2.rc")
 [ "$rc" -eq 0 ] || { tail -50 "$WORK/run2.log"; exit 1; }
 grep -q "SLURM-job '$victim' failed, SLURM status is: 'CANCELLED'" "$WORK/run2.log"
-test -s "$WORK/study/results/rl/toy_a/add/incorrect/seed1/curves.parquet"
+"$BIN/python" - "$WORK/reference" "$WORK/resumed" <<'PY'
+import json, sys
+from pathlib import Path
+import polars as pl
+from safetensors.torch import load_file
+ref, res = map(Path, sys.argv[1:])
+run = "results/rl/toy_k/add/random/seed1"
+step = json.loads((res / run / "model" / "run.json").read_text())["resumed_from_step"]
+assert step > 0, "the retried job did not resume from a checkpoint"
+a, b = load_file(str(ref / run / "model" / "model.safetensors")), load_file(str(res / run / "model" / "model.safetensors"))
+assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a), "resumed weights differ"
+for table in ("results/samples/rl/toy_k/add/random/seed1.parquet", f"{run}/curves.parquet", f"{run}/reward_history.parquet"):
+    assert pl.read_parquet(ref / table).equals(pl.read_parquet(res / table)), table
+print(f"resumed from step {step}: weights, evaluation, curves and reward history equal the uninterrupted run")
+PY
 echo "slurm CI step passed (work dir $WORK)"
