@@ -1,4 +1,4 @@
-"""Resumable training jobs and atomic outputs.
+"""Resumable training jobs.
 
 A training job checkpoints every N steps into its own folder outside its
 outputs (Snakemake deletes a failed job's outputs, and must not delete these).
