@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 import polars as pl
 
 from mirage.schemas import CONTAMINATION, CONTAMINATION_SUMMARY, PROBLEMS
@@ -27,13 +26,13 @@ def lcs_length(a: list, b: list) -> int:
     """Length of the longest common subsequence (one row of the DP table at a time)."""
     if not a or not b:
         return 0
-    prev = np.zeros(len(b) + 1, dtype=np.int64)
+    prev = [0] * (len(b) + 1)  # Python lists: element access in this loop is slower on numpy arrays
     for x in a:
-        cur = np.zeros_like(prev)
+        cur = [0] * (len(b) + 1)
         for j, y in enumerate(b, start=1):
             cur[j] = prev[j - 1] + 1 if x == y else max(prev[j], cur[j - 1])
         prev = cur
-    return int(prev[-1])
+    return prev[-1]
 
 
 def rouge_l(reference: list, candidate: list) -> float:

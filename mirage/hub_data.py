@@ -245,8 +245,7 @@ def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, sour
     rather than as nulls further on."""
     head = path[0]
     if head not in df.columns:
-        raise ValueError(f"{where}: column {head!r} missing (expected by source {source_name!r}; "
-                         f"found: {', '.join(df.columns)})")
+        raise _missing(where, head, source_name, df.columns)
     expr, dtype = pl.col(head), df.schema[head]
     for depth, step in enumerate(path[1:], start=1):
         seen = _label(path[:depth])
@@ -263,8 +262,7 @@ def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, sour
                 raise _mistyped(where, seen, dtype, f"a record with field {step!r}", source_name)
             names = [f.name for f in dtype.fields]
             if step not in names:
-                raise ValueError(f"{where}: column {_label(path[:depth + 1])!r} missing (expected by source "
-                                 f"{source_name!r}; found in {seen!r}: {', '.join(names)})")
+                raise _missing(where, _label(path[:depth + 1]), source_name, names, inside=seen)
             expr, dtype = expr.struct.field(step), dict(zip(names, (f.dtype for f in dtype.fields)))[step]
     label = _label(path)
     if dtype in TEXT_TYPES:
@@ -276,6 +274,12 @@ def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, sour
         return pl.coalesce(whole, expr.cast(pl.String)).alias(field)
     expected = "text or a number" if field == "answer" else "text"
     raise _mistyped(where, label, dtype, expected, source_name)
+
+
+def _missing(where: str, label: str, source_name: str, found, inside: str | None = None) -> ValueError:
+    found_in = f"found in {inside!r}" if inside else "found"
+    return ValueError(f"{where}: column {label!r} missing (expected by source {source_name!r}; "
+                      f"{found_in}: {', '.join(found)})")
 
 
 def _mistyped(where: str, label: str, dtype: pl.DataType, expected: str, source_name: str) -> ValueError:
@@ -307,8 +311,7 @@ def _join_rules(fields: pl.DataFrame, raw: pl.DataFrame, rules: RuleSidecar, fil
 def _key(df: pl.DataFrame, column: str, where: str, source_name: str) -> pl.Expr:
     """Rule ids are text in some copies and numbers in others; compare them as text."""
     if column not in df.columns:
-        raise ValueError(f"{where}: column {column!r} missing (expected by source {source_name!r}; "
-                         f"found: {', '.join(df.columns)})")
+        raise _missing(where, column, source_name, df.columns)
     if df.schema[column] not in (pl.String, *NUMBER_TYPES):
         raise _mistyped(where, column, df.schema[column], "text or a number", source_name)
     return pl.col(column).cast(pl.String).str.strip_chars()

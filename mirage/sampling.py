@@ -152,10 +152,10 @@ def sample_and_grade(
     """n completions per problem, each graded by its problem's verifier and
     tagged with its benchmark and the style it used."""
     verifiers = {name: get_verifier(name) for name in problems["verifier"].unique().to_list()}
-    prompts = problems["prompt"].to_list()
+    records = problems.to_dicts()  # once: a problem is looked up n times
     rows = []
-    for comp in sampler.generate(prompts, params):
-        problem = problems.row(comp.prompt_index, named=True)
+    for comp in sampler.generate([r["prompt"] for r in records], params):
+        problem = records[comp.prompt_index]
         grade = verifiers[problem["verifier"]].grade(comp.text, problem["answer"])
         rows.append(
             {

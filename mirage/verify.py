@@ -57,7 +57,27 @@ def canonical_integer(text: str) -> str | None:
     return digits if digits == "0" else sign + digits
 
 
-class IntegerVerifier:
+class AnswerVerifier:
+    """A verifier grades by extracting the answer (``extract``) and comparing it
+    with the gold one (``equal``); subclasses say how."""
+
+    @staticmethod
+    def extract(completion: str) -> str | None:
+        return extract_answer(completion)
+
+    def equal(self, gold: str, answer: str) -> bool:
+        raise NotImplementedError
+
+    def grade(self, completion: str, gold: str) -> Grade:
+        answer = self.extract(completion)
+        return Grade(
+            well_formed=is_well_formed(completion),
+            extracted_answer=answer,
+            correct=answer is not None and self.equal(gold, answer),
+        )
+
+
+class IntegerVerifier(AnswerVerifier):
     """Grades completions whose gold answer is an integer (the toy families)."""
 
     name = "integer"
@@ -72,17 +92,9 @@ class IntegerVerifier:
         """A wrong label for a problem the base model never answered wrongly."""
         return str(int(canonical_integer(gold) or 0) + 1)
 
-    def grade(self, completion: str, gold: str) -> Grade:
-        answer = extract_answer(completion)
-        got = canonical_integer(answer) if answer is not None else None
-        want = canonical_integer(gold)
-        return Grade(
-            well_formed=is_well_formed(completion),
-            extracted_answer=answer,
-            correct=got is not None and got == want,
-        )
-
-
+    def equal(self, gold: str, answer: str) -> bool:
+        got = canonical_integer(answer)
+        return got is not None and got == canonical_integer(gold)
 
 
 # -- paper scale: competition mathematics ------------------------------------------------------
@@ -161,13 +173,14 @@ def _math_equal(gold: str, answer: str, parse_timeout: int, verify_timeout: int)
         return False
 
 
-class MathVerifier:
+class MathVerifier(AnswerVerifier):
     """Grades competition-mathematics answers with math-verify: ``\\frac{1}{2}``,
     ``0.5`` and ``1/2`` are one answer, and so are ``2x+1`` and ``1+2x``. The
     released code compared strings. Any failure, timeout included, grades the
     answer wrong; nothing from the completion is ever executed."""
 
     name = "math"
+    extract = staticmethod(extract_math_answer)
 
     def __init__(self, parse_timeout: int = 5, verify_timeout: int = 5):
         # whole seconds: they become signal.alarm arguments
@@ -211,14 +224,6 @@ class MathVerifier:
             if _first_expression(self._parse(candidate)) is not None and not self.equal(gold, candidate):
                 return candidate
         return f"{gold}+1"
-
-    def grade(self, completion: str, gold: str) -> Grade:
-        answer = extract_math_answer(completion)
-        return Grade(
-            well_formed=is_well_formed(completion),
-            extracted_answer=answer,
-            correct=answer is not None and self.equal(gold, answer),
-        )
 
 
 # -- paper scale: logic puzzles (KOR-Bench, SynLogic) ------------------------------------------
@@ -287,7 +292,7 @@ def _number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
 
 
-class LogicVerifier:
+class LogicVerifier(AnswerVerifier):
     """Grades the short answers of rule-following puzzles: the last ``[[…]]``
     group of the answer (KOR-Bench's format) or the whole answer, normalised
     and compared by the rules of ``LOGIC_RULES[name]``."""
@@ -322,9 +327,13 @@ class LogicVerifier:
         # numbers before words, so that a mixed list sorts without comparing the two
         return elements if self.rules.ordered else sorted(elements, key=lambda e: (isinstance(e, str), e))
 
+    def _gold_elements(self, gold: str) -> list[str | float] | None:
+        """A gold answer may keep its ``[[…]]`` brackets."""
+        bracketed = last_double_bracket(gold)
+        return self._elements(bracketed if bracketed is not None else gold)
+
     def equal(self, gold: str, answer: str) -> bool:
-        gold_text = last_double_bracket(gold)
-        want = self._elements(gold_text if gold_text is not None else gold)
+        want = self._gold_elements(gold)
         got = self._elements(answer)
         if want is None or got is None or len(want) != len(got):
             return False
@@ -345,8 +354,7 @@ class LogicVerifier:
     def fallback_wrong(self, gold: str) -> str:
         """The gold with its first element changed: a number plus one (doubled
         if huge), a letter the next letter, anything else prefixed with "not "."""
-        gold_text = last_double_bracket(gold)
-        elements = self._elements(gold_text if gold_text is not None else gold) or [""]
+        elements = self._gold_elements(gold) or [""]
         first = elements[0]
         if isinstance(first, float):
             # +1 vanishes within the comparison's tolerance for huge numbers
@@ -357,14 +365,6 @@ class LogicVerifier:
             changed = f"not {first}".strip()
         rest = [_number_text(e) if isinstance(e, float) else e for e in elements[1:]]
         return ", ".join([changed, *rest])
-
-    def grade(self, completion: str, gold: str) -> Grade:
-        answer = self.extract(completion)
-        return Grade(
-            well_formed=is_well_formed(completion),
-            extracted_answer=answer,
-            correct=answer is not None and self.equal(gold, answer),
-        )
 
 
 # name -> a factory taking no argument
