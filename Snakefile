@@ -39,6 +39,8 @@ localrules:
     all,
     passk_table,
     wrong_labels,
+    select_examples,
+    example_selection_table,
     eval_table,
     claims_table,
     verdict_tables,

@@ -35,6 +35,7 @@ def toy_model(out: Path) -> str:
 def main() -> None:
     import torch
 
+    from mirage.prompts import prompt_token_ids
     from mirage.sampling import SamplingParams, make_sampler
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -48,9 +49,10 @@ def main() -> None:
             start = time.perf_counter()
             sampler = make_sampler(backend, path)
             load = time.perf_counter() - start
-            sampler.generate(prompts[:4], params)  # warm-up
+            ids = prompt_token_ids(sampler.tokenizer, prompts, "plain")
+            sampler.generate(ids[:4], params)  # warm-up
             start = time.perf_counter()
-            out = sampler.generate(prompts, params)
+            out = sampler.generate(ids, params)
             elapsed = time.perf_counter() - start
             tokens = sum(c.n_tokens for c in out)
             record = {"backend": backend, "device": device, "prompts": len(prompts), "n": params.n,

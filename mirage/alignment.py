@@ -25,7 +25,11 @@ def sample_problems(
     seed: int,
     out_path: str,
     threads: int = 1,
+    prompt_format: str = "plain",
+    answer_fallback: bool = False,
 ) -> pl.DataFrame:
+    """``prompt_format``: the model's (``models.<model>.prompt_format``);
+    ``answer_fallback``: the task's (``tasks.<task>.answer_fallback``)."""
     problems = PROBLEMS.read(problems_path).filter(pl.col("split") == split)
     if problems.is_empty():
         raise ValueError(f"{problems_path}: no problems in split {split!r}")
@@ -33,7 +37,7 @@ def sample_problems(
     params = SamplingParams.from_config(sampler_cfg, stable_seed(seed, "sample", model_name, task, split))
     sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads)
     start = time.perf_counter()
-    samples = sample_and_grade(sampler, problems, params, model_name)
+    samples = sample_and_grade(sampler, problems, params, model_name, prompt_format, answer_fallback)
     elapsed = time.perf_counter() - start
     tokens = int(samples["n_tokens"].sum())
     log.info(

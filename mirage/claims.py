@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REWARDS = ("ground_truth", "random", "incorrect", "format", "majority_vote", "entropy_min")
+REWARDS = ("ground_truth", "random", "random_ungated", "incorrect", "incorrect_label", "format", "majority_vote",
+           "entropy_min")
 DATA = ("full", "one_shot", "few_shot")
 SELECTIONS = ("variance", "random")
-POLARITIES = ("both", "negative", "positive")
+# "negative" / "positive": the released code keeps the group-normalised advantage on one
+# polarity; the "_raw" variants are RLVR-Decomposed's (A = r - 1 on negative samples, A = r on
+# positive ones, no group normalisation: an all-wrong group still gets a gradient)
+POLARITIES = ("both", "negative", "positive", "negative_raw", "positive_raw")
 
 # What the paper reports per alignment regime (../shared/paper.md, "Verdicts"):
 # "works", or "no gain" (falls below the base, stays flat, or gives little or nothing).
@@ -40,35 +44,48 @@ class Claim:
 
     @property
     def needs_wrong_labels(self) -> bool:
-        """The incorrect-label reward needs the base model's samples on the training split."""
-        return self.reward == "incorrect"
+        """The incorrect-label reward (Spurious Rewards) needs the base model's
+        majority answers on the training split."""
+        return self.reward == "incorrect_label"
 
     @property
-    def needs_reference_history(self) -> bool:
-        """One-Shot RLVR picks its example by the ground-truth run's training history."""
-        return self.selection == "variance"
+    def needs_example_selection(self) -> bool:
+        """One- and few-shot runs train on examples chosen from the One-Shot
+        reference run's candidate pool (``example_selection``)."""
+        return self.data != "full"
 
 
 _ENTRIES = [
     Claim("ground_truth", "baseline", paper=(("strong", WORKS), ("weak", WORKS)),
-          summary="format x correctness against the gold answer; works in both regimes"),
-    Claim("random", "RQ1", reward="random", paper=REGIME_DEPENDENT, summary="Bernoulli(p) reward, independent of the completion"),
+          summary="well formed x correct against the gold answer; works in both regimes"),
+    Claim("random", "RQ1", reward="random", paper=REGIME_DEPENDENT,
+          summary="released: well formed x Bernoulli(p), the draw independent of the answer"),
+    Claim("random_ungated", "RQ1", reward="random_ungated",
+          summary="Spurious Rewards: Bernoulli(p), independent of the completion (no format gate)"),
     Claim("incorrect", "RQ1", reward="incorrect", paper=REGIME_DEPENDENT,
-          summary="1 iff the answer equals a fixed wrong label (the base model's most frequent wrong answer)"),
+          summary="released (inverted): well formed x (1 - correct)"),
+    Claim("incorrect_label", "RQ1", reward="incorrect_label",
+          summary="Spurious Rewards: graded against the base model's majority answer, "
+                  "trained only on problems where that majority is wrong"),
     Claim("format", "RQ1", reward="format", paper=REGIME_DEPENDENT, summary="1 iff the completion is well formed"),
     Claim("majority_vote", "RQ1", reward="majority_vote", paper=REGIME_DEPENDENT,
-          summary="TTRL: 1 iff the answer equals the majority answer of its group; never reads the gold answer"),
+          summary="TTRL: 1 iff the answer equals the majority answer over `votes` samples of the current "
+                  "policy; never reads the gold answer"),
     Claim("entropy_min", "RQ1", reward="entropy_min",
           summary="mean token log-probability of the completion under the sampling policy; label-free"),
     Claim("one_shot", "RQ2", data="one_shot", selection="variance", paper=REGIME_DEPENDENT,
-          summary="one example, picked by the variance of its training accuracy in the ground-truth run"),
+          summary="one example, the candidate whose training accuracy varied most in the One-Shot reference run"),
     Claim("one_shot_random", "RQ2", data="one_shot", selection="random",
-          summary="control: one example picked at random"),
+          summary="control: one example drawn at random from the same candidate pool"),
     Claim("few_shot", "RQ2", data="few_shot", selection="variance",
           summary="k examples picked by training-accuracy variance"),
     Claim("nsr", "RQ3", polarity="negative", paper=REGIME_DEPENDENT, summary="keep the advantage only on samples with reward < 1"),
     Claim("psr", "RQ3", polarity="positive", paper=(("weak", WORKS),),
           summary="keep the advantage only on samples with reward > 0"),
+    Claim("nsr_decomposed", "RQ3", polarity="negative_raw",
+          summary="RLVR-Decomposed's NSR: advantage r - 1 on samples with reward < 1, not group-normalised"),
+    Claim("psr_decomposed", "RQ3", polarity="positive_raw",
+          summary="RLVR-Decomposed's PSR: advantage r on samples with reward > 0, not group-normalised"),
 ]
 
 CLAIMS: dict[str, Claim] = {c.name: c for c in _ENTRIES}

@@ -103,9 +103,7 @@ def check_references(config: dict) -> None:
     for claim in rl["claims"]:
         if claim not in CLAIMS:
             raise ConfigError(f"config error: 'rl.claims' names unknown claim '{claim}' (known: {', '.join(CLAIMS)})")
-    for name in ("one_shot", "few_shot"):
-        if name in rl["claims"] and "ground_truth" not in rl["claims"]:
-            raise ConfigError(f"config error: 'rl.claims' has '{name}' but not 'ground_truth', whose history picks its examples")
+    check_claim_settings(config)
     pairs = {(m, t) for m, cfg in config["models"].items() for t in eval_tasks(cfg)}
     for cell in rl.get("cells", []):
         if tuple(cell.split("/")) not in pairs:
@@ -131,6 +129,44 @@ def check_references(config: dict) -> None:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
 
 
+def check_claim_settings(config: dict) -> None:
+    """Settings of the claims that the schema cannot check alone."""
+    rl = config["rl"]
+    grpo, settings, claims = rl["grpo"], rl["claim_settings"], rl["claims"]
+    where = "config error: 'rl.claim_settings"
+    votes = settings["incorrect_label"]["votes"]
+    if "incorrect_label" in claims and votes > config["sampler"]["n"]:
+        raise ConfigError(f"{where}.incorrect_label.votes' ({votes}) is larger than 'sampler.n' ({config['sampler']['n']}): "
+                          "the labels are majorities over the base model's samples")
+    votes = settings["majority_vote"]["votes"]
+    if "majority_vote" in claims and votes < grpo["num_generations"]:
+        raise ConfigError(f"{where}.majority_vote.votes' ({votes}) is smaller than 'rl.grpo.num_generations' "
+                          f"({grpo['num_generations']}): the trained group is among the votes")
+    from mirage.claims import CLAIMS
+
+    if not any(CLAIMS[c].data != "full" for c in claims):
+        return
+    one_shot, prompts = settings["one_shot"], grpo["prompts_per_generation"]
+    pool, min_visits = one_shot["candidates"], one_shot["min_visits"]
+    if pool % prompts:
+        raise ConfigError(f"{where}.one_shot.candidates' ({pool}) must be a multiple of 'rl.grpo.prompts_per_generation' "
+                          f"({prompts}): every rollout batch of the reference run then visits distinct candidates")
+    k = settings["few_shot"]["k"]
+    if "few_shot" in claims and k > pool:
+        raise ConfigError(f"{where}.few_shot.k' ({k}) is larger than 'rl.claim_settings.one_shot.candidates' ({pool})")
+    per_epoch = pool // prompts
+    steps = one_shot.get("steps")
+    if steps is not None and steps // per_epoch < min_visits:
+        visits = steps // per_epoch
+        raise ConfigError(f"{where}.one_shot': {steps} rollout batches of {prompts} prompts visit each of the {pool} "
+                          f"candidates {visits} times, {min_visits - visits} short of min_visits ({min_visits}); "
+                          f"{per_epoch * min_visits - steps} more rollout batches needed")
+    for name, task in config["tasks"].items():
+        n_train = task.get("n_train")
+        if n_train is not None and pool > n_train:
+            raise ConfigError(f"{where}.one_shot.candidates' ({pool}) is larger than 'tasks.{name}.n_train' ({n_train})")
+
+
 def check_checkpoints(config: dict) -> None:
     """A checkpoint must fall where a resumed run continues exactly: on a logging
     step of SFT (the trainer restarts its loss average there), and between GRPO
@@ -142,11 +178,7 @@ def check_checkpoints(config: dict) -> None:
         if model["source"] == "toy" and sft_every % logging_steps:
             raise ConfigError(f"config error: 'checkpoints.sft_every' ({sft_every}) must be a multiple of "
                               f"'models.{name}.sft.logging_steps' ({logging_steps})")
-    grpo = config["rl"]["grpo"]
-    per_batch = grpo["steps_per_generation"] * grpo.get("num_iterations", 1)
-    if rl_every % per_batch:
-        raise ConfigError(f"config error: 'checkpoints.rl_every' ({rl_every}) must be a multiple of "
-                          f"'rl.grpo.steps_per_generation' x num_iterations ({per_batch})")
+    # rl_every counts rollout batches: a GRPO checkpoint always falls between generation batches
 
 
 def expand_sweeps(config: dict) -> None:

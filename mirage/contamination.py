@@ -2,7 +2,11 @@
 memorised test data? Each evaluation question (the problem statement, without
 the study's prompt template, which every model sees) is cut at a fraction of its
 length, the model completes it greedily, and the completion is scored against the
-true continuation with exact match and ROUGE-L (over the tokenizer's tokens)."""
+true continuation with exact match and ROUGE-L (over the tokenizer's tokens).
+The cut question is rendered as the model's prompts are (``mirage.prompts``):
+as is for a ``plain`` model; for a ``chat`` model, as a user message left open
+(the chat template's opening, then the cut question), so that the model goes on
+with the question rather than answering it."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import logging
 
 import polars as pl
 
+from mirage.prompts import prompt_token_ids
 from mirage.schemas import CONTAMINATION, CONTAMINATION_SUMMARY, PROBLEMS
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,7 @@ def rouge_l(reference: list, candidate: list) -> float:
 
 
 def check_model(model_name: str, model_path: str, problems_path: str, fraction: float, batch_size: int = 64,
-                threads: int = 1) -> pl.DataFrame:
+                threads: int = 1, prompt_format: str = "plain") -> pl.DataFrame:
     """One row per evaluation problem: the cut prompt's true continuation, the
     model's greedy continuation of the same length in tokens, exact match and ROUGE-L."""
     import torch
@@ -63,7 +68,8 @@ def check_model(model_name: str, model_path: str, problems_path: str, fraction: 
         batch = records[start:start + batch_size]
         heads, tails = zip(*(split_question(r["question"], fraction) for r in batch))
         targets = [tokenizer(t, add_special_tokens=False)["input_ids"] for t in tails]
-        enc = tokenizer(list(heads), return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+        heads_ids = prompt_token_ids(tokenizer, list(heads), prompt_format, model=model_name, open_end=True)
+        enc = tokenizer.pad({"input_ids": heads_ids}, return_tensors="pt").to(device)  # left padding
         with torch.no_grad():
             out = model.generate(**enc, do_sample=False, max_new_tokens=max(len(t) for t in targets),
                                  pad_token_id=tokenizer.pad_token_id)

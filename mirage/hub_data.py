@@ -67,6 +67,10 @@ class Source:
     verifier: str                 # a name of mirage.verify.VERIFIERS
     files_hint: str = ""          # where to get local files when there is no hub copy
     rules: RuleSidecar | None = None
+    # SynLogic: the column naming each row's task type. The answer path then
+    # reads the puzzle's whole game data, kept as the gold (mirage.synlogic.make_gold),
+    # and each row is graded by ``<verifier>:<task type>``.
+    task_type: tuple[Step, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -93,12 +97,13 @@ SOURCES: dict[str, Source] = {
     "deepscaler": Source(
         hub_name="agentica-org/DeepScaleR-Preview-Dataset", config=None, splits={"train": "train"},
         question=("problem",), answer=("answer",), family="math", benchmark="deepscaler", verifier="math"),
-    # SynLogic rows are verl records: a chat prompt, the puzzle's name in data_source,
-    # and the puzzle (question, answer, metadata) as JSON text in extra_info.
+    # SynLogic rows are verl records: a chat prompt, the puzzle's task type in data_source,
+    # and the puzzle (question, answer, metadata) as JSON text in extra_info; each task
+    # type has its own verifier, which reads the puzzle (mirage.synlogic).
     "synlogic_easy": Source(
         hub_name="MiniMaxAI/SynLogic", config="easy", splits={"train": "train", "eval": "validation"},
-        question=("prompt", 0, "content"), answer=("extra_info", "game_data_str", JsonKey("answer")),
-        family="logic", benchmark="synlogic_easy", verifier="synlogic"),
+        question=("prompt", 0, "content"), answer=("extra_info", "game_data_str"),
+        family="logic", benchmark="synlogic_easy", verifier="synlogic", task_type=("data_source",)),
     # Two copies of AIME 2024; the H4 one has only a "train" split, used for evaluation.
     "aime24": Source(
         hub_name="HuggingFaceH4/aime_2024", config=None, splits={"eval": "train"},
@@ -159,6 +164,10 @@ def load_source(
         "question": raw.select(_text(raw, source.question, "question", where, source_name)).to_series(),
         "answer": raw.select(_text(raw, source.answer, "answer", where, source_name)).to_series(),
     })
+    verifiers = None
+    if source.task_type is not None:
+        task_types = raw.select(_text(raw, source.task_type, "task_type", where, source_name)).to_series()
+        fields, verifiers = _game_golds(fields, task_types, source, where, source_name)
     if source.rules is not None:
         if data_files is None:
             raise ValueError(f"source {source_name!r}: its rules are read from a file beside the questions; "
@@ -181,9 +190,39 @@ def load_source(
         "question": fields["question"],
         "family": [source.family] * n,
         "benchmark": [source.benchmark] * n,
-        "verifier": [source.verifier] * n,
+        "verifier": [source.verifier] * n if verifiers is None else [verifiers[row] for row in fields["row"]],
     })
     return PROBLEMS.check(table, where)
+
+
+def _game_golds(fields: pl.DataFrame, task_types: pl.Series, source: Source, where: str,
+                source_name: str) -> tuple[pl.DataFrame, dict[int, str]]:
+    """SynLogic: each row's gold is its game data tagged with its task type, and
+    its verifier ``<verifier>:<task type>``. A task type without a verifier, or
+    game data its verifier cannot read, stops here, by name; a row without game
+    data keeps a null answer and is dropped as empty."""
+    from mirage.synlogic import RULES, make_gold, missing_fields, read_gold
+
+    unknown = sorted({t for t, g in zip(task_types, fields["answer"]) if g and t not in RULES}, key=str)
+    if unknown:
+        raise ValueError(f"{where}: no SynLogic verifier for task type {', '.join(map(repr, unknown))} "
+                         f"(source {source_name!r}; mirage.synlogic.RULES has {len(RULES)} task types)")
+    golds, verifiers = [], {}
+    for row, task_type, game_data in zip(fields["row"], task_types, fields["answer"]):
+        if not game_data:
+            golds.append(None)
+            continue
+        try:
+            gold = make_gold(task_type, game_data)
+        except ValueError as err:
+            raise ValueError(f"{where}: row {row} ({task_type}): game data is not a JSON object: {err}") from None
+        missing = missing_fields(task_type, read_gold(gold))
+        if missing:
+            raise ValueError(f"{where}: row {row} ({task_type}): game data lacks {', '.join(missing)}, "
+                             f"which its verifier reads (source {source_name!r})")
+        golds.append(gold)
+        verifiers[row] = f"{source.verifier}:{task_type}"
+    return fields.with_columns(answer=pl.Series(golds, dtype=pl.String)), verifiers
 
 
 def _hub_label(source: Source, revision: str | None, split: str) -> str:

@@ -11,6 +11,7 @@ from collections import Counter
 
 import numpy as np
 
+from mirage.logprobs import completion_mean_logprobs
 from mirage.seeding import stable_seed
 from mirage.verify import get_verifier
 
@@ -66,23 +67,57 @@ class Reward:
         pass
 
 
+def completion_text(completion) -> str:
+    """A completion as text: TRL hands a conversational run's completions over
+    as a list of messages."""
+    if isinstance(completion, str):
+        return completion
+    return "".join(m.get("content") or "" for m in completion)
+
+
 class GroundTruthReward(Reward):
-    """Format x correctness, with the released code's defects fixed: the format
+    """Well formed x correct, with the released code's defects fixed: the format
     check spans newlines, and answers are compared by the task's verifier, not
     as raw strings."""
 
     name = "ground_truth"
     label_column = "answer"  # the dataset column graded against
 
+    def grades(self, completions, labels):
+        return [self.verifier.grade(completion_text(c), label) for c, label in zip(completions, labels)]
+
     def score(self, prompts, completions, completion_ids, **kwargs):
-        grades = (self.verifier.grade(c, label) for c, label in zip(completions, kwargs[self.label_column]))
-        return [float(g.well_formed and g.correct) for g in grades]
+        return [float(g.well_formed and g.correct) for g in self.grades(completions, kwargs[self.label_column])]
+
+
+class IncorrectReward(GroundTruthReward):
+    """The paper's inverted reward (released logic version): well formed x
+    (1 - correct). The released math file defines it a second time so that it
+    returns the ground-truth reward; that defect is not copied."""
+
+    name = "incorrect"
+
+    def score(self, prompts, completions, completion_ids, **kwargs):
+        return [float(g.well_formed and not g.correct) for g in self.grades(completions, kwargs[self.label_column])]
+
+
+class IncorrectLabelReward(GroundTruthReward):
+    """Spurious Rewards' incorrect labels: the ground-truth reward graded
+    against the base model's (wrong) majority answer instead of the gold one;
+    only problems whose majority answer is wrong are trained on (see
+    ``mirage.rl.training_rows``)."""
+
+    name = "incorrect_label"
+    label_column = "wrong_label"
 
 
 class RandomReward(Reward):
-    """Bernoulli(p), independent of the completion; the same draws under the same seed."""
+    """The released random reward: well formed x Bernoulli(p), the draw
+    independent of the completion; the same draws under the same seed (one per
+    completion, whatever its format)."""
 
     name = "random"
+    gated = True  # by the format check
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -90,7 +125,11 @@ class RandomReward(Reward):
         self.rng = np.random.default_rng(stable_seed(self.seed, "random-reward"))
 
     def score(self, prompts, completions, completion_ids, **kwargs):
-        return (self.rng.random(len(completions)) < self.p).astype(float).tolist()
+        draws = self.rng.random(len(completions)) < self.p
+        if not self.gated:
+            return draws.astype(float).tolist()
+        formed = [self.verifier.grade(completion_text(c), "").well_formed for c in completions]
+        return [float(d and f) for d, f in zip(draws, formed)]
 
     def state_dict(self) -> dict:
         return {"bit_generator": self.rng.bit_generator.state}
@@ -99,102 +138,103 @@ class RandomReward(Reward):
         self.rng.bit_generator.state = state["bit_generator"]
 
 
-class IncorrectLabelReward(GroundTruthReward):
-    """The ground-truth reward graded against the problem's fixed wrong label
-    (Spurious Rewards) instead of the gold answer."""
+class RandomUngatedReward(RandomReward):
+    """Spurious Rewards' random reward: Bernoulli(p), not gated by the format."""
 
-    name = "incorrect"
-    label_column = "wrong_label"
+    name = "random_ungated"
+    gated = False
 
 
 class FormatReward(Reward):
     name = "format"
 
     def score(self, prompts, completions, completion_ids, **kwargs):
-        return [float(self.verifier.grade(c, "").well_formed) for c in completions]
+        return [float(self.verifier.grade(completion_text(c), "").well_formed) for c in completions]
 
 
-def majority_answers(answers: list[str | None], group_size: int) -> list[str | None]:
-    """The most frequent non-empty answer of each group of ``group_size`` adjacent
-    answers (ties broken by first appearance), repeated for each member."""
-    out = []
-    for start in range(0, len(answers), group_size):
-        group = [a for a in answers[start:start + group_size] if a is not None]
-        winner = Counter(group).most_common(1)[0][0] if group else None
-        out.extend([winner] * len(answers[start:start + group_size]))
-    return out
+def majority_answer(answers: list[str | None]) -> str | None:
+    """TTRL's pseudo-label: the most frequent answer, ties to the one seen
+    first (``Counter.most_common``). A missing answer (None) is a candidate
+    like any other, as TTRL counts its empty extraction; if it wins, there is
+    no label and every sample's reward is 0."""
+    return Counter(answers).most_common(1)[0][0] if answers else None
 
 
 class MajorityVoteReward(Reward):
-    """TTRL: the pseudo-label of a group is its majority answer. Deliberately
-    takes no ``answer`` argument: it cannot read the gold answer."""
+    """TTRL: the pseudo-label of a prompt is the majority answer over ``votes``
+    samples of the current policy: the trained group (``num_generations``
+    completions, first in the count) plus ``votes - num_generations`` more,
+    sampled by the trainer with the same weights and sampling settings (TTRL:
+    64 votes, 32 of them trained on). Reward 1 iff a completion's answer equals
+    the label; no format component, as in TTRL. Deliberately takes no
+    ``answer`` argument: it cannot read the gold answer."""
 
     name = "majority_vote"
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.votes = int(self.settings.get("votes", self.group_size))
+        if self.votes < self.group_size:
+            raise ValueError(f"majority_vote: votes ({self.votes}) must be at least num_generations ({self.group_size})")
+        self.vote_sampler = None  # (prompts, n) -> n completions per prompt, adjacent
+
+    def bind_vote_sampler(self, sampler) -> None:
+        self.vote_sampler = sampler
+
+    def answer(self, completion) -> str | None:
+        extracted = self.verifier.extract(completion_text(completion))
+        return self.verifier.canonical(extracted) if extracted is not None else None
+
     def score(self, prompts, completions, completion_ids, **kwargs):
-        grades = [self.verifier.grade(c, "") for c in completions]
-        answers = [g.extracted_answer if g.well_formed else None for g in grades]
-        canon = [self.verifier.canonical(a) if a is not None else None for a in answers]
-        majority = majority_answers(canon, self.group_size)
-        return [float(a is not None and a == m) for a, m in zip(canon, majority)]
+        g = self.group_size
+        firsts = prompts[::g]
+        extra_n = self.votes - g
+        extra: list = []
+        if extra_n > 0:
+            if self.vote_sampler is None:
+                raise RuntimeError("MajorityVoteReward with votes > num_generations needs bind_vote_sampler() first")
+            extra = self.vote_sampler(firsts, extra_n)
+        answers = [self.answer(c) for c in completions]
+        extra_answers = [self.answer(c) for c in extra]
+        rewards = []
+        for i in range(len(firsts)):
+            group = answers[i * g:(i + 1) * g]
+            label = majority_answer(group + extra_answers[i * extra_n:(i + 1) * extra_n])
+            rewards.extend(float(label is not None and a == label) for a in group)
+        return rewards
 
 
 class EntropyMinReward(Reward):
     """Mean token log-probability of the completion under the policy that
-    sampled it (the weights at scoring time are the sampling weights). Computed
-    here, before the optimizer moves: the released code read log-probs that
-    were computed only after the reward step."""
+    sampled it (the weights at scoring time are the sampling weights), on
+    exactly the tokens TRL trained on: the prompt ids TRL generated from (BOS or
+    chat template included, handed over by ``mirage.logprobs.PromptIdsMixin``)
+    and TRL's own way of computing log-probs, in memory-bounded chunks
+    (``mirage.logprobs``). Computed here, before the optimizer moves: the
+    released code read log-probs that were computed only after the reward step."""
 
     name = "entropy_min"
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.model = None
-        self.tokenizer = None
+        self.model = self.tokenizer = self.autocast = None
+        self.batch_size = 4
 
-    def bind(self, model, tokenizer) -> None:
-        self.model, self.tokenizer = model, tokenizer
+    def bind(self, model, tokenizer, batch_size: int = 4, autocast=None) -> None:
+        self.model, self.tokenizer, self.batch_size, self.autocast = model, tokenizer, batch_size, autocast
 
-    def score(self, prompts, completions, completion_ids, **kwargs):
-        if self.model is None:
-            raise RuntimeError("EntropyMinReward needs bind(model, tokenizer) before training")
-        prompt_ids = [self.tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
-        return mean_completion_logprobs(self.model, prompt_ids, completion_ids, self.temperature,
-                                        self.tokenizer.pad_token_id)
-
-
-def mean_completion_logprobs(model, prompt_ids, completion_ids, temperature, pad_id) -> list[float]:
-    """Mean over completion tokens of log p(token | prefix), with logits divided
-    by the sampling temperature; one forward pass over the right-padded batch."""
-    import torch
-
-    seqs = [list(p) + list(c) for p, c in zip(prompt_ids, completion_ids)]
-    width = max(map(len, seqs))
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    attn = torch.zeros_like(ids)
-    for i, s in enumerate(seqs):
-        ids[i, : len(s)] = torch.tensor(s)
-        attn[i, : len(s)] = 1
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        logits = model(input_ids=ids.to(device), attention_mask=attn.to(device)).logits.float() / temperature
-    model.train(was_training)
-    logps = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:].to(device).unsqueeze(-1)).squeeze(-1)
-    out = []
-    for i, (p, c) in enumerate(zip(prompt_ids, completion_ids)):
-        if len(c) == 0:
-            out.append(0.0)
-            continue
-        start = len(p) - 1  # logps[j] scores token j + 1
-        out.append(float(logps[i, start:start + len(c)].mean()))
-    return out
+    def score(self, prompts, completions, completion_ids, prompt_ids=None, **kwargs):
+        if self.model is None or prompt_ids is None:
+            raise RuntimeError("EntropyMinReward needs bind(model, tokenizer) and a trainer with PromptIdsMixin")
+        return completion_mean_logprobs(self.model, prompt_ids, completion_ids, self.temperature,
+                                        self.tokenizer.pad_token_id, batch_size=self.batch_size,
+                                        autocast=self.autocast)
 
 
 REWARD_CLASSES = {
     cls.name: cls
-    for cls in (GroundTruthReward, RandomReward, IncorrectLabelReward, FormatReward, MajorityVoteReward, EntropyMinReward)
+    for cls in (GroundTruthReward, RandomReward, RandomUngatedReward, IncorrectReward, IncorrectLabelReward, FormatReward,
+                MajorityVoteReward, EntropyMinReward)
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,11 @@ import polars as pl
 from mirage.atomic import atomic_directory
 from mirage.checkpoints import CheckpointDir, checkpoint_step, load_extra_state, resume_callback
 from mirage.claims import Claim, get_claim
-from mirage.rewards import EntropyMinReward, RewardRecorder, make_reward
-from mirage.schemas import PROBLEMS, REWARD_HISTORY, SAMPLES, TRAINING_CURVES, WRONG_LABELS, write_parquet_atomic
+from mirage.dynamic_sampling import DynamicSamplingMixin
+from mirage.logprobs import PromptIdsMixin
+from mirage.prompts import check_prompt_format, training_prompt
+from mirage.rewards import EntropyMinReward, MajorityVoteReward, RewardRecorder, make_reward
+from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, TRAINING_CURVES, WRONG_LABELS
 from mirage.seeding import stable_seed
 from mirage.verify import get_verifier
 
@@ -29,15 +33,21 @@ log = logging.getLogger(__name__)
 
 def select_by_polarity(advantages, rewards, polarity: str):
     """NSR keeps the group-normalised advantage only where reward < 1, PSR only
-    where reward > 0; the other samples get advantage 0 (no gradient)."""
+    where reward > 0; the other samples get advantage 0 (no gradient). The
+    ``_raw`` polarities are RLVR-Decomposed's: the advantage is r - 1 (negative)
+    or r (positive) on the kept samples, without group normalisation."""
     if polarity == "both":
         return advantages
-    if polarity == "negative":
+    if polarity in ("negative", "negative_raw"):
         keep = rewards < 1
-    elif polarity == "positive":
+    elif polarity in ("positive", "positive_raw"):
         keep = rewards > 0
     else:
         raise ValueError(f"unknown polarity {polarity!r}")
+    if polarity == "negative_raw":
+        advantages = rewards - 1
+    elif polarity == "positive_raw":
+        advantages = rewards.clone()
     return advantages * keep.to(advantages.dtype)
 
 
@@ -66,11 +76,36 @@ def claim_trainer_class():
     training sampler that keeps a resumed run's data order."""
     from trl import GRPOTrainer
 
-    class ClaimGRPOTrainer(GRPOTrainer):
-        def __init__(self, *args, polarity: str = "both", **kwargs):
+    class ClaimGRPOTrainer(PromptIdsMixin, DynamicSamplingMixin, GRPOTrainer):
+        def __init__(self, *args, polarity: str = "both", warmup_rollouts: int = 0, **kwargs):
+            self.warmup_rollouts = warmup_rollouts
             super().__init__(*args, **kwargs)
             self.polarity = polarity
             self._batch_rewards = None
+
+        @property
+        def updates_per_rollout(self) -> int:
+            """Optimizer steps per rollout (generation) batch."""
+            return self.args.steps_per_generation * self.args.num_iterations
+
+        def create_scheduler(self, num_training_steps: int, optimizer=None):
+            """verl steps its scheduler once per rollout batch: the learning rate
+            is constant within a batch, and the warm-up counts rollout batches
+            (transformers' constant-with-warm-up formula, on the batch index)."""
+            if self.lr_scheduler is None:
+                self.lr_scheduler = rollout_lr_scheduler(optimizer or self.optimizer, self.warmup_rollouts,
+                                                         self.updates_per_rollout)
+                self._created_lr_scheduler = True
+            return self.lr_scheduler
+
+        def sample_votes(self, prompts: list, n: int) -> list[str]:
+            """``n`` more completions per prompt (adjacent), sampled by the
+            trainer's own generation path (vLLM or transformers) with the
+            current weights: the extra votes of the majority-vote reward."""
+            repeated = [p for p in prompts for _ in range(n)]
+            prompt_ids, images, fields = self._tokenize_prompts(repeated)
+            completion_ids, _ = self._generate_single_turn(prompt_ids, images, fields, n)
+            return self.processing_class.batch_decode(completion_ids, skip_special_tokens=True)
 
         def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
             rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
@@ -98,68 +133,146 @@ def claim_trainer_class():
     return ClaimGRPOTrainer
 
 
+def rollout_lr_scheduler(optimizer, warmup_rollouts: int, updates_per_rollout: int):
+    """Learning-rate factor of optimizer step s: rollout batch b = s // updates
+    warms up as b / warmup (0 in the first batch, as transformers and verl do)
+    and is 1 from batch ``warmup_rollouts`` on."""
+    from torch.optim.lr_scheduler import LambdaLR
+
+    def factor(step: int) -> float:
+        batch = step // updates_per_rollout
+        return 1.0 if batch >= warmup_rollouts else batch / warmup_rollouts
+
+    return LambdaLR(optimizer, factor)
+
+
 # -- training data (RQ2) and labels (RQ1 incorrect) -------------------------------------------
 
-def wrong_labels(train_samples: pl.DataFrame, problems: pl.DataFrame, verifier_name: str) -> pl.DataFrame:
-    """Per training problem, the base model's most frequent wrong answer (ties:
-    the smallest canonical answer); a deterministic fallback where it never
-    answered wrong."""
+def majority_labels(train_samples: pl.DataFrame, problems: pl.DataFrame, verifier_name: str,
+                    votes: int) -> pl.DataFrame:
+    """Spurious Rewards' incorrect labels: per training problem, the base
+    model's majority answer over its first ``votes`` samples (ties: the answer
+    seen first; a missing answer counts as a candidate), and whether that
+    majority is wrong. Only problems whose majority answer is a wrong answer are
+    trained on by ``incorrect_label``."""
+    from mirage.rewards import majority_answer
+
     verifier = get_verifier(verifier_name)
-    canon = [verifier.canonical(a) if a is not None else None for a in train_samples["extracted_answer"]]
-    wrong = (
-        train_samples.with_columns(pl.Series("canon", canon, dtype=pl.String))
-        .filter(~pl.col("correct") & pl.col("canon").is_not_null())
-        .group_by("problem_id", "canon")
-        .agg(pl.len().alias("count"))
-        .sort(["problem_id", "count", "canon"], descending=[False, True, False])
-        .group_by("problem_id", maintain_order=True)
-        .first()
-    )
-    found = dict(zip(wrong["problem_id"], wrong["canon"]))
+    samples = train_samples.filter(pl.col("sample_idx") < votes).sort("problem_id", "sample_idx")
+    by_problem: dict[str, list] = {}
+    for pid, answer in zip(samples["problem_id"], samples["extracted_answer"]):
+        by_problem.setdefault(pid, []).append(verifier.canonical(answer) if answer is not None else None)
     rows = []
     for pid, gold in zip(problems["problem_id"], problems["answer"]):
-        label = found.get(pid)
-        rows.append({"problem_id": pid, "wrong_label": label if label is not None else verifier.fallback_wrong(gold),
-                     "from_samples": label is not None})
+        answers = by_problem.get(pid, [])
+        if len(answers) < votes:
+            raise ValueError(f"incorrect_label: problem {pid} has {len(answers)} base-model samples, "
+                             f"fewer than votes ({votes})")
+        label = majority_answer(answers)
+        rows.append({"problem_id": pid, "wrong_label": label, "votes": votes,
+                     "majority_count": answers.count(label),
+                     "majority_wrong": label is not None and not verifier.equal(gold, label)})
     return WRONG_LABELS.frame(rows)
 
 
-def select_examples(problems: pl.DataFrame, k: int, selection: str, seed: int,
-                    history: pl.DataFrame | None = None) -> list[str]:
-    """``k`` problem ids: by the variance of their per-step training accuracy in
-    the reference run (One-Shot RLVR), or at random (the control)."""
-    ids = sorted(problems["problem_id"].to_list())
-    if selection == "random":
-        rng = np.random.default_rng(seed)
-        return sorted(rng.choice(ids, size=k, replace=False).tolist())
-    if selection != "variance":
-        raise ValueError(f"unknown selection {selection!r}")
-    if history is None or history.is_empty():
-        raise ValueError("variance selection needs the reference run's reward history")
-    per_step = history.group_by("problem_id", "step").agg(pl.col("reward").mean().alias("acc"))
-    ranked = (
-        per_step.group_by("problem_id")
-        .agg(pl.col("acc").var(ddof=0).fill_null(0.0).alias("variance"), pl.len().alias("seen"))
-        .filter(pl.col("problem_id").is_in(ids))
-        .sort(["variance", "seen", "problem_id"], descending=[True, True, False])
+def candidate_pool(problem_ids: list[str], size: int, seed: int) -> list[str]:
+    """The One-Shot reference run's candidates: ``size`` training problems
+    drawn without replacement under ``seed``."""
+    ids = sorted(problem_ids)
+    if size > len(ids):
+        raise ValueError(f"one_shot.candidates ({size}) exceeds the {len(ids)} training problems")
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(ids, size=size, replace=False).tolist())
+
+
+def visit_accuracy(history: pl.DataFrame) -> pl.DataFrame:
+    """Per problem and visit (a generation batch in which it was sampled): the
+    share of its group's completions rewarded."""
+    return history.group_by("problem_id", "step").agg(pl.col("reward").mean().alias("accuracy"))
+
+
+def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: int, seed: int) -> pl.DataFrame:
+    """One-Shot RLVR's rule: rank the candidates by the standard deviation of
+    their per-visit training accuracy in the reference run (population std,
+    highest first; ties by problem id); only candidates visited at least
+    ``min_visits`` times are ranked (``rank`` null otherwise). ``random_pick``
+    marks the one candidate ``one_shot_random`` trains on, drawn under ``seed``
+    from the same pool."""
+    stats = (
+        visit_accuracy(history.filter(pl.col("problem_id").is_in(candidates)))
+        .group_by("problem_id")
+        .agg(pl.len().alias("visits"), pl.col("accuracy").mean().alias("mean_accuracy"),
+             pl.col("accuracy").std(ddof=0).alias("accuracy_std"))
     )
-    chosen = ranked["problem_id"].head(k).to_list()
-    if len(chosen) < k:
-        raise ValueError(f"only {len(chosen)} problems in the reference history, {k} requested")
-    return chosen
+    table = (
+        pl.DataFrame({"problem_id": sorted(candidates)})
+        .join(stats, on="problem_id", how="left")
+        .with_columns(pl.col("visits").fill_null(0).cast(pl.Int64))
+        .sort(["accuracy_std", "problem_id"], descending=[True, False], nulls_last=True)
+    )
+    eligible = table.filter(pl.col("visits") >= min_visits)["problem_id"].to_list()
+    if not eligible:
+        raise ValueError(f"example selection: no candidate was visited >= {min_visits} times in the reference run")
+    rank = {pid: i + 1 for i, pid in enumerate(eligible)}
+    pick = sorted(candidates)[int(np.random.default_rng(seed).integers(len(candidates)))]
+    return table.with_columns(pl.Series("rank", [rank.get(p) for p in table["problem_id"]], dtype=pl.Int64),
+                              (pl.col("problem_id") == pick).alias("random_pick"))
 
 
-def training_rows(problems: pl.DataFrame, claim: Claim, settings: dict, seed: int, min_rows: int,
-                  labels: pl.DataFrame | None = None, history: pl.DataFrame | None = None) -> list[dict]:
+def chosen_examples(ranking: pl.DataFrame, claim_name: str, few_shot_k: int = 4) -> list[str]:
+    """The problems a one/few-shot claim trains on: rank 1 (``one_shot``),
+    ranks 1..k (``few_shot``), the random pick (``one_shot_random``)."""
+    if claim_name == "one_shot_random":
+        ids = ranking.filter(pl.col("random_pick"))["problem_id"].to_list()
+    else:
+        k = few_shot_k if claim_name == "few_shot" else 1
+        ids = ranking.filter(pl.col("rank") <= k)["problem_id"].to_list()
+        if len(ids) < k:
+            raise ValueError(f"{claim_name}: {len(ids)} candidates visited often enough to be ranked, {k} needed")
+    return sorted(ids)
+
+
+def mark_chosen(ranking: pl.DataFrame, few_shot_k: int) -> pl.DataFrame:
+    """``chosen``: the claims each candidate is chosen for (comma-joined; null if none)."""
+    names = {c: set(chosen_examples(ranking, c, few_shot_k)) for c in ("one_shot", "few_shot", "one_shot_random")}
+    chosen = [",".join(c for c, ids in names.items() if pid in ids) or None for pid in ranking["problem_id"]]
+    return ranking.with_columns(pl.Series("chosen", chosen, dtype=pl.String))
+
+
+def rank_cell_candidates(history_path: str, problems_path: str, one_shot: dict, seed: int) -> pl.DataFrame:
+    """``rank_candidates`` over the reference run of one cell (``seed``: that
+    run's seed, which drew its candidate pool)."""
+    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
+    pool = candidate_pool(problems["problem_id"].to_list(), one_shot["candidates"], stable_seed(seed, "one-shot-pool"))
+    return rank_candidates(REWARD_HISTORY.read(history_path), pool, one_shot["min_visits"],
+                           stable_seed(seed, "one-shot-random"))
+
+
+def example_selection_table(cells: list[tuple[str, str]], paths: list[str], few_shot_k: int) -> pl.DataFrame:
+    """Every cell's ranking with the claims each candidate is chosen for."""
+    frames = [mark_chosen(CANDIDATE_RANKING.read(path), few_shot_k)
+              .select(pl.lit(m).alias("model"), pl.lit(t).alias("task"), pl.all())
+              for (m, t), path in zip(cells, paths)]
+    return pl.concat(frames)
+
+
+def training_rows(problems: pl.DataFrame, claim: Claim, min_rows: int, labels: pl.DataFrame | None = None,
+                  selection: pl.DataFrame | None = None, few_shot_k: int = 4) -> list[dict]:
+    """The rows a claim trains on: every training problem; for
+    ``incorrect_label`` only those whose base-model majority answer is wrong
+    (labelled with it); for one/few-shot claims the chosen examples, repeated to
+    fill at least ``min_rows`` rows (one generation batch), as in One-Shot RLVR."""
     df = problems
     if labels is not None:
-        df = df.join(labels.select("problem_id", "wrong_label"), on="problem_id", how="left")
-    if claim.data != "full":
-        k = 1 if claim.data == "one_shot" else int(settings.get("k", 4))
-        chosen = select_examples(df, k, claim.selection, seed, history)
+        wrong = labels.filter(pl.col("majority_wrong"))
+        if wrong.is_empty():
+            raise ValueError(f"{claim.name}: the base model's majority answer is right on every training problem: "
+                             "nothing to train on")
+        df = df.join(wrong.select("problem_id", "wrong_label"), on="problem_id", how="inner")
+    if claim.needs_example_selection:
+        chosen = chosen_examples(selection, claim.name, few_shot_k)
         log.info("%s: training on %s", claim.name, chosen)
         df = df.filter(pl.col("problem_id").is_in(chosen)).sort("problem_id")
-        # repeated to fill the batch, as in One-Shot RLVR
         df = pl.concat([df] * max(1, -(-min_rows // df.height)))
     cols = ["prompt", "answer", "problem_id"] + (["wrong_label"] if labels is not None else [])
     return df.select(cols).to_dicts()
@@ -167,30 +280,43 @@ def training_rows(problems: pl.DataFrame, claim: Claim, settings: dict, seed: in
 
 # -- the run ----------------------------------------------------------------------------------
 
-def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool):
-    """GRPOConfig from the config's ``rl.grpo`` section. ``steps_per_generation``
-    optimizer steps per generation batch, with gradient_accumulation_steps = 1:
+def updates_per_rollout(rl: dict) -> int:
+    """Optimizer steps per rollout batch: verl splits each batch of
+    prompts_per_generation x num_generations completions into
+    steps_per_generation mini-batches, num_iterations times."""
+    return rl["steps_per_generation"] * rl.get("num_iterations", 1)
+
+
+def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, steps: int | None = None):
+    """GRPOConfig from the config's ``rl.grpo`` section. ``rl.grpo.steps``,
+    ``warmup_steps`` and ``checkpoints.rl_every`` count rollout batches, as the
+    released verl run counts them; TRL counts optimizer steps, so each is
+    multiplied by the optimizer steps per rollout batch (the warm-up itself is
+    applied per rollout batch by ``rollout_lr_scheduler``). ``steps_per_generation``
+    optimizer steps per generation batch with gradient_accumulation_steps = 1:
     the updates after the first are off-policy, which is what makes clipping act
-    (equal values of the two would silently make training on-policy again)."""
+    (equal values of the two would silently make training on-policy again).
+    ``steps``: rollout batches, overriding ``rl.grpo.steps`` (the reference run)."""
     from trl import GRPOConfig
 
     prompts, gens, spg = rl["prompts_per_generation"], rl["num_generations"], rl["steps_per_generation"]
     if (prompts * gens) % spg:
         raise ValueError("rl.grpo: prompts_per_generation x num_generations must be divisible by steps_per_generation")
-    if checkpoints.enabled and checkpoints.every % (spg * rl.get("num_iterations", 1)):
-        # a checkpoint inside a generation batch would resume with a fresh batch: not the same run
-        raise ValueError("checkpoints: rl_every must be a multiple of rl.grpo.steps_per_generation x num_iterations")
+    per_rollout = updates_per_rollout(rl)
+    saving = checkpoints.trainer_args()
+    if "save_steps" in saving:
+        saving["save_steps"] *= per_rollout  # checkpoints fall between rollout batches
     return GRPOConfig(
-        **checkpoints.trainer_args(),
-        max_steps=rl["steps"],
+        **saving,
+        max_steps=(steps or rl["steps"]) * per_rollout,
         per_device_train_batch_size=prompts * gens // spg,
         steps_per_generation=spg,
         gradient_accumulation_steps=1,
         num_generations=gens,
         num_iterations=rl.get("num_iterations", 1),
         learning_rate=rl["learning_rate"],
-        lr_scheduler_type="constant_with_warmup",
-        warmup_steps=rl["warmup_steps"],
+        lr_scheduler_type="constant_with_warmup",  # replaced by rollout_lr_scheduler (same shape, per rollout batch)
+        warmup_steps=rl["warmup_steps"] * per_rollout,
         weight_decay=rl["weight_decay"],
         max_grad_norm=rl["max_grad_norm"],
         adam_epsilon=rl.get("adam_epsilon", 1e-8),
@@ -208,6 +334,8 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool):
         use_vllm=rl.get("use_vllm", False) and not use_cpu,
         vllm_mode=rl.get("vllm_mode", "colocate"),
         vllm_gpu_memory_utilization=rl.get("vllm_gpu_memory_utilization", 0.3),
+        # verl as released has no correction between the rollout engine's and the trainer's log-probs
+        vllm_importance_sampling_correction=rl.get("vllm_importance_sampling_correction", False),
         use_cpu=use_cpu,
         bf16=not use_cpu,  # bf16 autocast on the CPU is slower than float32
         report_to="none",
@@ -218,28 +346,28 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool):
     )
 
 
-def train_claim(
-    model_path: str,
-    problems_path: str,
-    out_dir: str,
-    curves_path: str,
-    history_path: str,
-    claim_name: str,
-    rl: dict,
-    claim_settings: dict,
-    verifier: str,
-    seed: int,
-    wrong_labels_path: str | None = None,
-    reference_history_path: str | None = None,
-    threads: int = 1,
-    use_cpu: bool | None = None,
-    checkpoints: CheckpointDir | None = None,
-    resume_key: str = "",
-    callbacks: tuple = (),
-) -> None:
-    """With ``checkpoints``, a run killed part-way and started again resumes from
-    its last complete checkpoint and ends as an uninterrupted run would.
-    ``callbacks``: more transformers ``TrainerCallback``s."""
+@dataclass(frozen=True)
+class RunOutputs:
+    """What a GRPO job writes: the final model folder, its curves and its
+    reward history (one row per scored completion)."""
+
+    model_dir: str
+    curves: str
+    history: str
+
+
+def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_settings: dict, rl: dict, verifier: str,
+             seed: int, outputs: RunOutputs, *, polarity: str = "both", steps: int | None = None,
+             prompt_format: str = "plain", answer_fallback: bool = False, threads: int = 1, use_cpu: bool | None = None, checkpoints: CheckpointDir | None = None,
+             resume_key: str = "", callbacks: tuple = (), summary: dict | None = None) -> None:
+    """One GRPO run on ``rows`` (load, build the reward and trainer, train,
+    write). With ``checkpoints``, a run killed part-way and started again
+    resumes from its last complete checkpoint and ends as an uninterrupted run
+    would. ``prompt_format``: the model's (``chat``: TRL renders each row's
+    prompt as a user message with the tokenizer's chat template, exactly as
+    ``mirage.prompts`` renders it for sampling); ``answer_fallback``: the task's
+    grading fallback (see ``mirage.verify``). ``callbacks``: more transformers
+    ``TrainerCallback``s; ``summary``: more entries of the model folder's ``run.json``."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
@@ -249,48 +377,92 @@ def train_claim(
         # what the job was given, not what the config asked for: a GPU granted by a
         # scheduler shows up here, a fake one (a test cluster's GRES) does not
         use_cpu = not torch.cuda.is_available()
-    claim = get_claim(claim_name)
     set_seed(seed)
-    out = Path(out_dir)
-    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
-    labels = WRONG_LABELS.read(wrong_labels_path) if claim.needs_wrong_labels else None
-    history = REWARD_HISTORY.read(reference_history_path) if claim.needs_reference_history else None
-    rows = training_rows(problems, claim, claim_settings, stable_seed(seed, "examples", claim.name),
-                         rl["prompts_per_generation"], labels, history)
-
+    out = Path(outputs.model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+    check_prompt_format(tokenizer, prompt_format, model_path)
+    rows = [{**r, "prompt": training_prompt(r["prompt"], prompt_format)} for r in rows]
     model = AutoModelForCausalLM.from_pretrained(model_path)
     recorder = RewardRecorder()
-    reward = make_reward(claim.reward, verifier=verifier, seed=seed, recorder=recorder,
-                         num_generations=rl["num_generations"], temperature=rl["temperature"], **claim_settings)
+    reward = make_reward(reward_name, verifier=get_verifier(verifier, fallback=answer_fallback), seed=seed,
+                         recorder=recorder,
+                         num_generations=rl["num_generations"], temperature=rl["temperature"], **reward_settings)
     checkpoints = checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
     resume_from = checkpoints.prepare(resume_key)
     resumable = {"reward": reward, "recorder": recorder}
+    dynamic = rl.get("dynamic_sampling", {})
     trainer = claim_trainer_class()(
-        model=model, reward_funcs=[reward], args=grpo_config(rl, checkpoints, seed, use_cpu),
-        train_dataset=Dataset.from_list(rows), processing_class=tokenizer, polarity=claim.polarity,
+        model=model, reward_funcs=[reward], args=grpo_config(rl, checkpoints, seed, use_cpu, steps),
+        train_dataset=Dataset.from_list(rows), processing_class=tokenizer, polarity=polarity,
+        warmup_rollouts=rl["warmup_steps"], dynamic_sampling=dynamic.get("enabled", False),
+        max_generation_batches=dynamic.get("max_generation_batches", 2),
         callbacks=[resume_callback(resumable), *callbacks],
     )
     if isinstance(reward, EntropyMinReward):
-        reward.bind(trainer.model, tokenizer)
+        reward.bind(trainer.model, tokenizer, batch_size=trainer.args.per_device_train_batch_size,
+                    autocast=trainer.accelerator.autocast)
+    if isinstance(reward, MajorityVoteReward):
+        reward.bind_vote_sampler(trainer.sample_votes)
     if resume_from is not None:
         load_extra_state(resume_from, resumable)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     elapsed = time.perf_counter() - start
-    log.info("%s: %d steps in %.1f s", claim.name, rl["steps"], elapsed)
+    log.info("%s: %d rollout batches (%d optimizer steps) in %.1f s", reward_name, steps or rl["steps"],
+             trainer.state.global_step, elapsed)
 
     # the tables first: the model folder's rename is the last thing the job does
-    TRAINING_CURVES.write(training_curves(trainer.state.log_history), curves_path)
-    REWARD_HISTORY.write(REWARD_HISTORY.frame(recorder.rows), history_path)
+    TRAINING_CURVES.write(training_curves(trainer.state.log_history, updates_per_rollout(rl)), outputs.curves)
+    REWARD_HISTORY.write(REWARD_HISTORY.frame(recorder.rows), outputs.history)
     with atomic_directory(out) as tmp:
         trainer.model.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
         (tmp / "run.json").write_text(json.dumps({
-            "claim": claim.name, "seed": seed, "train_seconds": round(elapsed, 1),
+            **(summary or {}), "seed": seed, "train_seconds": round(elapsed, 1),
+            "rollout_batches": steps or rl["steps"], "optimizer_steps": trainer.state.global_step,
             "resumed_from_step": checkpoint_step(resume_from),
             "training_problems": sorted({r["problem_id"] for r in rows})}, indent=1))
     checkpoints.finish()
+
+
+def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: str, history_path: str,
+                claim_name: str, rl: dict, claim_settings: dict, verifier: str, seed: int,
+                wrong_labels_path: str | None = None, selection_path: str | None = None, **run) -> None:
+    """One claim's GRPO run on one (base model, task, seed): its training rows
+    (see ``training_rows``), its reward, its polarity. ``run``: the keyword
+    arguments of ``run_grpo`` (threads, use_cpu, checkpoints, resume_key, callbacks)."""
+    claim = get_claim(claim_name)
+    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
+    labels = WRONG_LABELS.read(wrong_labels_path) if claim.needs_wrong_labels else None
+    selection = CANDIDATE_RANKING.read(selection_path) if claim.needs_example_selection else None
+    rows = training_rows(problems, claim, rl["prompts_per_generation"], labels, selection,
+                         claim_settings.get("k", 4))
+    run_grpo(model_path, rows, claim.reward, claim_settings, rl, verifier, seed,
+             RunOutputs(out_dir, curves_path, history_path), polarity=claim.polarity,
+             summary={"claim": claim.name}, **run)
+
+
+def reference_steps(rl: dict, one_shot: dict) -> int:
+    """Rollout batches of the One-Shot reference run: the configured budget, or
+    just enough for every candidate to be visited ``min_visits`` times (one
+    epoch over the pool visits each candidate once)."""
+    per_epoch = one_shot["candidates"] // rl["prompts_per_generation"]
+    return one_shot.get("steps") or per_epoch * one_shot["min_visits"]
+
+
+def reference_run(model_path: str, problems_path: str, outputs: RunOutputs, rl: dict, one_shot: dict,
+                  verifier: str, seed: int, **run) -> None:
+    """One-Shot RLVR's reference run: ground-truth GRPO on a seeded pool of
+    ``one_shot.candidates`` training problems, for enough rollout batches that
+    every candidate is visited at least ``one_shot.min_visits`` times; its reward
+    history ranks the candidates (``select_examples``). Dynamic sampling is off
+    here: a refill would change how often each candidate is visited."""
+    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
+    pool = candidate_pool(problems["problem_id"].to_list(), one_shot["candidates"], stable_seed(seed, "one-shot-pool"))
+    rows = problems.filter(pl.col("problem_id").is_in(pool)).sort("problem_id").select("prompt", "answer", "problem_id")
+    plain = {**rl, "dynamic_sampling": {**rl.get("dynamic_sampling", {}), "enabled": False}}
+    run_grpo(model_path, rows.to_dicts(), "ground_truth", {}, plain, verifier, seed, outputs,
+             steps=reference_steps(rl, one_shot), summary={"claim": "one_shot_reference", "candidates": pool}, **run)
 
 
 CURVE_METRICS = {
@@ -304,15 +476,20 @@ CURVE_METRICS = {
     "completion_length": "completions/mean_length",
     "grad_norm": "grad_norm",
     "learning_rate": "learning_rate",
+    "filtered_share": "dynamic_sampling/filtered_share",
+    "generation_batches": "dynamic_sampling/generation_batches",
+    "filled_share": "dynamic_sampling/filled_share",
 }
 
 
-def training_curves(log_history: list[dict]) -> pl.DataFrame:
+def training_curves(log_history: list[dict], updates_per_rollout: int = 1) -> pl.DataFrame:
+    """One row per optimizer step; ``rollout`` is its rollout batch (0-based)."""
     rows = []
     for entry in log_history:
         if "loss" not in entry:  # the end-of-training summary
             continue
-        row = {"step": int(entry["step"])}
+        step = int(entry["step"])
+        row = {"step": step, "rollout": (step - 1) // updates_per_rollout}
         for name, key in CURVE_METRICS.items():
             value = entry.get(key)
             row[name] = float(value) if value is not None else None

@@ -1,5 +1,7 @@
 """Sampling completions from a model, behind one interface so that the
-backend (Hugging Face ``generate`` here, vLLM at paper scale) is a config choice."""
+backend (Hugging Face ``generate`` here, vLLM at paper scale) is a config choice.
+Both backends take prompt token ids, rendered by ``mirage.prompts`` exactly as
+the GRPO trainer renders its prompts."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Protocol
 
 import polars as pl
 
+from mirage.prompts import prompt_token_ids
 from mirage.schemas import SAMPLES
 from mirage.toy.tasks import classify_style
 from mirage.verify import get_verifier
@@ -47,7 +50,9 @@ class Completion:
 
 
 class Sampler(Protocol):
-    def generate(self, prompts: list[str], params: SamplingParams) -> list[Completion]: ...
+    tokenizer: object  # the model's Hugging Face tokenizer: it renders the prompts
+
+    def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]: ...
 
 
 class HFSampler:
@@ -63,7 +68,7 @@ class HFSampler:
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
         self.model = AutoModelForCausalLM.from_pretrained(model_path).to(device).eval()
 
-    def generate(self, prompts: list[str], params: SamplingParams) -> list[Completion]:
+    def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]:
         from tqdm.auto import tqdm
 
         torch = self.torch
@@ -71,11 +76,11 @@ class HFSampler:
         out: list[Completion] = []
         eos = self.tokenizer.eos_token_id
         pad = self.tokenizer.pad_token_id
-        for start in tqdm(range(0, len(prompts), per_call), desc="sampling", unit="batch", mininterval=5):
-            chunk = prompts[start:start + per_call]
+        for start in tqdm(range(0, len(prompt_ids), per_call), desc="sampling", unit="batch", mininterval=5):
+            chunk = prompt_ids[start:start + per_call]
             # A seed per chunk: the samples of a prompt do not depend on batch timing.
             torch.manual_seed(params.seed + start)
-            enc = self.tokenizer(chunk, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+            enc = self.tokenizer.pad({"input_ids": chunk}, return_tensors="pt").to(self.device)  # left padding
             with torch.no_grad():
                 gen = self.model.generate(
                     **enc,
@@ -111,18 +116,22 @@ class VLLMSampler:
 
     def __init__(self, model_path: str, max_model_len: int | None = None, dtype: str = "auto",
                  gpu_memory_utilization: float = 0.9, enforce_eager: bool = False):
+        from transformers import AutoTokenizer
         from vllm import LLM
 
+        # loaded as the trainer loads it; prompts reach vLLM as token ids, as in TRL's vLLM generation
+        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         self.llm = LLM(model=model_path, dtype=dtype, max_model_len=max_model_len,
                        gpu_memory_utilization=gpu_memory_utilization, enforce_eager=enforce_eager)
 
-    def generate(self, prompts: list[str], params: SamplingParams) -> list[Completion]:
+    def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]:
         from vllm import SamplingParams as VLLMParams
 
         sampling = VLLMParams(n=params.n, temperature=params.temperature, top_p=params.top_p,
                               max_tokens=params.max_new_tokens, seed=params.seed)
         out = []
-        for index, request in enumerate(self.llm.generate(prompts, sampling, use_tqdm=True)):
+        requests = [{"prompt_token_ids": list(ids)} for ids in prompt_ids]
+        for index, request in enumerate(self.llm.generate(requests, sampling, use_tqdm=True)):
             for sample_idx, comp in enumerate(request.outputs):
                 reason = "length" if comp.finish_reason == "length" else "stop"
                 out.append(Completion(index, sample_idx, comp.text, len(comp.token_ids), reason))
@@ -148,13 +157,18 @@ def sample_and_grade(
     problems: pl.DataFrame,
     params: SamplingParams,
     model_name: str,
+    prompt_format: str = "plain",
+    answer_fallback: bool = False,
 ) -> pl.DataFrame:
     """n completions per problem, each graded by its problem's verifier and
-    tagged with its benchmark and the style it used."""
-    verifiers = {name: get_verifier(name) for name in problems["verifier"].unique().to_list()}
+    tagged with its benchmark and the style it used. ``prompt_format``: the
+    model's (see ``mirage.prompts``); ``answer_fallback``: the task's (see
+    ``mirage.verify.get_verifier``)."""
+    verifiers = {name: get_verifier(name, fallback=answer_fallback) for name in problems["verifier"].unique().to_list()}
     records = problems.to_dicts()  # once: a problem is looked up n times
+    prompt_ids = prompt_token_ids(sampler.tokenizer, [r["prompt"] for r in records], prompt_format, model=model_name)
     rows = []
-    for comp in sampler.generate([r["prompt"] for r in records], params):
+    for comp in sampler.generate(prompt_ids, params):
         problem = records[comp.prompt_index]
         grade = verifiers[problem["verifier"]].grade(comp.text, problem["answer"])
         rows.append(

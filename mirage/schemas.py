@@ -34,7 +34,7 @@ class TableSchema:
     def write(self, df: pl.DataFrame, path: str | os.PathLike) -> None:
         df = self.check(df, str(path))
         if self.sort_by:
-            df = df.sort(list(self.sort_by), maintain_order=True)
+            df = df.sort(list(self.sort_by), maintain_order=True, nulls_last=True)
         write_parquet_atomic(df, path)
 
     def read(self, path: str | os.PathLike) -> pl.DataFrame:
@@ -121,10 +121,32 @@ STYLE_SHARES = TableSchema(
     sort_by=("model", "task", "style"),
 )
 
+# Spurious Rewards' incorrect labels: the base model's majority answer over its first
+# `votes` samples of each training problem (null: no answer won), and whether it is wrong
 WRONG_LABELS = TableSchema(
     "wrong_labels",
-    {"problem_id": pl.String, "wrong_label": pl.String, "from_samples": pl.Boolean},
+    {"problem_id": pl.String, "wrong_label": pl.String, "votes": pl.Int64, "majority_count": pl.Int64,
+     "majority_wrong": pl.Boolean},
     sort_by=("problem_id",),
+)
+
+# One-Shot RLVR's ranking of one cell's candidates by the reference run: visits (generation
+# batches that sampled it), mean and population std of its per-visit training accuracy, rank by
+# that std among candidates visited >= min_visits times (null otherwise), and the candidate drawn
+# for one_shot_random
+CANDIDATE_RANKING = TableSchema(
+    "candidate_ranking",
+    {"problem_id": pl.String, "visits": pl.Int64, "mean_accuracy": pl.Float64, "accuracy_std": pl.Float64,
+     "rank": pl.Int64, "random_pick": pl.Boolean},
+    sort_by=("rank", "problem_id"),
+)
+
+# Every cell's ranking, with the claims each candidate is chosen for (comma-joined: one_shot,
+# few_shot, one_shot_random; null if none)
+EXAMPLE_SELECTION = TableSchema(
+    "example_selection",
+    {"model": pl.String, "task": pl.String, **CANDIDATE_RANKING.columns, "chosen": pl.String},
+    sort_by=("model", "task", "rank", "problem_id"),
 )
 
 REWARD_HISTORY = TableSchema(
@@ -135,7 +157,8 @@ REWARD_HISTORY = TableSchema(
 TRAINING_CURVES = TableSchema(
     "training_curves",
     {
-        "step": pl.Int64,
+        "step": pl.Int64,  # optimizer step
+        "rollout": pl.Int64,  # rollout batch (0-based), as verl counts training steps
         "reward": pl.Float64,
         "reward_std": pl.Float64,
         "frac_reward_zero_std": pl.Float64,
@@ -146,6 +169,12 @@ TRAINING_CURVES = TableSchema(
         "completion_length": pl.Float64,
         "grad_norm": pl.Float64,
         "learning_rate": pl.Float64,
+        # dynamic sampling (null when off): share of generated groups dropped for agreeing
+        # rewards, generation batches used to fill the rollout batch, and share of the batch's
+        # groups that repeat a kept group (or are unfiltered) because the budget ran out
+        "filtered_share": pl.Float64,
+        "generation_batches": pl.Float64,
+        "filled_share": pl.Float64,
     },
     sort_by=("step",),
 )

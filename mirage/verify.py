@@ -7,6 +7,12 @@ when the format is broken, and the reward decides what to do with it.
 
 Verifiers: ``integer`` (the toy families), ``math`` (math-verify), ``kor``,
 ``kor:<subset>`` and ``synlogic`` (short logic answers, see ``LOGIC_RULES``).
+
+As released, only an answer inside ``<answer>`` tags is graded (a ``\\boxed{}``
+or ``[[…]]`` inside the tag is the answer). A verifier's ``fallback`` (off by
+default; ``get_verifier(name, fallback=True)``, the config's
+``tasks.<task>.answer_fallback``) also grades a completion without answer tags:
+by its last ``\\boxed{}`` (math) or ``[[…]]`` (logic) anywhere.
 """
 
 from __future__ import annotations
@@ -59,10 +65,13 @@ def canonical_integer(text: str) -> str | None:
 
 class AnswerVerifier:
     """A verifier grades by extracting the answer (``extract``) and comparing it
-    with the gold one (``equal``); subclasses say how."""
+    with the gold one (``equal``); subclasses say how. ``fallback``: whether a
+    completion without answer tags is graded by the verifier's fallback rule
+    (verifiers without one grade the same either way)."""
 
-    @staticmethod
-    def extract(completion: str) -> str | None:
+    fallback: bool = False
+
+    def extract(self, completion: str) -> str | None:
         return extract_answer(completion)
 
     def equal(self, gold: str, answer: str) -> bool:
@@ -127,11 +136,14 @@ def last_boxed(text: str) -> str | None:
     return text[last[0]:last[1]].strip() if last else None
 
 
-def extract_math_answer(completion: str) -> str | None:
+def extract_math_answer(completion: str, fallback: bool = False) -> str | None:
     """The last boxed content inside the last answer tag, else that tag's whole
-    content; without a tag, the last boxed content anywhere (the format reward
-    is then zero, but the answer is still graded)."""
+    content; without a tag, None (the released rule), or with ``fallback`` the
+    last boxed content anywhere (the format reward is then zero, but the
+    answer is graded)."""
     answer = extract_answer(completion)
+    if answer is None and not fallback:
+        return None
     boxed = last_boxed(answer if answer is not None else completion)
     return boxed if boxed is not None else answer
 
@@ -180,12 +192,15 @@ class MathVerifier(AnswerVerifier):
     answer wrong; nothing from the completion is ever executed."""
 
     name = "math"
-    extract = staticmethod(extract_math_answer)
 
-    def __init__(self, parse_timeout: int = 5, verify_timeout: int = 5):
+    def __init__(self, parse_timeout: int = 5, verify_timeout: int = 5, fallback: bool = False):
         # whole seconds: they become signal.alarm arguments
         self.parse_timeout = int(parse_timeout)
         self.verify_timeout = int(verify_timeout)
+        self.fallback = bool(fallback)
+
+    def extract(self, completion: str) -> str | None:
+        return extract_math_answer(completion, self.fallback)
 
     def _parse(self, text: str) -> tuple:
         try:
@@ -297,17 +312,20 @@ class LogicVerifier(AnswerVerifier):
     group of the answer (KOR-Bench's format) or the whole answer, normalised
     and compared by the rules of ``LOGIC_RULES[name]``."""
 
-    def __init__(self, name: str = "kor"):
+    def __init__(self, name: str = "kor", fallback: bool = False):
         if name not in LOGIC_RULES:
             raise ValueError(f"unknown logic subset {name!r}; known: {sorted(LOGIC_RULES)}")
         self.name = name
         self.rules = LOGIC_RULES[name]
+        self.fallback = bool(fallback)
 
-    @staticmethod
-    def extract(text: str) -> str | None:
-        """The last ``[[…]]`` inside the last answer tag (without a tag: in the
-        whole text), else the tag's whole content."""
+    def extract(self, text: str) -> str | None:
+        """The last ``[[…]]`` inside the last answer tag, else the tag's whole
+        content; without a tag, None, or with ``fallback`` the last ``[[…]]``
+        in the whole text."""
         answer = extract_answer(text)
+        if answer is None and not self.fallback:
+            return None
         bracketed = last_double_bracket(answer if answer is not None else text)
         return bracketed if bracketed is not None else answer
 
@@ -375,8 +393,21 @@ VERIFIERS = {
 }
 
 
-def get_verifier(name: str):
+def get_verifier(name, fallback: bool = False):
+    """The verifier called ``name``, grading answers outside ``<answer>`` tags
+    only with ``fallback``; a verifier object (already configured) is returned as is."""
+    if isinstance(name, AnswerVerifier):
+        return name
     try:
-        return VERIFIERS[name]()
+        verifier = VERIFIERS[name]()
     except KeyError:
         raise ValueError(f"unknown verifier {name!r}; known: {sorted(VERIFIERS)}") from None
+    if fallback:
+        verifier.fallback = True
+    return verifier
+
+
+# The SynLogic task types' verifiers (``synlogic`` and ``synlogic:<task type>``,
+# replacing the string rule above under the name ``synlogic``): the module adds
+# them to VERIFIERS when imported, so this import stays last.
+import mirage.synlogic  # noqa: E402,F401

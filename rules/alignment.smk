@@ -9,6 +9,8 @@ rule sample_base:
         split=lambda wc: wc.split,
         sampler=config["sampler"],
         seed=config["seed"],
+        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
+        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
     log:
         "logs/sample_base/{model}/{task}.{split}.log",
     benchmark:
@@ -70,6 +72,7 @@ rule contamination_check:
     params:
         model_path=base_model_path,
         contamination=config.get("contamination", {}),
+        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
     log:
         "logs/contamination_check/{model}/{task}.log",
     resources:

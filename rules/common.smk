@@ -92,17 +92,38 @@ def rl_curve_files():
     return [f"{run_dir(m, t, c, s)}/curves.parquet" for m, t, c, s in rl_runs()]
 
 
+def claim_setting(claim, key=None):
+    """A claim's settings (``rl.claim_settings.<claim>``), or one of them."""
+    settings = RL.get("claim_settings", {}).get(claim, {})
+    return settings if key is None else settings.get(key)
+
+
+def reference_dir(model, task):
+    """The One-Shot reference run of a cell (ground truth on the candidate pool)."""
+    return f"results/rl/{model}/{task}/one_shot_reference"
+
+
+def selection_file(model, task):
+    return f"results/rl/{model}/{task}/example_selection.parquet"
+
+
+def selection_cells():
+    """Cells whose claims include one trained on selected examples."""
+    if not any(get_claim(c).needs_example_selection for c in RL["claims"]):
+        return []
+    return rl_cells()
+
+
 def claim_extra_inputs(wildcards):
-    """What a claim needs besides the base model and the data: the wrong labels
-    (incorrect reward) or the ground-truth run's history (one-shot selection)."""
+    """What a claim needs besides the base model and the data: the base
+    model's majority labels (incorrect_label) or the cell's example selection
+    (one-shot and few-shot claims)."""
     claim = get_claim(wildcards.claim)
     extra = {}
     if claim.needs_wrong_labels:
         extra["wrong_labels"] = f"results/rl/wrong_labels/{wildcards.model}/{wildcards.task}.parquet"
-    if claim.needs_reference_history:
-        extra["reference_history"] = (
-            f"{run_dir(wildcards.model, wildcards.task, 'ground_truth', wildcards.seed)}/reward_history.parquet"
-        )
+    if claim.needs_example_selection:
+        extra["selection"] = selection_file(wildcards.model, wildcards.task)
     return extra
 
 
@@ -110,7 +131,8 @@ def rl_targets():
     if not RL["claims"]:
         return []
     figures = ["claim_gains", "style_shift", "training_curves", "gain_vs_alignment"]
-    return [
+    selection = ["results/tables/example_selection.parquet"] if selection_cells() else []
+    return selection + [
         "results/tables/eval.parquet",
         "results/tables/training_curves.parquet",
         "results/tables/claims.parquet",

@@ -6,6 +6,7 @@ rule wrong_labels:
         "results/rl/wrong_labels/{model}/{task}.parquet",
     params:
         verifier=lambda wc: TASKS[wc.task]["verifier"],
+        votes=claim_setting("incorrect_label", "votes"),
     log:
         "logs/wrong_labels/{model}/{task}.log",
     resources:
@@ -14,6 +15,72 @@ rule wrong_labels:
         "../envs/analysis.yaml"
     script:
         "../workflow_scripts/wrong_labels.py"
+
+
+rule one_shot_reference:
+    input:
+        model=base_model_dir,
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        model=directory(f"{reference_dir('{model}', '{task}')}/model"),
+        curves=f"{reference_dir('{model}', '{task}')}/curves.parquet",
+        history=f"{reference_dir('{model}', '{task}')}/reward_history.parquet",
+    params:
+        model_path=base_model_path,
+        grpo=RL["grpo"],
+        one_shot=claim_setting("one_shot"),
+        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
+        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+        verifier=lambda wc: TASKS[wc.task]["verifier"],
+        seed=config["seed"],
+    log:
+        "logs/one_shot_reference/{model}/{task}.log",
+    benchmark:
+        "benchmarks/runs/one_shot_reference/{model}/{task}.tsv"
+    resources:
+        **rule_resources("train"),
+    threads: res("train", "threads")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow_scripts/train_claim.py"
+
+
+rule select_examples:
+    input:
+        history=f"{reference_dir('{model}', '{task}')}/reward_history.parquet",
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        selection_file("{model}", "{task}"),
+    params:
+        one_shot=claim_setting("one_shot"),
+        seed=config["seed"],
+    log:
+        "logs/select_examples/{model}/{task}.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/select_examples.py"
+
+
+rule example_selection_table:
+    input:
+        [selection_file(m, t) for m, t in selection_cells()],
+    output:
+        "results/tables/example_selection.parquet",
+    params:
+        cells=selection_cells(),
+        few_shot=claim_setting("few_shot"),
+    log:
+        "logs/example_selection_table.log",
+    resources:
+        **rule_resources("default"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow_scripts/select_examples.py"
 
 
 rule train_claim:
@@ -30,6 +97,8 @@ rule train_claim:
         grpo=RL["grpo"],
         claim=lambda wc: vars(get_claim(wc.claim)),
         settings=lambda wc: RL.get("claim_settings", {}).get(wc.claim, {}),
+        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
+        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
     log:
@@ -57,6 +126,8 @@ rule evaluate_claim:
         split="eval",
         sampler=config["sampler"],
         seed=config["seed"],
+        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
+        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
     log:
         "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",
     benchmark:

@@ -43,7 +43,7 @@ if squeue -h -t all -o '%i %k' | grep -q 'rule_plot_'; then echo "figure jobs we
 
 echo "== a training job cancelled after a checkpoint: the profile's retry resumes it, to the uninterrupted result"
 # tests/test_kill_resume.py's study with a longer GRPO run, so that the cancel lands mid-training
-printf 'rl: {grpo: {steps: 160}}\n' >"$WORK/longer.yaml"
+printf 'rl: {grpo: {steps: 80}}\n' >"$WORK/longer.yaml"
 KR=(-s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/longer.yaml")
 TARGETS=(results/samples/rl/toy_k/add/random/seed1.parquet results/samples/base/toy_k/add.eval.parquet)
 "$BIN/snakemake" "${KR[@]}" --directory "$WORK/reference" --cores 2 "${TARGETS[@]}" >"$WORK/reference.log" 2>&1 \

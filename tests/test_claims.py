@@ -8,15 +8,24 @@ import torch
 
 from mirage.claims import CLAIMS, get_claim
 from mirage.rewards import (
-    EntropyMinReward,
     FormatReward,
     GroundTruthReward,
     IncorrectLabelReward,
+    IncorrectReward,
     MajorityVoteReward,
     RandomReward,
+    RandomUngatedReward,
     make_reward,
 )
-from mirage.rl import select_by_polarity, select_examples, training_rows, wrong_labels
+from mirage.rl import (
+    candidate_pool,
+    chosen_examples,
+    majority_labels,
+    mark_chosen,
+    rank_candidates,
+    select_by_polarity,
+    training_rows,
+)
 
 GOOD = "<think>S:1+2+0=3</think><answer>3</answer>"
 WRONG = "<think>Q:1+2=4</think><answer>4</answer>"
@@ -24,10 +33,12 @@ BROKEN = "<answer>3</answer>"
 
 
 def test_registry_covers_the_papers_claims():
-    assert {"ground_truth", "random", "incorrect", "format", "majority_vote", "entropy_min",
-            "one_shot", "few_shot", "nsr", "psr"} <= set(CLAIMS)
+    assert {"ground_truth", "random", "random_ungated", "incorrect", "incorrect_label", "format", "majority_vote",
+            "entropy_min", "one_shot", "one_shot_random", "few_shot", "nsr", "psr"} <= set(CLAIMS)
     assert get_claim("nsr").polarity == "negative" and get_claim("psr").polarity == "positive"
-    assert get_claim("one_shot").needs_reference_history and get_claim("incorrect").needs_wrong_labels
+    assert get_claim("incorrect_label").needs_wrong_labels and not get_claim("incorrect").needs_wrong_labels
+    assert all(get_claim(c).needs_example_selection for c in ("one_shot", "one_shot_random", "few_shot"))
+    assert not get_claim("ground_truth").needs_example_selection
     with pytest.raises(ValueError, match="unknown claim 'magic'"):
         get_claim("magic")
 
@@ -39,22 +50,58 @@ def test_ground_truth_is_format_times_correctness():
     assert r(["p"], ["<think>x</think><answer>\n3\n</answer>"], answer=["3"]) == [1.0]
 
 
-def test_random_reward_ignores_the_completion_and_repeats_under_the_seed():
-    def draws(seed, completions):
-        r = RandomReward(seed=seed, p=0.5)
-        return r(["p"] * 64, completions) + r(["p"] * 64, completions)
+def _random(cls, seed, completions, p=0.5):
+    r = cls(seed=seed, p=p)
+    return r(["p"] * len(completions), completions) + r(["p"] * len(completions), completions)
 
-    a = draws(3, [GOOD] * 64)
-    assert a == draws(3, [WRONG] * 64) == draws(3, [BROKEN] * 64)  # independent of the completion
-    assert a != draws(4, [GOOD] * 64)  # but not of the seed
+
+def test_released_random_reward_is_bernoulli_gated_by_the_format():
+    a = _random(RandomReward, 3, [GOOD] * 64)
+    assert a == _random(RandomReward, 3, [WRONG] * 64)  # independent of the answer
+    assert a != _random(RandomReward, 4, [GOOD] * 64)  # but not of the seed
     assert 0.3 < sum(a) / len(a) < 0.7
+    assert _random(RandomReward, 3, [BROKEN] * 64) == [0.0] * 128  # never paid without the format
+    mixed = _random(RandomReward, 3, [GOOD, BROKEN] * 32)
+    assert mixed == [x if i % 2 == 0 else 0.0 for i, x in enumerate(a)]  # the same draws, gated
     assert sum(RandomReward(seed=3, p=0.1)(["p"] * 1000, [GOOD] * 1000)) < 200
 
 
-def test_incorrect_reward_pays_only_the_fixed_wrong_label():
+def test_ungated_random_reward_ignores_the_completion_entirely():
+    a = _random(RandomUngatedReward, 3, [GOOD] * 64)
+    assert a == _random(RandomUngatedReward, 3, [BROKEN] * 64) == _random(RandomReward, 3, [GOOD] * 64)
+    assert sum(_random(RandomUngatedReward, 3, [BROKEN] * 64)) > 30
+
+
+def test_inverted_incorrect_reward_pays_exactly_the_well_formed_wrong_answers():
+    r = IncorrectReward()
+    completions = [GOOD, WRONG, BROKEN, "<answer>4</answer>", "<think></think><answer></answer>"]
+    assert r(["p"] * 5, completions, answer=["3"] * 5) == [0.0, 1.0, 0.0, 0.0, 1.0]
+    # never the ground-truth reward (the released math file's second definition)
+    gt = GroundTruthReward()(["p"] * 5, completions, answer=["3"] * 5)
+    assert all(not (x and y) for x, y in zip(r(["p"] * 5, completions, answer=["3"] * 5), gt))
+
+
+def test_incorrect_label_reward_pays_only_the_label():
     r = IncorrectLabelReward()
     out = r(["p"] * 3, [GOOD, WRONG, "<think></think><answer>5</answer>"], answer=["3"] * 3, wrong_label=["4"] * 3)
     assert out == [0.0, 1.0, 0.0]
+
+
+def test_incorrect_label_trains_only_where_the_base_majority_is_wrong():
+    # p0: majority "7" (wrong) over the first 4 votes (the 5th sample is not a vote);
+    # p1: majority "1" (right); p2: no answer wins
+    samples = pl.DataFrame({
+        "problem_id": ["p0"] * 5 + ["p1"] * 4 + ["p2"] * 4,
+        "sample_idx": [0, 1, 2, 3, 4, 0, 1, 2, 3, 0, 1, 2, 3],
+        "extracted_answer": ["7", "07", "0", "8", "0", "1", "1", "5", "6", None, None, "3", None],
+    })
+    labels = majority_labels(samples, _problems(3), "integer", votes=4)
+    assert labels.select("problem_id", "wrong_label", "majority_count", "majority_wrong").rows() == [
+        ("p0", "7", 2, True), ("p1", "1", 2, False), ("p2", None, 3, False)]
+    rows = training_rows(_problems(3), get_claim("incorrect_label"), min_rows=1, labels=labels)
+    assert [(r["problem_id"], r["wrong_label"]) for r in rows] == [("p0", "7")]
+    with pytest.raises(ValueError, match="fewer than votes"):
+        majority_labels(samples, _problems(3), "integer", votes=5)
 
 
 def test_format_reward_ignores_the_answer():
@@ -63,7 +110,7 @@ def test_format_reward_ignores_the_answer():
 
 def test_majority_vote_never_touches_the_gold_answer():
     assert "answer" not in inspect.signature(MajorityVoteReward.score).parameters
-    r = MajorityVoteReward(num_generations=4)
+    r = MajorityVoteReward(num_generations=4, votes=4)
     group1 = [WRONG, WRONG, GOOD, BROKEN]  # majority 4 (wrong!) is rewarded
     group2 = [GOOD, GOOD, GOOD, WRONG]
     # passing a gold answer changes nothing
@@ -72,38 +119,34 @@ def test_majority_vote_never_touches_the_gold_answer():
     assert with_gold == without == [1.0, 1.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0]
 
 
-class TinyLM(torch.nn.Module):
-    """A bigram model: enough to check log-probabilities by hand."""
+def test_majority_is_taken_over_all_votes_of_the_policy():
+    """votes = 8 for groups of 4: four more samples per prompt from the policy
+    (the trainer's sampler) join the count; the trained group is counted first."""
+    asked = []
 
-    def __init__(self, vocab=7):
-        super().__init__()
-        torch.manual_seed(0)
-        self.table = torch.nn.Parameter(torch.randn(vocab, vocab))
+    def sampler(prompts, n):
+        asked.append((list(prompts), n))
+        extra = {"a": [GOOD] * 4, "b": [BROKEN, "<think></think><answer>9</answer>", "x", "y"]}
+        return [c for p in prompts for c in extra[p]]
 
-    def forward(self, input_ids, attention_mask=None):
-        return type("Out", (), {"logits": self.table[input_ids]})()
+    r = MajorityVoteReward(num_generations=4, votes=8)
+    r.bind_vote_sampler(sampler)
+    group_a = [WRONG, WRONG, WRONG, GOOD]  # 3 x "4" in the group, but 5 x "3" over all 8 votes
+    group_b = [WRONG, "<think></think><answer>9</answer>", "<answer>9</answer>", "z"]  # tie 4/9 inside the group
+    out = r(["a"] * 4 + ["b"] * 4, group_a + group_b)
+    assert asked == [(["a", "b"], 4)]
+    # a: label 3; b: 9 appears 3 times (an ill-formed <answer>9</answer> counts: TTRL has no format part),
+    # missing answers 3 times: 9 wins, seen before the missing answers
+    assert out == [0.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 0.0]
 
 
-class TinyTokenizer:
-    pad_token_id = 0
-
-    def __call__(self, text, add_special_tokens=False):
-        return {"input_ids": [int(ch) for ch in text]}
-
-
-def test_entropy_reward_equals_an_independent_log_probability():
-    model = TinyLM()
-    r = EntropyMinReward(temperature=0.5)
-    r.bind(model, TinyTokenizer())
-    prompts, completions = ["12", "3"], [[4, 5, 6], [1]]
-    got = r(prompts, ["x", "y"], completion_ids=completions)
-    for prompt, comp, value in zip(prompts, completions, got):
-        seq = [int(c) for c in prompt] + comp
-        logps = []
-        for pos in range(len(prompt), len(seq)):
-            logits = model.table[seq[pos - 1]] / 0.5
-            logps.append(torch.log_softmax(logits, -1)[seq[pos]].item())
-        assert value == pytest.approx(sum(logps) / len(logps), abs=1e-5)
+def test_majority_vote_without_an_answer_as_the_winner_rewards_nothing():
+    r = MajorityVoteReward(num_generations=4, votes=4)
+    assert r(["p"] * 4, ["x", "y", WRONG, "z"]) == [0.0] * 4
+    with pytest.raises(ValueError, match="at least num_generations"):
+        MajorityVoteReward(num_generations=4, votes=2)
+    with pytest.raises(RuntimeError, match="bind_vote_sampler"):
+        MajorityVoteReward(num_generations=4, votes=8)(["p"] * 4, [GOOD] * 4)
 
 
 def test_polarity_masks():
@@ -112,6 +155,12 @@ def test_polarity_masks():
     assert select_by_polarity(adv, rewards, "negative").tolist() == [0.0, -1.0, 0.0, -0.5]  # NSR: correct samples zeroed
     assert select_by_polarity(adv, rewards, "positive").tolist() == [1.0, 0.0, 0.5, 0.0]
     assert select_by_polarity(adv, rewards, "both").tolist() == adv.tolist()
+    # RLVR-Decomposed: r - 1 / r on the kept samples, whatever the group-normalised advantage
+    assert select_by_polarity(adv, rewards, "negative_raw").tolist() == [0.0, -1.0, 0.0, -1.0]
+    assert select_by_polarity(adv, rewards, "positive_raw").tolist() == [1.0, 0.0, 1.0, 0.0]
+    all_wrong = torch.zeros(4)  # group-normalised advantages are 0 here; the raw NSR still pushes down
+    assert select_by_polarity(torch.zeros(4), all_wrong, "negative").tolist() == [0.0] * 4
+    assert select_by_polarity(torch.zeros(4), all_wrong, "negative_raw").tolist() == [-1.0] * 4
 
 
 def _problems(n=10):
@@ -120,36 +169,55 @@ def _problems(n=10):
     })
 
 
+def _history():
+    """Per-visit group accuracy of each candidate over 8 visits (4 samples a
+    visit): p0 (the smallest id) is flat, p3 swings most, p5 swings less, p7
+    swings most of all but was visited only 3 times."""
+    visits = {"p0": [0.5] * 8, "p1": [1.0] * 8, "p3": [0, 1, 0, 1, 0, 1, 0, 1], "p5": [0.25, 0.75] * 4,
+              "p7": [0, 1, 0]}
+    rows = []
+    for pid, accs in visits.items():
+        for v, acc in enumerate(accs):
+            hits = round(acc * 4)
+            rows += [{"step": 2 * v, "problem_id": pid, "reward": float(i < hits)} for i in range(4)]
+    return pl.DataFrame(rows)
+
+
+def test_variance_rule_picks_the_highest_variance_candidate_visited_often_enough():
+    pool = ["p0", "p1", "p3", "p5", "p7"]
+    ranking = rank_candidates(_history(), pool, min_visits=8, seed=0)
+    by_id = {r["problem_id"]: r for r in ranking.to_dicts()}
+    assert by_id["p3"]["rank"] == 1 and by_id["p3"]["accuracy_std"] == pytest.approx(0.5)
+    assert by_id["p3"]["visits"] == 8 and by_id["p3"]["mean_accuracy"] == pytest.approx(0.5)
+    assert by_id["p5"]["rank"] == 2 and by_id["p0"]["accuracy_std"] == 0.0
+    assert by_id["p7"]["rank"] is None and by_id["p7"]["visits"] == 3  # too few visits: never ranked
+    assert chosen_examples(ranking, "one_shot") == ["p3"] != ["p0"]  # not the smallest id
+    assert chosen_examples(ranking, "few_shot", 2) == ["p3", "p5"]
+    chosen = {r["problem_id"]: r["chosen"] for r in mark_chosen(ranking, 2).to_dicts()}
+    assert chosen["p3"].split(",")[:2] == ["one_shot", "few_shot"] and chosen["p5"].startswith("few_shot")
+    assert not {"one_shot", "few_shot"} & set((chosen["p7"] or "").split(","))
+    with pytest.raises(ValueError, match="4 candidates visited often enough to be ranked, 5 needed"):
+        chosen_examples(ranking, "few_shot", 5)
+    with pytest.raises(ValueError, match="no candidate was visited >= 9 times"):
+        rank_candidates(_history(), pool, min_visits=9, seed=0)
+
+
+def test_random_example_is_drawn_from_the_same_pool_under_the_seed():
+    pool = candidate_pool([f"p{i}" for i in range(100)], 8, seed=5)
+    assert pool == candidate_pool([f"p{i}" for i in range(100)], 8, seed=5) and len(set(pool)) == 8
+    history = pl.DataFrame([{"step": 2 * v, "problem_id": p, "reward": float((v + i) % 2)}
+                            for p in pool for v in range(4) for i in range(2)])
+    picks = {s: chosen_examples(rank_candidates(history, pool, 4, seed=s), "one_shot_random") for s in range(20)}
+    assert all(len(p) == 1 and p[0] in pool for p in picks.values()) and len({p[0] for p in picks.values()}) > 1
+    assert picks[3] == chosen_examples(rank_candidates(history, pool, 4, seed=3), "one_shot_random")
+
+
 def test_one_shot_batches_hold_only_the_chosen_example():
-    # p3's accuracy swings between steps; the others are flat
-    history = pl.DataFrame({
-        "step": [0, 0, 2, 2, 0, 2, 4, 4],
-        "problem_id": ["p3", "p3", "p3", "p3", "p1", "p1", "p3", "p3"],
-        "reward": [0.0, 0.0, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0],
-    })
-    rows = training_rows(_problems(), get_claim("one_shot"), {}, seed=0, min_rows=32, history=history)
+    ranking = rank_candidates(_history(), ["p0", "p1", "p3", "p5", "p7"], min_visits=8, seed=0)
+    rows = training_rows(_problems(), get_claim("one_shot"), min_rows=32, selection=ranking)
     assert len(rows) >= 32 and {r["problem_id"] for r in rows} == {"p3"}
-    few = training_rows(_problems(), get_claim("few_shot"), {"k": 2}, seed=0, min_rows=32, history=history)
-    assert {r["problem_id"] for r in few} == {"p3", "p1"}
-    rand = [training_rows(_problems(), get_claim("one_shot_random"), {}, seed=s, min_rows=8) for s in (0, 0, 1, 2, 3)]
-    assert rand[0] == rand[1]  # seeded
-    assert len({r[0]["problem_id"] for r in rand}) > 1
-    assert all(len({x["problem_id"] for x in r}) == 1 for r in rand)
-
-
-def test_variance_selection_needs_a_history():
-    with pytest.raises(ValueError, match="history"):
-        select_examples(_problems(), 1, "variance", seed=0, history=None)
-
-
-def test_wrong_labels_are_the_most_frequent_wrong_answer_with_a_fallback():
-    samples = pl.DataFrame({
-        "problem_id": ["p0"] * 5 + ["p1"] * 2,
-        "extracted_answer": ["7", "07", "8", "0", None, "1", "1"],
-        "correct": [False, False, False, True, False, True, True],
-    })
-    labels = wrong_labels(samples, _problems(2), "integer")
-    assert labels.rows() == [("p0", "7", True), ("p1", "2", False)]
+    few = training_rows(_problems(), get_claim("few_shot"), min_rows=32, selection=ranking, few_shot_k=2)
+    assert {r["problem_id"] for r in few} == {"p3", "p5"}
 
 
 def test_default_grpo_config_is_off_policy(tmp_path):
@@ -168,6 +236,8 @@ def test_default_grpo_config_is_off_policy(tmp_path):
     assert args.generation_batch_size == rl["prompts_per_generation"] * rl["num_generations"]
     assert args.beta == 0.0 and args.epsilon == 0.2 and args.epsilon_high == 0.28
     assert args.loss_type == "dapo" and not args.bf16 and args.use_cpu
-    assert args.save_strategy == "steps" and args.save_steps == 10 and args.output_dir == str(tmp_path)
-    with pytest.raises(ValueError, match="rl_every must be a multiple of rl.grpo.steps_per_generation"):
-        grpo_config(rl, CheckpointDir(tmp_path, 3), seed=1, use_cpu=True)
+    # steps, warm-up and checkpoints count rollout batches (verl's steps); TRL counts optimizer steps
+    assert args.max_steps == 2 * rl["steps"] and args.warmup_steps == 2 * rl["warmup_steps"]
+    assert args.save_strategy == "steps" and args.save_steps == 2 * config["checkpoints"]["rl_every"]
+    assert args.output_dir == str(tmp_path)
+    assert args.vllm_importance_sampling_correction is False  # verl as released has none

@@ -37,8 +37,9 @@ TEMPLATE = "{question} -> <think> <answer>\n"
 # (source, study split, fixture, gold answers in order, after empty ones are dropped)
 CASES = [
     ("deepscaler", "train", "deepscaler.json", ["35", "9", "56", "9"]),
+    # SynLogic: the answer of the game data each gold carries (see test_synlogic_*)
     ("synlogic_easy", "train", "synlogic_easy_train.parquet",
-     ["8/(3-8/3)", "True", "apple, cherry, mango, pear", "] )"]),
+     ["8/(3-8/3)", "True", "apple, cherry, mango, pear", "([{<>}])"]),
     ("synlogic_easy", "eval", "synlogic_easy_validation.parquet", ["4", "1*2*3*4", "True"]),
     ("aime24", "eval", "aime24.parquet", ["204", "025", "809"]),
     ("aime24_maxwell_jia", "eval", "aime24_maxwell_jia.parquet", ["204", "25", "809"]),
@@ -83,13 +84,19 @@ def test_every_source_loads_from_its_fixture(source, split, fixture, answers, ca
     df = load(source, split, str(FIXTURES / fixture), cache, task="t1")
     assert PROBLEMS.check(df, fixture).columns == list(PROBLEMS.columns)
     assert df.schema == pl.Schema(PROBLEMS.columns)
-    assert df["answer"].to_list() == answers
+    golds = df["answer"].to_list()
+    if SOURCES[source].task_type is not None:  # SynLogic: the gold is the game data
+        golds = [json.loads(gold)["answer"] for gold in golds]
+    assert golds == answers
     assert df["problem_id"].n_unique() == df.height
     assert all(pid.startswith(f"t1-{df['benchmark'][0]}-{split}-") for pid in df["problem_id"])
     assert set(df["task"]) == {"t1"} and set(df["split"]) == {split}
     assert set(df["family"]) == {SOURCES[source].family}
     assert set(df["benchmark"]) == {SOURCES[source].benchmark}
-    assert set(df["verifier"]) == {SOURCES[source].verifier}
+    if SOURCES[source].task_type is None:
+        assert set(df["verifier"]) == {SOURCES[source].verifier}
+    else:
+        assert all(v.startswith(f"{SOURCES[source].verifier}:") and v in VERIFIERS for v in df["verifier"])
     assert all(q.strip() and q == q.strip() for q in df["question"])
     assert df["prompt"].to_list() == [f"{q} -> <think> <answer>\n" for q in df["question"]]
 
@@ -125,8 +132,61 @@ def test_synlogic_reads_the_chat_prompt_and_the_puzzle_json(cache):
     df = load("synlogic_easy", "eval", str(FIXTURES / "synlogic_easy_validation.parquet"), cache)
     raw = pq.read_table(FIXTURES / "synlogic_easy_validation.parquet").to_pylist()
     assert df["question"].to_list() == [r["prompt"][0]["content"] for r in raw]
-    assert df["answer"].to_list() == [json.loads(r["extra_info"]["game_data_str"])["answer"] for r in raw]
+    # the gold is the whole game data, tagged with the row's task type
+    golds = [json.loads(gold) for gold in df["answer"]]
+    for gold, r in zip(golds, raw):
+        game = json.loads(r["extra_info"]["game_data_str"])
+        assert gold == {"synlogic": r["data_source"], "question": game["question"], "answer": game["answer"],
+                        "metadata": game["metadata"]}
+    assert df["verifier"].to_list() == [f"synlogic:{r['data_source']}" for r in raw]
     assert df["family"].unique().to_list() == ["logic"]
+
+
+def test_synlogic_golds_grade_by_their_task_type(cache):
+    from mirage.verify import get_verifier
+
+    df = load("synlogic_easy", "train", str(FIXTURES / "synlogic_easy_train.parquet"), cache)
+    answers = ["(8 / (3 - 8 / 3))", "\\boxed{True}", "\\boxed{apple, cherry, mango, pear}", "( [ { < > } ] )"]
+    for gold, verifier, answer in zip(df["answer"], df["verifier"], answers):
+        completion = f"<think>t</think><answer>{answer}</answer>"
+        assert get_verifier(verifier).grade(completion, gold).correct, verifier
+        assert get_verifier("synlogic").grade(completion, gold).correct, verifier  # the task's dispatcher
+    # Game of 24 computes: another expression that makes 24 is right, one that does not is wrong
+    assert get_verifier("synlogic:game_of_24").equal(df["answer"][0], "8/(3-8/3)")
+    assert not get_verifier("synlogic:game_of_24").equal(df["answer"][0], "8*3+3-8")
+
+
+def test_synlogic_task_type_without_a_verifier_stops_preparation(tmp_path, cache):
+    odd = _synlogic_variant(tmp_path, "odd.parquet",
+                            lambda r: {**r, "data_source": "chess_endgame"} if r["data_source"] == "word_sorting" else r)
+    with pytest.raises(ValueError) as err:
+        load("synlogic_easy", "train", odd, cache)
+    message = str(err.value)
+    assert "\n" not in message and "'chess_endgame'" in message and message.startswith(f"{odd}: no SynLogic verifier")
+
+
+def test_synlogic_game_data_missing_what_its_verifier_reads_stops_preparation(tmp_path, cache):
+    def strip_metadata(r):
+        if r["data_source"] != "game_of_24":
+            return r
+        game = json.loads(r["extra_info"]["game_data_str"])
+        game["metadata"] = {"numbers": game["metadata"]["numbers"]}
+        return {**r, "extra_info": {**r["extra_info"], "game_data_str": json.dumps(game)}}
+
+    with pytest.raises(ValueError, match=r"row 0 \(game_of_24\): game data lacks result"):
+        load("synlogic_easy", "train", _synlogic_variant(tmp_path, "bare.parquet", strip_metadata), cache)
+
+
+def test_synlogic_rows_without_game_data_are_dropped(tmp_path, cache, caplog):
+    def blank(r):
+        if r["data_source"] != "boolean_expressions":
+            return r
+        return {**r, "extra_info": {**r["extra_info"], "game_data_str": None}}
+
+    with caplog.at_level(logging.WARNING):
+        df = load("synlogic_easy", "train", _synlogic_variant(tmp_path, "blank.parquet", blank), cache)
+    assert df.height == 3 and "synlogic:boolean_expressions" not in df["verifier"].to_list()
+    assert "dropped 1 of 4 rows with an empty answer" in caplog.text
 
 
 def test_korbench_questions_carry_their_rule(cache):
@@ -251,7 +311,7 @@ def test_hub_loads_go_through_load_dataset_with_the_pinned_revision(monkeypatch,
 
     df = load_source("synlogic_easy", revision="0dc0ce3", split="eval", prompt_template=TEMPLATE, task="s")
     assert calls[-1] == ("MiniMaxAI/SynLogic", "easy", {"split": "validation", "revision": "0dc0ce3", "cache_dir": None})
-    assert df["answer"].to_list() == ["4", "1*2*3*4", "True"]
+    assert [json.loads(gold)["answer"] for gold in df["answer"]] == ["4", "1*2*3*4", "True"]
 
     with pytest.raises(ValueError) as err:
         load_source("amc23", revision="9f1c", split="eval", prompt_template=TEMPLATE, task="amc23")
@@ -276,5 +336,9 @@ def test_a_paper_task_joins_its_training_source_and_every_evaluation_benchmark(c
     evals = df.filter(pl.col("split") == "eval")
     assert set(evals["benchmark"]) == {"korbench_operation", "korbench_cipher", "synlogic_easy"}
     assert evals.filter(pl.col("benchmark") == "korbench_cipher").height == 2
-    assert dict(evals.select("benchmark", "verifier").unique().iter_rows()) == {
-        "korbench_operation": "kor:operation", "korbench_cipher": "kor:cipher", "synlogic_easy": "synlogic"}
+    pairs = set(evals.select("benchmark", "verifier").unique().iter_rows())
+    assert {p for p in pairs if p[0] != "synlogic_easy"} == {
+        ("korbench_operation", "kor:operation"), ("korbench_cipher", "kor:cipher")}
+    # SynLogic: one verifier per task type
+    assert {v for b, v in pairs if b == "synlogic_easy"} == {
+        "synlogic:object_counting", "synlogic:game_of_24", "synlogic:boolean_expressions"}

@@ -29,8 +29,10 @@ STUDY = yaml.safe_load(CONFIG.read_text())
 TARGETS = ["results/samples/rl/toy_k/add/random/seed1.parquet", "results/samples/base/toy_k/add.eval.parquet"]
 SFT = ("pretrain_toy_model", "results/checkpoints/pretrain_toy_model/model=toy_k",
        "results/models/toy_k/base", STUDY["models"]["toy_k"]["sft"]["steps"])
+# GRPO counts rollout batches (steps, rl_every); its checkpoint folders are named by optimizer step
+UPDATES = STUDY["rl"]["grpo"]["steps_per_generation"]
 RL = ("train_claim", "results/checkpoints/train_claim/claim=random/model=toy_k/seed=1/task=add",
-      "results/rl/toy_k/add/random/seed1/model", STUDY["rl"]["grpo"]["steps"])
+      "results/rl/toy_k/add/random/seed1/model", STUDY["rl"]["grpo"]["steps"] * UPDATES)
 
 
 def snakemake(workdir, *extra):
@@ -62,7 +64,7 @@ def kill_during(workdir: Path, job, resumed_at: int, rng: random.Random) -> dict
     and SIGKILL it."""
     rule, folder, output, steps = job
     folder = workdir / folder
-    every = STUDY["checkpoints"]["sft_every" if rule == SFT[0] else "rl_every"]
+    every = STUDY["checkpoints"]["sft_every"] if rule == SFT[0] else STUDY["checkpoints"]["rl_every"] * UPDATES
     last = steps // 2 if resumed_at == 0 else steps - 3 * every
     wait_for = rng.choice(range(resumed_at + every, last + 1, every))
     proc = snakemake(workdir, "--rerun-incomplete", *TARGETS)

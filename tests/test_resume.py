@@ -23,7 +23,7 @@ FAMILIES = {"add": {"family": "add", "params": {"digits": 2}}}
 MODEL = {"name": "toy", "architecture": ARCH,
          "sft": {"steps": 6, "batch_size": 8, "learning_rate": 3e-3, "max_length": 48, "logging_steps": 2},
          "mixture": {"add": {"weight": 1.0, "practice": 0.2, "styles": {"procedure": 0.6, "flawed": 0.3, "direct": 0.1}}}}
-GRPO = {"steps": 12, "prompts_per_generation": 4, "num_generations": 4, "steps_per_generation": 2,
+GRPO = {"steps": 6, "prompts_per_generation": 4, "num_generations": 4, "steps_per_generation": 2,
         "learning_rate": 3e-2, "warmup_steps": 0, "weight_decay": 0.1, "max_grad_norm": 1.0, "epsilon": 0.2,
         "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
         "max_completion_length": 24}
@@ -81,19 +81,24 @@ def test_sft_stopped_after_a_checkpoint_resumes_to_the_same_weights(inputs, tmp_
     assert not ckpt.root.exists()  # removed once the job succeeded
 
 
-@pytest.mark.parametrize("claim", ["random", "ground_truth"])
-def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_path, claim):
+@pytest.mark.parametrize("claim,dynamic", [("random", False), ("ground_truth", False), ("random", True)])
+def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_path, claim, dynamic):
     """``random`` carries a stateful reward generator across the checkpoint. An epoch
-    is 16 problems / 4 per generation x 2 steps = 8 steps: the run resumes in its second."""
+    is 16 problems / 4 per generation = 4 rollout batches = 8 optimizer steps: the run
+    resumes in its second (checkpoints every rollout batch, named by optimizer step).
+    With dynamic sampling, refills draw extra prompts: the resumed run must continue
+    the same walk through the data."""
+    rl = {**GRPO, "dynamic_sampling": {"enabled": dynamic, "max_generation_batches": 2}}
+
     def train(name, **kwargs):
         out = tmp_path / name
         train_claim(str(inputs / "base"), str(inputs / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
-                    str(out / "history.parquet"), claim, GRPO, {}, "integer", seed=11, resume_key="run",
+                    str(out / "history.parquet"), claim, rl, {}, "integer", seed=11, resume_key="run",
                     use_cpu=True, **kwargs)
         return out
 
     straight = train("straight")
-    ckpt = CheckpointDir(tmp_path / "ckpt", every=2)
+    ckpt = CheckpointDir(tmp_path / "ckpt", every=1)
     with pytest.raises(Killed):
         train("resumed", checkpoints=ckpt, callbacks=[StopAfterSaving(10)])
     assert not (tmp_path / "resumed" / "model").exists()
@@ -103,6 +108,11 @@ def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_pat
     for table in ("curves.parquet", "history.parquet"):
         a, b = pl.read_parquet(straight / table), pl.read_parquet(resumed / table)
         assert a.height > 0 and a.equals(b), table
+    curves = pl.read_parquet(straight / "curves.parquet")
+    if dynamic:  # the random reward agrees within some groups of 4: they were dropped and refilled
+        assert curves["filtered_share"].max() > 0 and curves["generation_batches"].max() == 2
+    else:
+        assert curves["filtered_share"].is_null().all()
 
 
 def test_a_checkpoint_of_another_run_is_never_resumed(tmp_path):

@@ -18,9 +18,10 @@ def gold_for(name):
     return GOLDS.get(name.split(":")[0], "1")
 
 
+@pytest.mark.parametrize("fallback", [False, True])
 @pytest.mark.parametrize("name", sorted(VERIFIERS))
-def test_adversarial_completions_are_graded_quickly_and_wrong(name, tmp_path, monkeypatch):
-    verifier = get_verifier(name)
+def test_adversarial_completions_are_graded_quickly_and_wrong(name, fallback, tmp_path, monkeypatch):
+    verifier = get_verifier(name, fallback=fallback)
     # a completion that tried to run code would leave this file behind
     monkeypatch.chdir(tmp_path)
     for how in range(6):
@@ -35,9 +36,9 @@ def test_adversarial_completions_are_graded_quickly_and_wrong(name, tmp_path, mo
 
 @pytest.mark.parametrize("name", sorted(VERIFIERS))
 @settings(max_examples=60, deadline=None)
-@given(text=st.text(max_size=300), how=st.integers(0, 5))
-def test_any_text_gets_a_grade(name, text, how):
-    grade = get_verifier(name).grade(wrap(text, how), gold_for(name))
+@given(text=st.text(max_size=300), how=st.integers(0, 5), fallback=st.booleans())
+def test_any_text_gets_a_grade(name, text, how, fallback):
+    grade = get_verifier(name, fallback=fallback).grade(wrap(text, how), gold_for(name))
     assert isinstance(grade, Grade) and isinstance(grade.well_formed, bool) and isinstance(grade.correct, bool)
     if grade.correct:
         assert grade.extracted_answer is not None

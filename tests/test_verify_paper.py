@@ -103,14 +103,30 @@ def test_math_wrong_or_garbled_answers_are_incorrect(math, answer, gold):
     assert not math.grade(tagged(answer), gold).correct
 
 
-def test_math_without_tags(math):
-    # not well formed, but the last box anywhere is still graded
+def test_math_without_tags_is_no_answer(math):
+    # the released rule: only an answer inside <answer> tags is graded
     g = math.grade(r"thinking... \boxed{7}", "7")
-    assert not g.well_formed and g.correct and g.extracted_answer == "7"
+    assert not g.well_formed and not g.correct and g.extracted_answer is None
     g = math.grade("7", "7")
     assert not g.well_formed and not g.correct and g.extracted_answer is None
     # a box inside the answer tag wins over one in the reasoning
     assert math.grade(r"<think>\boxed{1}</think><answer>\boxed{2}</answer>", "2").correct
+    assert not math.grade(r"<think>\boxed{2}</think><answer>\boxed{1}</answer>", "2").correct
+
+
+def test_math_without_tags_with_the_fallback():
+    math = get_verifier("math", fallback=True)
+    # not well formed, but the last box anywhere is graded
+    g = math.grade(r"thinking... \boxed{7}", "7")
+    assert not g.well_formed and g.correct and g.extracted_answer == "7"
+    assert math.grade(r"\boxed{1} then \boxed{7}", "7").correct
+    g = math.grade("7", "7")
+    assert not g.well_formed and not g.correct and g.extracted_answer is None
+    # with a tag, the tag still decides: the fallback changes nothing
+    assert math.grade(r"<think>\boxed{1}</think><answer>\boxed{2}</answer>", "2").correct
+    assert not math.grade(r"<think>\boxed{2}</think><answer>\boxed{1}</answer>", "2").correct
+    assert math.grade(tagged("5"), "5").extracted_answer == "5"
+    assert MathVerifier(fallback=True).grade(r"\boxed{7}", "7").correct
 
 
 def test_math_gold_goes_first(math):
@@ -235,11 +251,26 @@ def test_logic_extraction():
     # brackets in the reasoning do not count when the answer tag has none
     g = v.grade("<think>[[1]]</think><answer>2</answer>", "2")
     assert g.extracted_answer == "2" and g.correct
-    # without tags: the last [[...]] anywhere, graded but not well formed
+    # without tags: no answer (the released rule)
     g = v.grade("so the answer is [[7]]", "[[7]]")
+    assert not g.well_formed and not g.correct and g.extracted_answer is None
+    g = v.grade("7", "7")
+    assert not g.correct and g.extracted_answer is None
+
+
+@pytest.mark.parametrize("name", sorted(LOGIC_RULES))
+def test_logic_without_tags_with_the_fallback(name):
+    v = LogicVerifier(name, fallback=True)
+    # the last [[...]] anywhere, graded but not well formed
+    g = v.grade("so [[1]], no: the answer is [[7]]", "[[7]]")
     assert not g.well_formed and g.correct and g.extracted_answer == "7"
     g = v.grade("7", "7")
     assert not g.correct and g.extracted_answer is None
+    # with a tag, the tag still decides
+    g = v.grade("<think>[[1]]</think><answer>2</answer>", "2")
+    assert g.extracted_answer == "2" and g.correct
+    assert not LogicVerifier(name).grade("[[7]]", "7").correct
+    assert get_verifier("kor", fallback=True).grade("[[7]]", "7").correct
 
 
 def test_logic_newline_in_the_answer():
@@ -307,10 +338,26 @@ def test_logic_unknown_subset_is_named():
 
 def test_registry():
     assert isinstance(get_verifier("math"), MathVerifier)
-    for name in ["kor", "synlogic", "kor:cipher", "kor:puzzle"]:
+    for name in ["kor", "kor:cipher", "kor:puzzle"]:
         verifier = get_verifier(name)
         assert isinstance(verifier, LogicVerifier) and verifier.name == name
+    from mirage.synlogic import SynLogicDispatcher
+
+    # SynLogic: each task type by its own verifier, chosen from the gold's game data
+    assert isinstance(get_verifier("synlogic"), SynLogicDispatcher)
     assert get_verifier("kor:cipher").rules == LOGIC_RULES["kor:cipher"]
     assert get_verifier("integer").name == "integer"
     with pytest.raises(ValueError, match="kor:chess"):
         get_verifier("kor:chess")
+
+
+def test_registry_fallback_is_off_unless_asked():
+    for name in ["math", "kor", "kor:cipher", "integer"]:
+        assert not get_verifier(name).fallback
+        assert not get_verifier(name, fallback=False).fallback
+    assert get_verifier("math", fallback=True).fallback and get_verifier("kor", fallback=True).fallback
+    # each call is a new verifier: asking for the fallback once does not leak into the next one
+    assert not get_verifier("math").fallback
+    # a configured verifier passes through (a reward may be given one instead of a name)
+    configured = get_verifier("math", fallback=True)
+    assert get_verifier(configured) is configured

@@ -31,9 +31,11 @@ def sampler(toy_model_dir):
 
 
 def test_vllm_sampler_returns_n_completions_per_prompt_and_repeats_under_its_seed(sampler):
+    from mirage.prompts import prompt_token_ids
     from mirage.sampling import SamplingParams
 
-    prompts = ["12+34 -> <think> <answer>\n", "5-3 -> <think> <answer>\n", "digitsum 123 -> <think> <answer>\n"]
+    texts = ["12+34 -> <think> <answer>\n", "5-3 -> <think> <answer>\n", "digitsum 123 -> <think> <answer>\n"]
+    prompts = prompt_token_ids(sampler.tokenizer, texts, "plain")
     params = SamplingParams(n=4, temperature=1.0, top_p=1.0, max_new_tokens=8, seed=11)
     out = sampler.generate(prompts, params)
     assert sorted((c.prompt_index, c.sample_idx) for c in out) == [(p, s) for p in range(3) for s in range(4)]

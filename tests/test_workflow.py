@@ -38,6 +38,12 @@ def test_dry_run_of_the_default_study(tmp_path):
             assert f"results/rl/{model}/{task}/{claim}/seed1/model" in proc.stdout
             assert f"results/samples/rl/{model}/{task}/{claim}/seed1.parquet" in proc.stdout
     assert jobs["wrong_labels"] == 2 and jobs["eval_table"] == 1 and jobs["claims_table"] == 1
+    # One-Shot RLVR's reference run and example selection, per cell, and the selection table
+    assert jobs["one_shot_reference"] == jobs["select_examples"] == 2 and jobs["example_selection_table"] == 1
+    for model, task in cells:
+        assert f"results/rl/{model}/{task}/one_shot_reference/reward_history.parquet" in proc.stdout
+    for claim in ("random", "random_ungated", "incorrect", "incorrect_label"):
+        assert f"results/rl/toy_a/add/{claim}/seed1/model" in proc.stdout
     assert jobs["verdict_tables"] == 1 and jobs["plot_gain_vs_alignment"] == 1
     assert jobs["contamination_check"] == 2 and jobs["contamination_table"] == 1 and jobs["plot_contamination"] == 1
 
@@ -77,10 +83,12 @@ def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_pa
     models, tasks, seeds = ["qwen2_5_7b", "llama3_1_8b_instruct"], ["math", "logic"], [1, 2, 3]
     assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS) * len(seeds)
     assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 8 and "pretrain_toy_model" not in jobs
+    assert jobs["one_shot_reference"] == len(models) * len(tasks) and jobs["example_selection_table"] == 1
     for model in models:
         for task in tasks:
             for seed in seeds:
-                assert f"results/rl/{model}/{task}/nsr/seed{seed}/model" in proc.stdout
+                for claim in ("nsr", "random", "random_ungated", "incorrect", "incorrect_label"):
+                    assert f"results/rl/{model}/{task}/{claim}/seed{seed}/model" in proc.stdout
 
 
 @pytest.fixture(scope="module")
@@ -142,8 +150,10 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     from mirage.schemas import EVAL, RUN_CURVES
 
     res = smoke_study / "results"
+    # every claim but incorrect_label (see tests/smoke/config.yaml)
+    claims = set(CLAIMS) - {"incorrect_label"}
     evals = EVAL.read(res / "tables" / "eval.parquet")
-    assert set(evals["claim"]) == set(CLAIMS) | {"base"}
+    assert set(evals["claim"]) == claims | {"base"}
     assert evals.filter(pl.col("claim") != "base").select("model", "task").unique().rows() == [("toy_a", "add")]
     for col in ("avg_at_n", "pass_at_k", "procedure_share", "well_formed_share"):
         assert evals[col].is_between(0, 1).all()
@@ -151,18 +161,31 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert shares.to_series().to_list() == pytest.approx([1.0] * evals.height)
 
     curves = RUN_CURVES.read(res / "tables" / "training_curves.parquet")
-    assert set(curves["claim"]) == set(CLAIMS)
-    assert curves.group_by("claim").agg(pl.col("step").max())["step"].to_list() == [4] * len(CLAIMS)
+    assert set(curves["claim"]) == claims
+    # 2 rollout batches of 2 optimizer steps each
+    assert curves.group_by("claim").agg(pl.col("step").max())["step"].to_list() == [4] * len(claims)
+    assert curves.group_by("claim").agg(pl.col("rollout").max())["rollout"].to_list() == [1] * len(claims)
+    assert {"filtered_share", "generation_batches"} <= set(curves.columns)
     # two optimizer steps per generation batch: the second is off-policy, so the
     # clipped objective acts (a spurious reward gives gradients even to an untrained model)
     random = curves.filter(pl.col("claim") == "random")
     assert random["clip_ratio"].max() > 0
     assert random.filter(pl.col("reward").is_null())["step"].to_list() == [2, 4]
 
-    one_shot = json.loads((res / "rl" / "toy_a" / "add" / "one_shot" / "seed1" / "model" / "run.json").read_text())
-    assert len(one_shot["training_problems"]) == 1
-    labels = pl.read_parquet(res / "rl" / "wrong_labels" / "toy_a" / "add.parquet")
-    assert labels.height == 16
+    # the examples of the one/few-shot claims: chosen by the reference run, each visited >= min_visits times
+    from mirage.schemas import EXAMPLE_SELECTION
+
+    selection = EXAMPLE_SELECTION.read(res / "tables" / "example_selection.parquet")
+    settings = yaml.safe_load((smoke_study / "smoke.yaml").read_text())["rl"]["claim_settings"]
+    assert selection.height == settings["one_shot"]["candidates"]
+    chosen = selection.filter(pl.col("chosen").is_not_null())
+    for claim, count in (("one_shot", 1), ("few_shot", settings["few_shot"]["k"]), ("one_shot_random", 1)):
+        rows = chosen.filter(pl.col("chosen").str.contains(claim))
+        if claim != "one_shot_random":
+            rows = rows.filter(pl.col("chosen").str.split(",").list.contains(claim))
+            assert (rows["visits"] >= settings["one_shot"]["min_visits"]).all()
+        run = json.loads((res / "rl" / "toy_a" / "add" / claim / "seed1" / "model" / "run.json").read_text())
+        assert run["training_problems"] == sorted(rows["problem_id"].to_list()) and rows.height == count
 
     from mirage.schemas import CLAIMS_TABLE
 
@@ -200,13 +223,12 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     (smoke_study / "hot.yaml").write_text(text.replace(sampler_line, "n: 4, temperature: 0.7"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "hot.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    # five eval-split samplings (toy_a x 2, toy_b, the sweep's two contexts), and the train
-    # split of the one RL cell (its wrong labels)
-    assert jobs.get("sample_base") == 6 and jobs.get("passk_table") == 1
-    assert jobs.get("evaluate_claim") == 11  # every RL checkpoint is evaluated again
-    # only the incorrect-label run trains again: its labels come from the base model's samples
-    assert jobs.get("train_claim") == 1 and "results/rl/toy_a/add/incorrect/seed1/model" in proc.stdout
-    assert "pretrain_toy_model" not in jobs and "prepare_task" not in jobs
+    # five eval-split samplings (toy_a x 2, toy_b, the sweep's two contexts)
+    assert jobs.get("sample_base") == 5 and jobs.get("passk_table") == 1
+    smoke_claims = yaml.safe_load(text)["rl"]["claims"]
+    assert jobs.get("evaluate_claim") == len(smoke_claims)  # every RL checkpoint is evaluated again
+    # no run trains again (no claim of the smoke study reads the base model's samples)
+    assert "train_claim" not in jobs and "pretrain_toy_model" not in jobs and "prepare_task" not in jobs
 
     # a change to one claim's settings reruns that claim's jobs and what follows, only
     (smoke_study / "few.yaml").write_text(text.replace("few_shot: {k: 2}", "few_shot: {k: 3}"))
@@ -214,7 +236,9 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     jobs = jobs_in_dry_run(proc.stdout)
     assert jobs.get("train_claim") == 1 and jobs.get("evaluate_claim") == 1 and jobs.get("eval_table") == 1
     assert "results/rl/toy_a/add/few_shot/seed1/model" in proc.stdout
-    assert "sample_base" not in jobs and "pretrain_toy_model" not in jobs
+    # the ranking stands; only the table of chosen examples is written again
+    assert jobs.get("example_selection_table") == 1 and "select_examples" not in jobs
+    assert "sample_base" not in jobs and "pretrain_toy_model" not in jobs and "one_shot_reference" not in jobs
 
     # a change to the verdict rule reruns the verdict table and its figures only
     (smoke_study / "rule.yaml").write_text(text.replace("min_gain: 0.02", "min_gain: 0.05"))

@@ -7,7 +7,8 @@ with rule_logging(snakemake):
     cfg = snakemake.params.contamination
     if snakemake.rule == "contamination_check":
         checks = contamination.check_model(snakemake.wildcards.model, snakemake.params.model_path,
-                                           snakemake.input.problems, cfg["fraction"], threads=snakemake.threads)
+                                           snakemake.input.problems, cfg["fraction"], threads=snakemake.threads,
+                                           prompt_format=snakemake.params.prompt_format)
         CONTAMINATION.write(checks, snakemake.output[0])
     else:
         summary = contamination.summarise([CONTAMINATION.read(f) for f in snakemake.input], cfg["flag_exact_match"])

@@ -13,4 +13,6 @@ if __name__ == "__main__":
             seed=snakemake.params.seed,
             out_path=snakemake.output[0],
             threads=snakemake.threads,
+            prompt_format=snakemake.params.prompt_format,
+            answer_fallback=snakemake.params.answer_fallback,
         )

@@ -1,0 +1,100 @@
+"""rl.grpo.steps and warmup_steps count rollout batches, as the released verl
+run counts them: a real GRPO run makes one generation batch per step, two
+optimizer updates per batch, and holds the learning rate constant within a
+batch while it warms up over batches."""
+
+import polars as pl
+import pytest
+from transformers import TrainerCallback
+
+from mirage.rewards import GroundTruthReward
+from mirage.rl import RunOutputs, rollout_lr_scheduler, run_grpo
+from mirage.toy.data import generate_task_splits
+from mirage.toy.pretrain import pretrain_toy_model
+from mirage.toy.tokenizer import build_tokenizer
+
+TEMPLATE = "{question} -> <think> <answer>\n"
+ARCH = {"type": "llama", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+        "intermediate_size": 64, "max_position_embeddings": 96}
+MODEL = {"name": "toy", "architecture": ARCH,
+         "sft": {"steps": 2, "batch_size": 8, "learning_rate": 3e-3, "max_length": 48, "logging_steps": 1},
+         "mixture": {"add": {"weight": 1.0, "styles": {"procedure": 1.0}}}}
+GRPO = {"steps": 4, "prompts_per_generation": 4, "num_generations": 2, "steps_per_generation": 2,
+        "learning_rate": 1e-3, "warmup_steps": 2, "weight_decay": 0.0, "max_grad_norm": 1.0, "epsilon": 0.2,
+        "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
+        "max_completion_length": 8}
+
+
+class LearningRates(TrainerCallback):
+    """The learning rate each optimizer update uses."""
+
+    def __init__(self):
+        self.lrs = []
+
+    def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
+        self.lrs.append(optimizer.param_groups[0]["lr"])
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("steps")
+    build_tokenizer().save_pretrained(str(root / "tokenizer"))
+    problems = generate_task_splits("add", "add", {"digits": 2}, 8, 2, 3, TEMPLATE)
+    problems.write_parquet(root / "add.parquet")
+    pretrain_toy_model(root / "tokenizer", [root / "add.parquet"], root / "base", MODEL,
+                       {"add": {"family": "add", "params": {"digits": 2}}}, TEMPLATE, seed=5)
+    return root, problems.filter(pl.col("split") == "train").select("prompt", "answer", "problem_id").to_dicts()
+
+
+def test_steps_are_rollout_batches_of_two_updates_with_a_per_batch_warmup(base, tmp_path, monkeypatch):
+    root, rows = base
+    calls = []
+    score = GroundTruthReward.score
+    monkeypatch.setattr(GroundTruthReward, "score", lambda self, *a, **k: calls.append(len(a[1])) or score(self, *a, **k))
+    lrs = LearningRates()
+    out = RunOutputs(str(tmp_path / "model"), str(tmp_path / "curves.parquet"), str(tmp_path / "history.parquet"))
+    run_grpo(str(root / "base"), rows, "ground_truth", {}, GRPO, "integer", 1, out, use_cpu=True, callbacks=(lrs,))
+    assert calls == [8] * 4  # 4 rollout batches of 4 prompts x 2 completions, one generation each
+    assert len(lrs.lrs) == 8  # 2 optimizer updates per rollout batch
+    # warm-up over 2 rollout batches (0, then 1/2), constant within a batch
+    assert lrs.lrs == pytest.approx([0.0, 0.0, 5e-4, 5e-4, 1e-3, 1e-3, 1e-3, 1e-3])
+    curves = pl.read_parquet(tmp_path / "curves.parquet")
+    assert curves["step"].to_list() == list(range(1, 9)) and curves["rollout"].to_list() == [0, 0, 1, 1, 2, 2, 3, 3]
+    history = pl.read_parquet(tmp_path / "history.parquet")
+    assert history.height == 32 and history["step"].unique().sort().to_list() == [0, 2, 4, 6]
+
+
+def test_the_schedule_factor_by_optimizer_step():
+    import torch
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = rollout_lr_scheduler(opt, warmup_rollouts=3, updates_per_rollout=2)
+    seen = []
+    for _ in range(10):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert seen == pytest.approx([0, 0, 1 / 3, 1 / 3, 2 / 3, 2 / 3, 1, 1, 1, 1])
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    assert rollout_lr_scheduler(opt, 0, 2).get_last_lr() == [1.0]  # no warm-up
+
+
+def test_majority_vote_samples_its_extra_votes_from_the_policy(base, tmp_path, monkeypatch):
+    from mirage.rewards import MajorityVoteReward
+
+    seen = []
+    bind = MajorityVoteReward.bind_vote_sampler
+
+    def recording(self, sampler):
+        def wrapped(prompts, n):
+            out = sampler(prompts, n)
+            seen.append((len(prompts), n, len(out), all(isinstance(c, str) for c in out)))
+            return out
+        bind(self, wrapped)
+
+    monkeypatch.setattr(MajorityVoteReward, "bind_vote_sampler", recording)
+    root, rows = base
+    out = RunOutputs(str(tmp_path / "model"), str(tmp_path / "curves.parquet"), str(tmp_path / "history.parquet"))
+    run_grpo(str(root / "base"), rows, "majority_vote", {"votes": 5}, {**GRPO, "steps": 2}, "integer", 1, out,
+             use_cpu=True)
+    assert seen == [(4, 3, 12, True)] * 2  # per rollout batch: 4 prompts x 3 more votes (5 - 2 trained)
