@@ -29,7 +29,7 @@ STAGES = {
     "data": ["prepare_task", "build_tokenizer"],
     "sft": ["pretrain_toy_model"],
     "alignment": ["sample_base", "passk_table", "wrong_labels"],
-    "rl": ["train_claim"],
+    "rl": ["one_shot_reference", "select_examples", "example_selection_table", "train_claim"],
     "evaluation": ["evaluate_claim", "eval_table"],
     "results": ["claims_table", "verdict_tables", "plot_passk", "plot_claim_gains", "plot_style_shift",
                 "plot_training_curves", "plot_gain_vs_alignment"],
