@@ -264,10 +264,8 @@ def training_rows(problems: pl.DataFrame, claim: Claim, min_rows: int, labels: p
     fill at least ``min_rows`` rows (one generation batch), as in One-Shot RLVR."""
     df = problems
     if labels is not None:
+        # none at all where the base model's majority answer is right on every problem
         wrong = labels.filter(pl.col("majority_wrong"))
-        if wrong.is_empty():
-            raise ValueError(f"{claim.name}: the base model's majority answer is right on every training problem: "
-                             "nothing to train on")
         df = df.join(wrong.select("problem_id", "wrong_label"), on="problem_id", how="inner")
     if claim.needs_example_selection:
         chosen = chosen_examples(selection, claim.name, few_shot_k)
@@ -408,8 +406,8 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     elapsed = time.perf_counter() - start
-    log.info("%s: %d rollout batches (%d optimizer steps) in %.1f s", reward_name, steps or rl["steps"],
-             trainer.state.global_step, elapsed)
+    log.info("%s: %d rollout batches (%d optimizer steps) in %.1f s", (summary or {}).get("claim", reward_name),
+             steps or rl["steps"], trainer.state.global_step, elapsed)
 
     # the tables first: the model folder's rename is the last thing the job does
     TRAINING_CURVES.write(training_curves(trainer.state.log_history, updates_per_rollout(rl)), outputs.curves)
@@ -418,7 +416,7 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
         trainer.model.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
         (tmp / "run.json").write_text(json.dumps({
-            **(summary or {}), "seed": seed, "train_seconds": round(elapsed, 1),
+            **(summary or {}), "seed": seed, "trained": True, "train_seconds": round(elapsed, 1),
             "rollout_batches": steps or rl["steps"], "optimizer_steps": trainer.state.global_step,
             "resumed_from_step": checkpoint_step(resume_from),
             "training_problems": sorted({r["problem_id"] for r in rows})}, indent=1))
@@ -430,16 +428,39 @@ def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: 
                 wrong_labels_path: str | None = None, selection_path: str | None = None, **run) -> None:
     """One claim's GRPO run on one (base model, task, seed): its training rows
     (see ``training_rows``), its reward, its polarity. ``run``: the keyword
-    arguments of ``run_grpo`` (threads, use_cpu, checkpoints, resume_key, callbacks)."""
+    arguments of ``run_grpo`` (threads, use_cpu, checkpoints, resume_key, callbacks).
+    A claim with no training row in this cell (``incorrect_label`` where the base
+    model's majority answer is right on every problem) is not trained: the job
+    writes the base model with ``"trained": false`` and the reason in ``run.json``,
+    empty curves and history, and the claims table leaves the run out."""
     claim = get_claim(claim_name)
     problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
     labels = WRONG_LABELS.read(wrong_labels_path) if claim.needs_wrong_labels else None
     selection = CANDIDATE_RANKING.read(selection_path) if claim.needs_example_selection else None
     rows = training_rows(problems, claim, rl["prompts_per_generation"], labels, selection,
                          claim_settings.get("k", 4))
+    if not rows:
+        reason = "the base model's majority answer is right on every training problem: no problem to train on"
+        log.warning("%s: not trained: %s", claim.name, reason)
+        write_untrained_run(model_path, RunOutputs(out_dir, curves_path, history_path),
+                            {"claim": claim.name, "seed": seed, "trained": False, "reason": reason})
+        return
     run_grpo(model_path, rows, claim.reward, claim_settings, rl, verifier, seed,
              RunOutputs(out_dir, curves_path, history_path), polarity=claim.polarity,
              summary={"claim": claim.name}, **run)
+
+
+def write_untrained_run(model_path: str, outputs: RunOutputs, summary: dict) -> None:
+    """The outputs of a run that did not train: the base model as its final
+    model, no curves, no reward history."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    TRAINING_CURVES.write(TRAINING_CURVES.frame([]), outputs.curves)
+    REWARD_HISTORY.write(REWARD_HISTORY.frame([]), outputs.history)
+    with atomic_directory(Path(outputs.model_dir)) as tmp:
+        AutoModelForCausalLM.from_pretrained(model_path).save_pretrained(str(tmp), safe_serialization=True)
+        AutoTokenizer.from_pretrained(model_path).save_pretrained(str(tmp))
+        (tmp / "run.json").write_text(json.dumps({**summary, "training_problems": []}, indent=1))
 
 
 def reference_steps(rl: dict, one_shot: dict) -> int:

@@ -4,12 +4,22 @@ verdict by the rule stated in the config (``analysis``)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 
 from mirage.claims import CLAIMS, NO_GAIN, WORKS
 from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS
 from mirage.seeding import stable_seed
+
+
+def was_trained(model_dir: str) -> bool:
+    """Whether a run's model folder comes from training: a claim with nothing to
+    train on in a cell writes the base model with ``"trained": false`` in its
+    ``run.json`` (``mirage.rl.write_untrained_run``) and gets no verdict."""
+    return json.loads((Path(model_dir) / "run.json").read_text()).get("trained", True)
 
 
 def per_problem_accuracy(samples: pl.DataFrame) -> pl.DataFrame:

@@ -4,6 +4,7 @@ rule claims_table:
     input:
         base=rl_cell_base_files(),
         rl=rl_eval_files(),
+        models=[f"{run_dir(*run)}/model" for run in rl_runs()],
         passk="results/tables/passk.parquet",
     output:
         "results/tables/claims.parquet",

@@ -32,3 +32,26 @@ def workdir(tmp_path):
     """A fresh study directory holding a copy of the config folder."""
     shutil.copytree(REPO / "config", tmp_path / "config")
     return tmp_path
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: unwinds past the job's own code, which catches no BaseException."""
+
+
+def stop_after_saving_class():
+    from transformers import TrainerCallback
+
+    class StopAfterSaving(TrainerCallback):
+        """Kills a training run right after it saved the checkpoint of ``step``."""
+
+        def __init__(self, step):
+            self.step = step
+
+        def on_save(self, args, state, control, **kwargs):
+            if state.global_step == self.step:
+                raise Killed()
+
+    return StopAfterSaving
+
+
+StopAfterSaving = stop_after_saving_class()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from transformers import TrainerCallback
+from conftest import Killed, StopAfterSaving
 
 from mirage.checkpoints import CheckpointDir, load_extra_state, resume_callback
 from mirage.dynamic_sampling import (FILLED_SHARE, FILTERED_SHARE, GENERATION_BATCHES, DynamicSamplingMixin,
@@ -26,19 +26,6 @@ ARCH = {"type": "llama", "hidden_size": 32, "num_hidden_layers": 1, "num_attenti
         "intermediate_size": 64, "max_position_embeddings": 64}
 N_PROMPTS, PROMPTS, GENS, SPG = 16, 4, 4, 2  # 4 groups of 4 completions per generation batch, 2 steps each
 KEYS = (FILTERED_SHARE, GENERATION_BATCHES, FILLED_SHARE)
-
-
-class Killed(BaseException):
-    """Stands in for SIGKILL (as in tests/test_resume.py)."""
-
-
-class StopAfterSaving(TrainerCallback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            raise Killed()
 
 
 class Scripted:

@@ -7,8 +7,8 @@ import json
 import polars as pl
 import pytest
 from safetensors.torch import load_file
-from transformers import TrainerCallback
 
+from conftest import Killed, StopAfterSaving
 from mirage.atomic import atomic_directory, atomic_file
 from mirage.checkpoints import CheckpointDir
 from mirage.rl import train_claim
@@ -27,19 +27,6 @@ GRPO = {"steps": 6, "prompts_per_generation": 4, "num_generations": 4, "steps_pe
         "learning_rate": 3e-2, "warmup_steps": 0, "weight_decay": 0.1, "max_grad_norm": 1.0, "epsilon": 0.2,
         "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
         "max_completion_length": 24}
-
-
-class Killed(BaseException):
-    """Stands in for SIGKILL: unwinds past the job's own code, which catches no BaseException."""
-
-
-class StopAfterSaving(TrainerCallback):
-    def __init__(self, step):
-        self.step = step
-
-    def on_save(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            raise Killed()
 
 
 @pytest.fixture(scope="module")

@@ -98,3 +98,29 @@ def test_majority_vote_samples_its_extra_votes_from_the_policy(base, tmp_path, m
     run_grpo(str(root / "base"), rows, "majority_vote", {"votes": 5}, {**GRPO, "steps": 2}, "integer", 1, out,
              use_cpu=True)
     assert seen == [(4, 3, 12, True)] * 2  # per rollout batch: 4 prompts x 3 more votes (5 - 2 trained)
+
+
+def test_a_claim_with_nothing_to_train_on_writes_an_untrained_run(base, tmp_path):
+    """incorrect_label where the base model's majority answer is right on every
+    problem: the base model, marked untrained, with empty curves and history."""
+    import json
+
+    from mirage.rl import train_claim
+    from mirage.schemas import WRONG_LABELS
+    from mirage.verdicts import was_trained
+
+    root, rows = base
+    labels = WRONG_LABELS.frame([{"problem_id": r["problem_id"], "wrong_label": r["answer"], "votes": 4,
+                                  "majority_count": 4, "majority_wrong": False} for r in rows])
+    WRONG_LABELS.write(labels, tmp_path / "labels.parquet")
+    out = tmp_path / "run"
+    train_claim(str(root / "base"), str(root / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
+                str(out / "history.parquet"), "incorrect_label", GRPO, {}, "integer", seed=1,
+                wrong_labels_path=str(tmp_path / "labels.parquet"), use_cpu=True)
+    run = json.loads((out / "model" / "run.json").read_text())
+    assert run["trained"] is False and run["training_problems"] == [] and not was_trained(str(out / "model"))
+    assert pl.read_parquet(out / "curves.parquet").height == 0 and pl.read_parquet(out / "history.parquet").height == 0
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(root / "base" / "model.safetensors")), load_file(str(out / "model" / "model.safetensors"))
+    assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)

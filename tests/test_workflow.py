@@ -150,8 +150,7 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     from mirage.schemas import EVAL, RUN_CURVES
 
     res = smoke_study / "results"
-    # every claim but incorrect_label (see tests/smoke/config.yaml)
-    claims = set(CLAIMS) - {"incorrect_label"}
+    claims = set(CLAIMS)
     evals = EVAL.read(res / "tables" / "eval.parquet")
     assert set(evals["claim"]) == claims | {"base"}
     assert evals.filter(pl.col("claim") != "base").select("model", "task").unique().rows() == [("toy_a", "add")]
@@ -161,10 +160,11 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert shares.to_series().to_list() == pytest.approx([1.0] * evals.height)
 
     curves = RUN_CURVES.read(res / "tables" / "training_curves.parquet")
-    assert set(curves["claim"]) == claims
+    trained = claims - {"incorrect_label"}
+    assert set(curves["claim"]) == trained
     # 2 rollout batches of 2 optimizer steps each
-    assert curves.group_by("claim").agg(pl.col("step").max())["step"].to_list() == [4] * len(claims)
-    assert curves.group_by("claim").agg(pl.col("rollout").max())["rollout"].to_list() == [1] * len(claims)
+    assert curves.group_by("claim").agg(pl.col("step").max())["step"].to_list() == [4] * len(trained)
+    assert curves.group_by("claim").agg(pl.col("rollout").max())["rollout"].to_list() == [1] * len(trained)
     assert {"filtered_share", "generation_batches"} <= set(curves.columns)
     # two optimizer steps per generation batch: the second is off-policy, so the
     # clipped objective acts (a spurious reward gives gradients even to an untrained model)
@@ -187,10 +187,16 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
         run = json.loads((res / "rl" / "toy_a" / "add" / claim / "seed1" / "model" / "run.json").read_text())
         assert run["training_problems"] == sorted(rows["problem_id"].to_list()) and rows.height == count
 
+    # the untrained smoke model answers nothing: no problem has a wrong majority answer, so
+    # incorrect_label had nothing to train on; its run says so, and it gets no verdict
+    labels = pl.read_parquet(res / "rl" / "wrong_labels" / "toy_a" / "add.parquet")
+    assert labels.height == 16 and not labels["majority_wrong"].any()
+    run = json.loads((res / "rl" / "toy_a" / "add" / "incorrect_label" / "seed1" / "model" / "run.json").read_text())
+    assert run["trained"] is False and "majority answer" in run["reason"]
     from mirage.schemas import CLAIMS_TABLE
 
     verdicts = CLAIMS_TABLE.read(res / "tables" / "claims.parquet")
-    assert sorted(verdicts["claim"]) == sorted(CLAIMS)
+    assert sorted(verdicts["claim"]) == sorted(set(CLAIMS) - {"incorrect_label"})
     assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive"}
     assert (verdicts["ci_low"] <= verdicts["gain"]).all() and (verdicts["gain"] <= verdicts["ci_high"]).all()
     from mirage import provenance
@@ -223,12 +229,14 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     (smoke_study / "hot.yaml").write_text(text.replace(sampler_line, "n: 4, temperature: 0.7"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "hot.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    # five eval-split samplings (toy_a x 2, toy_b, the sweep's two contexts)
-    assert jobs.get("sample_base") == 5 and jobs.get("passk_table") == 1
+    # five eval-split samplings (toy_a x 2, toy_b, the sweep's two contexts), and the train
+    # split of the one RL cell (the majority labels of incorrect_label)
+    assert jobs.get("sample_base") == 6 and jobs.get("passk_table") == 1
     smoke_claims = yaml.safe_load(text)["rl"]["claims"]
     assert jobs.get("evaluate_claim") == len(smoke_claims)  # every RL checkpoint is evaluated again
-    # no run trains again (no claim of the smoke study reads the base model's samples)
-    assert "train_claim" not in jobs and "pretrain_toy_model" not in jobs and "prepare_task" not in jobs
+    # only the incorrect-label run trains again: its labels come from the base model's samples
+    assert jobs.get("train_claim") == 1 and "results/rl/toy_a/add/incorrect_label/seed1/model" in proc.stdout
+    assert "pretrain_toy_model" not in jobs and "prepare_task" not in jobs
 
     # a change to one claim's settings reruns that claim's jobs and what follows, only
     (smoke_study / "few.yaml").write_text(text.replace("few_shot: {k: 2}", "few_shot: {k: 3}"))

@@ -1,11 +1,13 @@
 from mirage.schemas import CLAIMS_TABLE
-from mirage.verdicts import claims_table
+from mirage.verdicts import claims_table, was_trained
 from mirage.workflow import rule_logging
 
 with rule_logging(snakemake):
+    runs = zip(snakemake.params.runs, snakemake.input.rl, snakemake.input.models)
     table = claims_table(
         base_files=list(snakemake.input.base),
-        runs=[(claim, seed, path) for (claim, seed), path in zip(snakemake.params.runs, snakemake.input.rl)],
+        # a run that had nothing to train on (see mirage.rl.train_claim) has no verdict
+        runs=[(claim, seed, path) for (claim, seed), path, model in runs if was_trained(model)],
         passk_path=snakemake.input.passk,
         analysis=snakemake.params.analysis,
         seed=snakemake.params.seed,
