@@ -334,6 +334,19 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
         vllm_gpu_memory_utilization=rl.get("vllm_gpu_memory_utilization", 0.3),
         # verl as released has no correction between the rollout engine's and the trainer's log-probs
         vllm_importance_sampling_correction=rl.get("vllm_importance_sampling_correction", False),
+        vllm_max_model_length=rl.get("vllm_max_model_length"),
+        # TRL 1.16 defaults that equal the released run's settings, stated so that a TRL upgrade
+        # cannot change them silently: plain temperature / top-p sampling, token-level ratios,
+        # every token in the loss, no entropy term, a shuffled data order
+        top_k=0,
+        min_p=None,
+        repetition_penalty=1.0,
+        importance_sampling_level="token",
+        top_entropy_quantile=1.0,
+        entropy_coef=0.0,
+        off_policy_mask_threshold=None,
+        cast_lm_head_to_fp32=False,
+        shuffle_dataset=True,
         use_cpu=use_cpu,
         bf16=not use_cpu,  # bf16 autocast on the CPU is slower than float32
         report_to="none",

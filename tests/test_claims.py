@@ -241,3 +241,7 @@ def test_default_grpo_config_is_off_policy(tmp_path):
     assert args.save_strategy == "steps" and args.save_steps == 2 * config["checkpoints"]["rl_every"]
     assert args.output_dir == str(tmp_path)
     assert args.vllm_importance_sampling_correction is False  # verl as released has none
+    # TRL defaults that equal the released run's, stated explicitly
+    assert (args.top_k, args.min_p, args.repetition_penalty) == (0, None, 1.0)
+    assert args.importance_sampling_level == "token" and args.top_entropy_quantile == 1.0
+    assert args.entropy_coef == 0.0 and args.shuffle_dataset and not args.cast_lm_head_to_fp32
