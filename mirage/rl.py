@@ -458,6 +458,10 @@ def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: 
         write_untrained_run(model_path, RunOutputs(out_dir, curves_path, history_path),
                             {"claim": claim.name, "seed": seed, "trained": False, "reason": reason})
         return
+    if claim.polarity.endswith("_raw"):
+        # RLVR-Decomposed's advantages give all-wrong groups a gradient: filtering them out
+        # (dynamic sampling) would remove exactly what this variant differs on
+        rl = {**rl, "dynamic_sampling": {**rl.get("dynamic_sampling", {}), "enabled": False}}
     run_grpo(model_path, rows, claim.reward, claim_settings, rl, verifier, seed,
              RunOutputs(out_dir, curves_path, history_path), polarity=claim.polarity,
              summary={"claim": claim.name}, **run)
