@@ -124,3 +124,20 @@ def test_a_claim_with_nothing_to_train_on_writes_an_untrained_run(base, tmp_path
 
     a, b = load_file(str(root / "base" / "model.safetensors")), load_file(str(out / "model" / "model.safetensors"))
     assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+
+
+def test_decomposed_polarity_claims_run_without_dynamic_sampling(base, tmp_path):
+    """nsr_decomposed gives all-wrong groups a gradient: the study's dynamic
+    sampling, which would drop them, is off for it (and on for nsr)."""
+    from mirage.rl import train_claim
+
+    root, _ = base
+    rl = {**GRPO, "steps": 2, "dynamic_sampling": {"enabled": True, "max_generation_batches": 2}}
+    curves = {}
+    for claim in ("nsr", "nsr_decomposed"):
+        out = tmp_path / claim
+        train_claim(str(root / "base"), str(root / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
+                    str(out / "history.parquet"), claim, rl, {}, "integer", seed=1, use_cpu=True)
+        curves[claim] = pl.read_parquet(out / "curves.parquet")
+    assert curves["nsr"]["generation_batches"].is_not_null().all()
+    assert curves["nsr_decomposed"]["generation_batches"].is_null().all()
