@@ -32,9 +32,11 @@ def test_dry_run_of_the_default_study(tmp_path):
     from mirage.claims import CLAIMS
 
     cells = [("toy_a", "add"), ("toy_a", "sub")]
-    assert jobs["train_claim"] == jobs["evaluate_claim"] == len(cells) * len(CLAIMS)
+    claims = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["claims"]
+    assert set(claims) <= set(CLAIMS)
+    assert jobs["train_claim"] == jobs["evaluate_claim"] == len(cells) * len(claims)
     for model, task in cells:
-        for claim in CLAIMS:
+        for claim in claims:
             assert f"results/rl/{model}/{task}/{claim}/seed1/model" in proc.stdout
             assert f"results/samples/rl/{model}/{task}/{claim}/seed1.parquet" in proc.stdout
     assert jobs["wrong_labels"] == 2 and jobs["eval_table"] == 1 and jobs["claims_table"] == 1
@@ -166,9 +168,10 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert curves.group_by("claim").agg(pl.col("step").max())["step"].to_list() == [4] * len(trained)
     assert curves.group_by("claim").agg(pl.col("rollout").max())["rollout"].to_list() == [1] * len(trained)
     assert {"filtered_share", "generation_batches"} <= set(curves.columns)
-    # two optimizer steps per generation batch: the second is off-policy, so the
-    # clipped objective acts (a spurious reward gives gradients even to an untrained model)
-    random = curves.filter(pl.col("claim") == "random")
+    # two optimizer steps per generation batch: the second is off-policy, so the clipped
+    # objective acts (the ungated random reward gives gradients even to an untrained model;
+    # the released one, gated by the format, gives none to a model that is never well formed)
+    random = curves.filter(pl.col("claim") == "random_ungated")
     assert random["clip_ratio"].max() > 0
     assert random.filter(pl.col("reward").is_null())["step"].to_list() == [2, 4]
 
