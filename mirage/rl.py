@@ -278,6 +278,12 @@ def training_rows(problems: pl.DataFrame, claim: Claim, min_rows: int, labels: p
 
 # -- the run ----------------------------------------------------------------------------------
 
+def without_dynamic_sampling(rl: dict) -> dict:
+    """``rl.grpo`` with dynamic sampling off (the One-Shot reference run, the
+    RLVR-Decomposed claims)."""
+    return {**rl, "dynamic_sampling": {**rl.get("dynamic_sampling", {}), "enabled": False}}
+
+
 def updates_per_rollout(rl: dict) -> int:
     """Optimizer steps per rollout batch: verl splits each batch of
     prompts_per_generation x num_generations completions into
@@ -369,8 +375,9 @@ class RunOutputs:
 
 def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_settings: dict, rl: dict, verifier: str,
              seed: int, outputs: RunOutputs, *, polarity: str = "both", steps: int | None = None,
-             prompt_format: str = "plain", answer_fallback: bool = False, threads: int = 1, use_cpu: bool | None = None, checkpoints: CheckpointDir | None = None,
-             resume_key: str = "", callbacks: tuple = (), summary: dict | None = None) -> None:
+             prompt_format: str = "plain", answer_fallback: bool = False, threads: int = 1,
+             use_cpu: bool | None = None, checkpoints: CheckpointDir | None = None, resume_key: str = "",
+             callbacks: tuple = (), summary: dict | None = None) -> None:
     """One GRPO run on ``rows`` (load, build the reward and trainer, train,
     write). With ``checkpoints``, a run killed part-way and started again
     resumes from its last complete checkpoint and ends as an uninterrupted run
@@ -461,7 +468,7 @@ def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: 
     if claim.polarity.endswith("_raw"):
         # RLVR-Decomposed's advantages give all-wrong groups a gradient: filtering them out
         # (dynamic sampling) would remove exactly what this variant differs on
-        rl = {**rl, "dynamic_sampling": {**rl.get("dynamic_sampling", {}), "enabled": False}}
+        rl = without_dynamic_sampling(rl)
     run_grpo(model_path, rows, claim.reward, claim_settings, rl, verifier, seed,
              RunOutputs(out_dir, curves_path, history_path), polarity=claim.polarity,
              summary={"claim": claim.name}, **run)
@@ -498,8 +505,7 @@ def reference_run(model_path: str, problems_path: str, outputs: RunOutputs, rl: 
     problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
     pool = candidate_pool(problems["problem_id"].to_list(), one_shot["candidates"], stable_seed(seed, "one-shot-pool"))
     rows = problems.filter(pl.col("problem_id").is_in(pool)).sort("problem_id").select("prompt", "answer", "problem_id")
-    plain = {**rl, "dynamic_sampling": {**rl.get("dynamic_sampling", {}), "enabled": False}}
-    run_grpo(model_path, rows.to_dicts(), "ground_truth", {}, plain, verifier, seed, outputs,
+    run_grpo(model_path, rows.to_dicts(), "ground_truth", {}, without_dynamic_sampling(rl), verifier, seed, outputs,
              steps=reference_steps(rl, one_shot), summary={"claim": "one_shot_reference", "candidates": pool}, **run)
 
 
