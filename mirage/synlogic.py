@@ -123,9 +123,25 @@ def literal(text: str | None) -> Any:
     except (ValueError, RecursionError):
         pass
     try:
-        return ast.literal_eval(text)
+        value = ast.literal_eval(text)
     except Exception:  # SyntaxError, ValueError, MemoryError, RecursionError on hostile text
         return None
+    return value if _plain(value) else None
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Whether a Python literal holds only what JSON can write (strings,
+    numbers other than complex, booleans, None, lists, tuples, dicts with
+    string or number keys): ``0J``, bytes, sets and ``...`` are not answers."""
+    if depth > 64:
+        return False
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, (str, int, float, bool)) and _plain(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def find_literal(text: str, kinds: str = "[") -> Any:

@@ -42,3 +42,13 @@ def test_any_text_gets_a_grade(name, text, how, fallback):
     assert isinstance(grade, Grade) and isinstance(grade.well_formed, bool) and isinstance(grade.correct, bool)
     if grade.correct:
         assert grade.extracted_answer is not None
+
+
+@pytest.mark.parametrize("text", ["0J", "1+2j", "{1, 2}", "b'x'", "...", "[0J]", "{(1, 2): 3}"])
+@pytest.mark.parametrize("name", sorted(n for n in VERIFIERS if n.startswith("synlogic")))
+def test_python_literals_json_cannot_write_are_no_answer(name, text):
+    # found by hypothesis in CI: ast.literal_eval("0J") is a complex number, and
+    # a label's canonical text (JSON) could not be written for it
+    for how in range(6):
+        grade = get_verifier(name).grade(wrap(text, how), "7")  # a label none of the texts holds
+        assert isinstance(grade, Grade) and not grade.correct
