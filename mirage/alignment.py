@@ -6,14 +6,26 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import polars as pl
 
 from mirage.passk import passk_table
-from mirage.sampling import SamplingParams, make_sampler, sample_and_grade
+from mirage.sampling import SamplingParams, engine_settings, make_sampler, sample_and_grade
 from mirage.schemas import PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
 from mirage.seeding import stable_seed
 
 log = logging.getLogger(__name__)
+
+
+def problem_subset(problems: pl.DataFrame, size: int | None, seed: int) -> pl.DataFrame:
+    """At most ``size`` of the problems, drawn without replacement under
+    ``seed`` and kept in the table's order; all of them when ``size`` is None
+    or not smaller than the table."""
+    if size is None or size >= problems.height:
+        return problems
+    ids = sorted(problems["problem_id"].to_list())
+    chosen = np.random.default_rng(seed).choice(ids, size=size, replace=False).tolist()
+    return problems.filter(pl.col("problem_id").is_in(chosen))
 
 
 def sample_problems(
@@ -27,15 +39,22 @@ def sample_problems(
     threads: int = 1,
     prompt_format: str = "plain",
     answer_fallback: bool = False,
+    num_problems: int | None = None,
 ) -> pl.DataFrame:
     """``prompt_format``: the model's (``models.<model>.prompt_format``);
-    ``answer_fallback``: the task's (``tasks.<task>.answer_fallback``)."""
+    ``answer_fallback``: the task's (``tasks.<task>.answer_fallback``);
+    ``num_problems``: sample at most this many problems of the split, a subset
+    drawn under the study's seed and the task (the same for every model)."""
     problems = PROBLEMS.read(problems_path).filter(pl.col("split") == split)
     if problems.is_empty():
         raise ValueError(f"{problems_path}: no problems in split {split!r}")
     task = problems["task"][0]
+    total = problems.height
+    problems = problem_subset(problems, num_problems, stable_seed(seed, "problem-subset", task, split))
+    if problems.height < total:
+        log.info("%s/%s: a seeded subset of %d of the %d problems", task, split, problems.height, total)
     params = SamplingParams.from_config(sampler_cfg, stable_seed(seed, "sample", model_name, task, split))
-    sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads)
+    sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads, **engine_settings(sampler_cfg))
     start = time.perf_counter()
     samples = sample_and_grade(sampler, problems, params, model_name, prompt_format, answer_fallback)
     elapsed = time.perf_counter() - start

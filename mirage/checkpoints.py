@@ -111,9 +111,33 @@ def checkpoint_step(checkpoint: Path | None) -> int:
     return int(checkpoint.name[len(PREFIX):]) if checkpoint is not None else 0
 
 
+def process_rank() -> tuple[int, int]:
+    """(rank, world size) of this process in a multi-process job; (0, 1) alone."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def barrier() -> None:
+    """Wait for every process of a multi-process job (nothing when alone)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def extra_state_file(rank: int) -> str:
+    """Each process keeps its own state (its reward's generator, its share of
+    the reward history); process 0's file has the single-process name."""
+    return EXTRA_STATE if rank == 0 else f"mirage_state.rank{rank}.json"
+
+
 def resume_callback(extra: dict[str, Resumable] | None = None):
     """A TrainerCallback that saves ``extra`` states into each checkpoint and
-    then marks it complete (``on_save`` runs after the trainer wrote it all)."""
+    then marks it complete (``on_save`` runs after the trainer wrote it all;
+    with several processes, the mark waits for every process's files)."""
     from transformers import TrainerCallback
 
     extra = extra or {}
@@ -121,9 +145,14 @@ def resume_callback(extra: dict[str, Resumable] | None = None):
     class MarkComplete(TrainerCallback):
         def on_save(self, args, state, control, **kwargs):
             folder = Path(args.output_dir) / f"{PREFIX}{state.global_step}"
+            rank, _ = process_rank()
             if extra:
-                write_text_atomic(folder / EXTRA_STATE, json.dumps({k: v.state_dict() for k, v in extra.items()}))
-            write_text_atomic(folder / COMPLETE, "")
+                folder.mkdir(parents=True, exist_ok=True)
+                write_text_atomic(folder / extra_state_file(rank),
+                                  json.dumps({k: v.state_dict() for k, v in extra.items()}))
+            barrier()
+            if rank == 0:
+                write_text_atomic(folder / COMPLETE, "")
             return control
 
     return MarkComplete()
@@ -132,6 +161,11 @@ def resume_callback(extra: dict[str, Resumable] | None = None):
 def load_extra_state(checkpoint: Path, extra: dict[str, Resumable]) -> None:
     if not extra:
         return
-    saved = json.loads((checkpoint / EXTRA_STATE).read_text())
+    rank, world = process_rank()
+    path = checkpoint / extra_state_file(rank)
+    if not path.exists():
+        raise ValueError(f"{checkpoint} has no state of process {rank} ({path.name}): it was written by a run with "
+                         f"fewer processes than this one's {world}; delete the folder to start afresh")
+    saved = json.loads(path.read_text())
     for name, obj in extra.items():
         obj.load_state_dict(saved[name])

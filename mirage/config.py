@@ -108,9 +108,7 @@ def check_references(config: dict) -> None:
     for cell in rl.get("cells", []):
         if tuple(cell.split("/")) not in pairs:
             raise ConfigError(f"config error: 'rl.cells' has '{cell}', which is not a model/task pair of the alignment stage")
-    grpo = rl["grpo"]
-    if (grpo["prompts_per_generation"] * grpo["num_generations"]) % grpo["steps_per_generation"]:
-        raise ConfigError("config error: 'rl.grpo.steps_per_generation' must divide prompts_per_generation x num_generations")
+    check_training_processes(config)
     for name, model in config["models"].items():
         path = model.get("path", "")
         # a hub id ("org/name") is read from the cache at run time; a local path must exist now
@@ -127,6 +125,39 @@ def check_references(config: dict) -> None:
     for k in config["alignment"].get("ks", []):
         if k > n:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
+    check_samplers(config)
+
+
+def training_processes(config: dict) -> int:
+    """Processes of a training job: one per GPU it asks for, or
+    ``resources.train.processes`` on the CPU."""
+    train = resources(config, "train")
+    return train["gpu"] or train.get("processes", 1)
+
+
+def check_training_processes(config: dict) -> None:
+    """The generation batch splits evenly over the optimizer steps of a rollout
+    batch and the training processes, so that the global batch is the
+    configured one whatever the process count."""
+    grpo = config["rl"]["grpo"]
+    batch, spg, procs = grpo["prompts_per_generation"] * grpo["num_generations"], grpo["steps_per_generation"], \
+        training_processes(config)
+    if batch % (spg * procs):
+        raise ConfigError(f"config error: 'rl.grpo' prompts_per_generation x num_generations ({batch}) must be divisible "
+                          f"by steps_per_generation ({spg}) x the training processes ({procs}: resources.train.gpu, "
+                          f"or resources.train.processes on the CPU)")
+    if grpo.get("model_dtype") == "bfloat16" and config["rl"].get("distributed") != "zero3":
+        raise ConfigError("config error: 'rl.grpo.model_dtype' is bfloat16, which needs 'rl.distributed: zero3' "
+                          "(its optimizer keeps float32 master weights); with bf16 weights otherwise, AdamW's updates "
+                          "are mostly lost to rounding: use float32 (bf16 autocast still speeds up the GPU)")
+    tp = grpo.get("vllm_tensor_parallel_size", 1)
+    if grpo.get("use_vllm") and procs % tp:
+        raise ConfigError(f"config error: 'rl.grpo.vllm_tensor_parallel_size' ({tp}) must divide the training "
+                          f"processes ({procs})")
+    if "majority_vote" in config["rl"]["claims"] and grpo["prompts_per_generation"] % procs:
+        raise ConfigError(f"config error: the majority_vote claim votes within a process: 'rl.grpo."
+                          f"prompts_per_generation' ({grpo['prompts_per_generation']}) must be a multiple of the "
+                          f"training processes ({procs})")
 
 
 def check_claim_settings(config: dict) -> None:
@@ -134,10 +165,6 @@ def check_claim_settings(config: dict) -> None:
     rl = config["rl"]
     grpo, settings, claims = rl["grpo"], rl["claim_settings"], rl["claims"]
     where = "config error: 'rl.claim_settings"
-    votes = settings["incorrect_label"]["votes"]
-    if "incorrect_label" in claims and votes > config["sampler"]["n"]:
-        raise ConfigError(f"{where}.incorrect_label.votes' ({votes}) is larger than 'sampler.n' ({config['sampler']['n']}): "
-                          "the labels are majorities over the base model's samples")
     votes = settings["majority_vote"]["votes"]
     if "majority_vote" in claims and votes < grpo["num_generations"]:
         raise ConfigError(f"{where}.majority_vote.votes' ({votes}) is smaller than 'rl.grpo.num_generations' "
@@ -227,3 +254,66 @@ def eval_tasks(model_cfg: dict) -> list[str]:
 
 def resources(config: dict, group: str) -> dict:
     return config["resources"].get(group, config["resources"]["default"])
+
+
+# Keys that only `python -m mirage plan` reads (mirage/plan.py): a task's, and each of its sources'.
+TASK_PLAN_KEYS = ("expected_tokens", "expected_question_tokens")
+SOURCE_PLAN_KEYS = ("expected_problems",)
+
+
+def without_plan_hints(task: dict) -> dict:
+    """A task's config as its data job depends on it (``prepare_task``'s params):
+    without the planning hints, so that a change to them reruns nothing."""
+    def source(entry: dict) -> dict:
+        return {k: v for k, v in entry.items() if k not in SOURCE_PLAN_KEYS}
+
+    kept = {k: v for k, v in task.items() if k not in TASK_PLAN_KEYS}
+    if kept.get("source") == "hub":
+        kept["train"] = source(kept["train"])
+        kept["eval"] = [source(e) for e in kept["eval"]]
+    return kept
+
+
+# -- samplers ---------------------------------------------------------------------------------
+
+# Settings of the vLLM engine (passed to vllm.LLM); the hf backend ignores them.
+VLLM_ENGINE_KEYS = ("tensor_parallel_size", "max_model_len", "gpu_memory_utilization", "enable_prefix_caching")
+# Settings that decide what the samples are drawn from (the rest only decide how fast).
+DISTRIBUTION_KEYS = ("backend", "n", "temperature", "top_p", "max_new_tokens", "max_model_len")
+
+
+def evaluation_sampler(config: dict) -> dict:
+    """The sampler of the RL evaluation (``evaluation.sampler``): its keys over
+    the alignment sampler's (``sampler``), which it is when absent."""
+    return {**config["sampler"], **config.get("evaluation", {}).get("sampler", {})}
+
+
+def vote_sampler(config: dict) -> dict:
+    """The sampler of the base model's incorrect-label votes: the alignment
+    sampler with n = ``rl.claim_settings.incorrect_label.votes``."""
+    votes = config["rl"].get("claim_settings", {}).get("incorrect_label", {}).get("votes", config["sampler"]["n"])
+    return {**config["sampler"], "n": votes}
+
+
+def job_sampler(sampler: dict) -> dict:
+    """The sampler settings a sampling job depends on (its ``params``): the hf
+    backend drops the vLLM engine's, so that they rerun nothing there."""
+    if sampler["backend"] == "vllm":
+        return dict(sampler)
+    return {k: v for k, v in sampler.items() if k not in VLLM_ENGINE_KEYS}
+
+
+def samples_alike(a: dict, b: dict) -> bool:
+    """Whether two samplers draw the same number of samples from the same
+    distribution (they may differ in batch size and engine memory settings)."""
+    return all(a.get(k) == b.get(k) for k in DISTRIBUTION_KEYS)
+
+
+def check_samplers(config: dict) -> None:
+    """A vLLM engine is sharded over at most the GPUs a sampling job gets."""
+    gpus = resources(config, "sample")["gpu"]
+    for where, sampler in (("sampler", config["sampler"]), ("evaluation.sampler", evaluation_sampler(config))):
+        tp = sampler.get("tensor_parallel_size", 1)
+        if sampler["backend"] == "vllm" and gpus and tp > gpus:
+            raise ConfigError(f"config error: '{where}.tensor_parallel_size' ({tp}) is larger than "
+                              f"'resources.sample.gpu' ({gpus})")

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import numpy as np
 import polars as pl
 
 from mirage.schemas import PROBLEMS
+from mirage.seeding import stable_seed
 from mirage.toy.data import render_prompt
 
 log = logging.getLogger(__name__)
@@ -377,5 +379,17 @@ def prepare_hub_task(task: str, cfg: dict, prompt_template: str, cache_dir: str 
 
 
 def _load_entry(entry: dict, split: str, task: str, prompt_template: str, cache_dir) -> pl.DataFrame:
-    return load_source(entry["dataset"], revision=entry.get("revision"), split=split, prompt_template=prompt_template,
-                       task=task, data_files=entry.get("data_files"), cache_dir=cache_dir, limit=entry.get("limit"))
+    table = load_source(entry["dataset"], revision=entry.get("revision"), split=split, prompt_template=prompt_template,
+                        task=task, data_files=entry.get("data_files"), cache_dir=cache_dir, limit=entry.get("limit"))
+    return subsample(table, entry.get("max_problems"), stable_seed("max_problems", task, entry["dataset"], split))
+
+
+def subsample(table: pl.DataFrame, n: int | None, seed: int) -> pl.DataFrame:
+    """``n`` rows of ``table`` drawn at random under ``seed``, in their order
+    (all of them when it has no more): a subset spread over the whole source,
+    where ``limit``'s first rows may all be of one kind (one SynLogic task type,
+    if a source lists its rows by type)."""
+    if n is None or table.height <= n:
+        return table
+    keep = np.sort(np.random.default_rng(seed).choice(table.height, size=n, replace=False))
+    return table[keep.tolist()]

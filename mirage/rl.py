@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,8 @@ import numpy as np
 import polars as pl
 
 from mirage.atomic import atomic_directory
-from mirage.checkpoints import CheckpointDir, checkpoint_step, load_extra_state, resume_callback
+from mirage.checkpoints import (CheckpointDir, barrier, checkpoint_step, load_extra_state, process_rank,
+                                resume_callback)
 from mirage.claims import Claim, get_claim
 from mirage.dynamic_sampling import DynamicSamplingMixin
 from mirage.logprobs import PromptIdsMixin
@@ -291,7 +294,8 @@ def updates_per_rollout(rl: dict) -> int:
     return rl["steps_per_generation"] * rl.get("num_iterations", 1)
 
 
-def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, steps: int | None = None):
+def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, steps: int | None = None,
+                processes: int = 1):
     """GRPOConfig from the config's ``rl.grpo`` section. ``rl.grpo.steps``,
     ``warmup_steps`` and ``checkpoints.rl_every`` count rollout batches, as the
     released verl run counts them; TRL counts optimizer steps, so each is
@@ -300,12 +304,15 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
     optimizer steps per generation batch with gradient_accumulation_steps = 1:
     the updates after the first are off-policy, which is what makes clipping act
     (equal values of the two would silently make training on-policy again).
-    ``steps``: rollout batches, overriding ``rl.grpo.steps`` (the reference run)."""
+    ``steps``: rollout batches, overriding ``rl.grpo.steps`` (the reference run).
+    ``processes``: the job's training processes; each holds 1/processes of every
+    mini-batch, so the global batch is the configured one whatever their number."""
     from trl import GRPOConfig
 
     prompts, gens, spg = rl["prompts_per_generation"], rl["num_generations"], rl["steps_per_generation"]
-    if (prompts * gens) % spg:
-        raise ValueError("rl.grpo: prompts_per_generation x num_generations must be divisible by steps_per_generation")
+    if (prompts * gens) % (spg * processes):
+        raise ValueError(f"rl.grpo: prompts_per_generation x num_generations ({prompts * gens}) must be divisible by "
+                         f"steps_per_generation ({spg}) x the training processes ({processes})")
     per_rollout = updates_per_rollout(rl)
     saving = checkpoints.trainer_args()
     if "save_steps" in saving:
@@ -313,7 +320,7 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
     return GRPOConfig(
         **saving,
         max_steps=(steps or rl["steps"]) * per_rollout,
-        per_device_train_batch_size=prompts * gens // spg,
+        per_device_train_batch_size=prompts * gens // (spg * processes),
         steps_per_generation=spg,
         gradient_accumulation_steps=1,
         num_generations=gens,
@@ -341,6 +348,10 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
         # verl as released has no correction between the rollout engine's and the trainer's log-probs
         vllm_importance_sampling_correction=rl.get("vllm_importance_sampling_correction", False),
         vllm_max_model_length=rl.get("vllm_max_model_length"),
+        vllm_tensor_parallel_size=rl.get("vllm_tensor_parallel_size", 1),
+        vllm_enable_sleep_mode=rl.get("vllm_enable_sleep_mode", False),
+        gradient_checkpointing=rl.get("gradient_checkpointing", True),
+        ddp_backend="gloo" if use_cpu and processes > 1 else None,
         # TRL 1.16 defaults that equal the released run's settings, stated so that a TRL upgrade
         # cannot change them silently: plain temperature / top-p sampling, token-level ratios,
         # every token in the loss, no entropy term, a shuffled data order
@@ -391,6 +402,7 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
 
     torch.set_num_threads(threads)
+    rank, processes = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
     if use_cpu is None:
         # what the job was given, not what the config asked for: a GPU granted by a
         # scheduler shows up here, a fake one (a test cluster's GRES) does not
@@ -400,17 +412,23 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
     tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
     check_prompt_format(tokenizer, prompt_format, model_path)
     rows = [{**r, "prompt": training_prompt(r["prompt"], prompt_format)} for r in rows]
-    model = AutoModelForCausalLM.from_pretrained(model_path)
+    checkpoints = checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
+    # the trainer's arguments before the model: under DeepSpeed ZeRO-3 they make from_pretrained load
+    # each process's shard only (zero3_init_flag), not the whole model in every process
+    args = grpo_config(rl, checkpoints, seed, use_cpu, steps, processes)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, rl.get("model_dtype", "float32")))
     recorder = RewardRecorder()
-    reward = make_reward(reward_name, verifier=get_verifier(verifier, fallback=answer_fallback), seed=seed,
+    # each process draws its own stateful rewards (process 0 as a single process would)
+    reward_seed = seed if rank == 0 else stable_seed(seed, "process", rank)
+    reward = make_reward(reward_name, verifier=get_verifier(verifier, fallback=answer_fallback), seed=reward_seed,
                          recorder=recorder,
                          num_generations=rl["num_generations"], temperature=rl["temperature"], **reward_settings)
-    checkpoints = checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
-    resume_from = checkpoints.prepare(resume_key)
+    # several processes: the launcher prepared the folder before starting them (mirage.launch)
+    resume_from = checkpoints.prepare(resume_key) if processes == 1 else checkpoints.latest()
     resumable = {"reward": reward, "recorder": recorder}
     dynamic = rl.get("dynamic_sampling", {})
     trainer = claim_trainer_class()(
-        model=model, reward_funcs=[reward], args=grpo_config(rl, checkpoints, seed, use_cpu, steps),
+        model=model, reward_funcs=[reward], args=args,
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, polarity=polarity,
         warmup_rollouts=rl["warmup_steps"], dynamic_sampling=dynamic.get("enabled", False),
         max_generation_batches=dynamic.get("max_generation_batches", 2),
@@ -429,18 +447,60 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
     log.info("%s: %d rollout batches (%d optimizer steps) in %.1f s", (summary or {}).get("claim", reward_name),
              steps or rl["steps"], trainer.state.global_step, elapsed)
 
-    # the tables first: the model folder's rename is the last thing the job does
-    TRAINING_CURVES.write(training_curves(trainer.state.log_history, updates_per_rollout(rl)), outputs.curves)
-    REWARD_HISTORY.write(REWARD_HISTORY.frame(recorder.rows), outputs.history)
-    with atomic_directory(out) as tmp:
-        trainer.model.save_pretrained(str(tmp), safe_serialization=True)
-        tokenizer.save_pretrained(str(tmp))
-        (tmp / "run.json").write_text(json.dumps({
-            **(summary or {}), "seed": seed, "trained": True, "train_seconds": round(elapsed, 1),
+    history = gathered_history(recorder.rows, processes)
+    info = {**(summary or {}), "seed": seed, "trained": True, "train_seconds": round(elapsed, 1),
             "rollout_batches": steps or rl["steps"], "optimizer_steps": trainer.state.global_step,
-            "resumed_from_step": checkpoint_step(resume_from),
-            "training_problems": sorted({r["problem_id"] for r in rows})}, indent=1))
-    checkpoints.finish()
+            "resumed_from_step": checkpoint_step(resume_from), "processes": processes,
+            "training_problems": sorted({r["problem_id"] for r in rows})}
+    # the tables first: the model folder's rename is the last thing the job does
+    if rank == 0:
+        TRAINING_CURVES.write(training_curves(trainer.state.log_history, updates_per_rollout(rl)), outputs.curves)
+        REWARD_HISTORY.write(REWARD_HISTORY.frame(history), outputs.history)
+    save_final_model(trainer, tokenizer, out, info)
+    if rank == 0:
+        checkpoints.finish()
+
+
+def gathered_history(rows: list[dict], processes: int) -> list[dict]:
+    """The reward history of every process (each scored its share of each
+    batch), in step order and, within a step, in the global batch's order."""
+    if processes == 1:
+        return rows
+    from accelerate.utils import gather_object
+
+    return sorted(gather_object(rows), key=lambda r: r["step"])
+
+
+def save_final_model(trainer, tokenizer, out: Path, info: dict) -> None:
+    """The trained model, its tokenizer and ``run.json``, as one folder renamed
+    into place. Several processes or a sharding engine (ZeRO-3, FSDP2, even on
+    one process): the engine gathers the weights on every process and process 0
+    alone writes them."""
+    rank, processes = process_rank()
+    if processes == 1 and not (trainer.is_deepspeed_enabled or trainer.is_fsdp_enabled):
+        with atomic_directory(out) as tmp:
+            trainer.model.save_pretrained(str(tmp), safe_serialization=True)
+            write_model_extras(tmp, tokenizer, info)
+        return
+    tmp = out.with_name(f".{out.name}.partial")
+    if rank == 0:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+    barrier()
+    trainer.save_model(str(tmp))  # collective: every process takes part in gathering the weights
+    barrier()
+    if rank == 0:
+        (tmp / "training_args.bin").unlink(missing_ok=True)  # the Trainer's pickle: not part of the model
+        write_model_extras(tmp, tokenizer, info)
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    barrier()
+
+
+def write_model_extras(folder: Path, tokenizer, info: dict) -> None:
+    tokenizer.save_pretrained(str(folder))
+    (folder / "run.json").write_text(json.dumps(info, indent=1))
 
 
 def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: str, history_path: str,

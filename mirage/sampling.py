@@ -115,14 +115,16 @@ class VLLMSampler:
     vLLM starts worker processes that re-import the main module."""
 
     def __init__(self, model_path: str, max_model_len: int | None = None, dtype: str = "auto",
-                 gpu_memory_utilization: float = 0.9, enforce_eager: bool = False):
+                 gpu_memory_utilization: float = 0.9, enforce_eager: bool = False, tensor_parallel_size: int = 1,
+                 enable_prefix_caching: bool | None = None):
         from transformers import AutoTokenizer
         from vllm import LLM
 
         # loaded as the trainer loads it; prompts reach vLLM as token ids, as in TRL's vLLM generation
         self.tokenizer = AutoTokenizer.from_pretrained(model_path)
         self.llm = LLM(model=model_path, dtype=dtype, max_model_len=max_model_len,
-                       gpu_memory_utilization=gpu_memory_utilization, enforce_eager=enforce_eager)
+                       gpu_memory_utilization=gpu_memory_utilization, enforce_eager=enforce_eager,
+                       tensor_parallel_size=tensor_parallel_size, enable_prefix_caching=enable_prefix_caching)
 
     def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]:
         from vllm import SamplingParams as VLLMParams
@@ -138,7 +140,18 @@ class VLLMSampler:
         return out
 
 
-def make_sampler(backend: str, model_path: str, threads: int = 1) -> Sampler:
+def engine_settings(sampler_cfg: dict) -> dict:
+    """The vLLM engine settings of a sampler section (``tensor_parallel_size``,
+    ``max_model_len``, ``gpu_memory_utilization``, ``enable_prefix_caching``)
+    that it sets; ``make_sampler`` takes them as keywords."""
+    from mirage.config import VLLM_ENGINE_KEYS
+
+    return {k: sampler_cfg[k] for k in VLLM_ENGINE_KEYS if sampler_cfg.get(k) is not None}
+
+
+def make_sampler(backend: str, model_path: str, threads: int = 1, **engine) -> Sampler:
+    """``engine``: settings of the vLLM engine (``engine_settings``), passed to
+    ``vllm.LLM``; the hf backend ignores them."""
     if backend == "hf":
         import torch
 
@@ -148,7 +161,7 @@ def make_sampler(backend: str, model_path: str, threads: int = 1) -> Sampler:
 
         # the CPU build of vLLM computes in float32 and needs eager mode
         on_cpu = not torch.cuda.is_available()
-        return VLLMSampler(model_path, dtype="float32" if on_cpu else "auto", enforce_eager=on_cpu)
+        return VLLMSampler(model_path, dtype="float32" if on_cpu else "auto", enforce_eager=on_cpu, **engine)
     raise ValueError(f"unknown sampler backend {backend!r}; known: ['hf', 'vllm']")
 
 

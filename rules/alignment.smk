@@ -3,23 +3,23 @@ rule sample_base:
         model=base_model_dir,
         problems=lambda wc: problems_file(wc.task),
     output:
-        "results/samples/base/{model}/{task}.{split}.parquet",
+        "results/samples/base/{model}/{task}.eval.parquet",
     params:
         model_path=base_model_path,
-        split=lambda wc: wc.split,
-        sampler=config["sampler"],
+        split="eval",
+        sampler=ALIGNMENT_SAMPLER,
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
     log:
-        "logs/sample_base/{model}/{task}.{split}.log",
+        "logs/sample_base/{model}/{task}.eval.log",
     benchmark:
-        "benchmarks/runs/sample_base/{model}/{task}.{split}.tsv"
+        "benchmarks/runs/sample_base/{model}/{task}.eval.tsv"
     resources:
         **rule_resources("sample"),
     threads: res("sample", "threads")
     conda:
-        "../envs/torch.yaml"
+        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/sample.py"
 

@@ -1,5 +1,5 @@
 from mirage.claims import get_claim
-from mirage.config import eval_tasks, resources
+from mirage.config import eval_tasks, evaluation_sampler, job_sampler, resources, samples_alike, vote_sampler
 
 MODELS = config["models"]
 TASKS = config["tasks"]
@@ -10,7 +10,6 @@ wildcard_constraints:
     task="[A-Za-z0-9_]+",
     claim="[A-Za-z0-9_]+",
     seed="[0-9]+",
-    split="train|eval",
 
 
 def problems_file(task):
@@ -32,8 +31,9 @@ def alignment_pairs():
     return [(m, t) for m, cfg in MODELS.items() for t in eval_tasks(cfg)]
 
 
-def base_sample_files(split="eval"):
-    return [f"results/samples/base/{m}/{t}.{split}.parquet" for m, t in alignment_pairs()]
+def base_sample_files():
+    """The alignment stage's samples: every base model on its tasks' eval split."""
+    return [f"results/samples/base/{m}/{t}.eval.parquet" for m, t in alignment_pairs()]
 
 
 def alignment_targets():
@@ -142,5 +142,20 @@ def rl_targets():
     ]
 
 
+# The samplers of the jobs, as their params carry them (mirage.config.job_sampler).
+ALIGNMENT_SAMPLER = job_sampler(config["sampler"])
+EVALUATION_SAMPLER = job_sampler(evaluation_sampler(config))
+VOTE_SAMPLER = job_sampler(vote_sampler(config))
+
+
+def base_eval_file(model, task):
+    """The base model's eval-split samples that its RL checkpoints are compared
+    with, drawn by the evaluation sampler as theirs are: the alignment stage's
+    where the two samplers draw alike, else their own job (evaluate_base)."""
+    if samples_alike(EVALUATION_SAMPLER, ALIGNMENT_SAMPLER):
+        return f"results/samples/base/{model}/{task}.eval.parquet"
+    return f"results/samples/rl/{model}/{task}/base.parquet"
+
+
 def rl_cell_base_files():
-    return [f"results/samples/base/{m}/{t}.eval.parquet" for m, t in rl_cells()]
+    return [base_eval_file(m, t) for m, t in rl_cells()]

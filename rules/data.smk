@@ -1,8 +1,11 @@
+from mirage.config import without_plan_hints
+
+
 rule prepare_task:
     output:
         "results/data/{task}.parquet",
     params:
-        task=lambda wc: TASKS[wc.task],
+        task=lambda wc: without_plan_hints(TASKS[wc.task]),  # planning hints (mirage plan) rerun nothing
         seed=config["seed"],
         prompt_template=lambda wc: config["prompt_template"],  # a function: "{question}" is no wildcard
     log:

@@ -1,6 +1,36 @@
+# Spurious Rewards' incorrect labels: the base model's majority answer over `votes`
+# samples of each training problem that gets votes (all, or a seeded subset of
+# `rl.claim_settings.incorrect_label.problems`), with the alignment sampler's settings.
+rule sample_votes:
+    input:
+        model=base_model_dir,
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        "results/samples/base/{model}/{task}.votes.parquet",
+    params:
+        model_path=base_model_path,
+        split="train",
+        sampler=VOTE_SAMPLER,
+        num_problems=claim_setting("incorrect_label", "problems"),
+        seed=config["seed"],
+        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
+        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+    log:
+        "logs/sample_votes/{model}/{task}.log",
+    benchmark:
+        "benchmarks/runs/sample_votes/{model}/{task}.tsv"
+    resources:
+        **rule_resources("sample"),
+    threads: res("sample", "threads")
+    conda:
+        "../envs/gpu.yaml"
+    script:
+        "../workflow_scripts/sample.py"
+
+
 rule wrong_labels:
     input:
-        samples="results/samples/base/{model}/{task}.train.parquet",
+        samples="results/samples/base/{model}/{task}.votes.parquet",
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/rl/wrong_labels/{model}/{task}.parquet",
@@ -33,6 +63,8 @@ rule one_shot_reference:
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
+        processes=res("train", "processes"),
+        distributed=RL["distributed"],
     log:
         "logs/one_shot_reference/{model}/{task}.log",
     benchmark:
@@ -41,7 +73,7 @@ rule one_shot_reference:
         **rule_resources("train"),
     threads: res("train", "threads")
     conda:
-        "../envs/torch.yaml"
+        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/train_claim.py"
 
@@ -101,6 +133,8 @@ rule train_claim:
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
+        processes=res("train", "processes"),
+        distributed=RL["distributed"],
     log:
         "logs/train_claim/{model}/{task}/{claim}/seed{seed}.log",
     benchmark:
@@ -109,7 +143,7 @@ rule train_claim:
         **rule_resources("train"),
     threads: res("train", "threads")
     conda:
-        "../envs/torch.yaml"
+        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/train_claim.py"
 
@@ -121,10 +155,10 @@ rule evaluate_claim:
     output:
         "results/samples/rl/{model}/{task}/{claim}/seed{seed}.parquet",
     params:
-        # the RL checkpoint, sampled exactly like the base model in the alignment stage
+        # the RL checkpoint, sampled exactly like the base model it is compared with (base_eval_file)
         model_path=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
         split="eval",
-        sampler=config["sampler"],
+        sampler=EVALUATION_SAMPLER,
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
@@ -136,14 +170,42 @@ rule evaluate_claim:
         **rule_resources("sample"),
     threads: res("sample", "threads")
     conda:
-        "../envs/torch.yaml"
+        "../envs/gpu.yaml"
+    script:
+        "../workflow_scripts/sample.py"
+
+
+# The base model sampled by the evaluation sampler, as its checkpoints are: needed only
+# where that sampler draws otherwise than the alignment sampler (see base_eval_file).
+rule evaluate_base:
+    input:
+        model=base_model_dir,
+        problems=lambda wc: problems_file(wc.task),
+    output:
+        "results/samples/rl/{model}/{task}/base.parquet",
+    params:
+        model_path=base_model_path,
+        split="eval",
+        sampler=EVALUATION_SAMPLER,
+        seed=config["seed"],
+        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
+        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+    log:
+        "logs/evaluate_base/{model}/{task}.log",
+    benchmark:
+        "benchmarks/runs/evaluate_base/{model}/{task}.tsv"
+    resources:
+        **rule_resources("sample"),
+    threads: res("sample", "threads")
+    conda:
+        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/sample.py"
 
 
 rule eval_table:
     input:
-        base=base_sample_files("eval"),
+        base=rl_cell_base_files(),
         rl=rl_eval_files(),
         curves=rl_curve_files(),
     output:

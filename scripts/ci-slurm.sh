@@ -41,6 +41,21 @@ echo "train_claim jobs seen by SLURM: $trains, with a GPU request: $gpu_trains"
 [ "$trains" -ge 11 ] && [ "$gpu_trains" -eq "$trains" ]
 if squeue -h -t all -o '%i %k' | grep -q 'rule_plot_'; then echo "figure jobs were submitted to SLURM" >&2; exit 1; fi
 
+echo "== a 2-GPU training job: one SLURM task with 2 GPUs, which starts its own 2 training processes"
+printf 'rl: {grpo: {steps: 4}}\nmodels: {toy_k: {sft: {steps: 150}}}\n' >"$WORK/two-gpu.yaml"
+(cd "$WORK" && timeout -s INT 900 "$BIN/snakemake" -s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" \
+    "$WORK/two-gpu.yaml" --profile slurm --directory "$WORK/two-gpu" "${LOCAL[@]}" \
+    --set-resources train_claim:gpu=2 train_claim:cpus_per_task=2 \
+    results/rl/toy_k/add/random/seed1/curves.parquet) >"$WORK/run-2gpu.log" 2>&1 || { tail -50 "$WORK/run-2gpu.log"; exit 1; }
+job=$(squeue -h -t all -o '%i %k' | awk '/rule_train_claim/ {print $1}' | sort -n | tail -1)
+scontrol show job "$job" | grep -E 'TresPerJob|NumTasks|NumNodes'
+scontrol show job "$job" | grep -q 'TresPerJob=gres:gpu:2' || { echo "job $job did not ask SLURM for 2 GPUs" >&2; exit 1; }
+scontrol show job "$job" | grep -q 'NumTasks=1 ' || { echo "job $job is not one task" >&2; exit 1; }
+grep -q 'training with 2 processes' "$WORK/two-gpu/logs/train_claim/toy_k/add/random/seed1.log" \
+    || { echo "the 2-GPU job did not start 2 training processes" >&2; exit 1; }
+"$BIN/python" -c 'import json, sys; run = json.load(open(sys.argv[1])); assert run["processes"] == 2, run; print("SLURM job ran", run["processes"], "training processes")' \
+    "$WORK/two-gpu/results/rl/toy_k/add/random/seed1/model/run.json"
+
 echo "== a training job cancelled after a checkpoint: the profile's retry resumes it, to the uninterrupted result"
 # tests/test_kill_resume.py's study with a longer GRPO run, so that the cancel lands mid-training
 printf 'rl: {grpo: {steps: 80}}\n' >"$WORK/longer.yaml"

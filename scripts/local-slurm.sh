@@ -11,8 +11,8 @@
 # config through SLURM_CONF=$MIRAGE_SLURM_DIR/slurm.conf; inside a job (srun, which does
 # not see SLURM_CONF there) through /etc/slurm/slurm.conf, which is linked to ours only
 # when the machine has none, and unlinked by `stop`.
-# One GPU is declared as a GRES (File=/dev/null), so rules that ask for a GPU are
-# scheduled and counted on a GPU-less machine.
+# Two GPUs are declared as a GRES (File=/dev/null), so rules that ask for GPUs (a 2-GPU
+# training job among them) are scheduled and counted on a GPU-less machine.
 set -euo pipefail
 
 DIR="${MIRAGE_SLURM_DIR:-/tmp/mirage-slurm}"
@@ -59,13 +59,13 @@ AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 GresTypes=gpu
-NodeName=$node CPUs=$cpus RealMemory=$mem Gres=gpu:1 State=UNKNOWN
+NodeName=$node CPUs=$cpus RealMemory=$mem Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP
 CONF
     # a fake GPU must name a file, or the node goes INVAL
     cat >"$DIR/gres.conf" <<CONF
 AutoDetect=off
-NodeName=$node Name=gpu File=/dev/null Count=1
+NodeName=$node Name=gpu File=/dev/null Count=2
 CONF
 }
 

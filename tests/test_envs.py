@@ -1,15 +1,26 @@
-"""The conda env files of the rule groups pin the same versions as the lock file."""
+"""The conda env files of the rule groups pin the same versions as their lock file
+(envs/gpu.yaml: requirements-gpu.lock, the others: requirements.lock)."""
 
+import platform
 import re
+import subprocess
+import sys
 
+import pytest
 import yaml
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 from conftest import REPO
 
+GPU_LOCK = "requirements-gpu.lock"
+# each env file's lock; an env file not named here follows the main lock
+ENV_LOCKS = {"gpu.yaml": GPU_LOCK}
 
-def lock_versions():
+
+def lock_versions(lock="requirements.lock"):
     pins = {}
-    for line in (REPO / "requirements.lock").read_text().splitlines():
+    for line in (REPO / lock).read_text().splitlines():
         line = line.strip()
         if line and not line.startswith("#"):
             name, version = line.split("==")
@@ -17,24 +28,71 @@ def lock_versions():
     return pins
 
 
+def env_pins(path):
+    env = yaml.safe_load(path.read_text())
+    return next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+
+
 def test_torch_is_pinned_to_the_cpu_release_in_the_lock():
     assert lock_versions()["torch"] == "2.13.0"
 
 
 def test_env_files_agree_with_the_lock():
-    lock = lock_versions()
     env_files = sorted((REPO / "envs").glob("*.yaml"))
-    assert len(env_files) >= 2
+    assert len(env_files) >= 3
     for path in env_files:
-        env = yaml.safe_load(path.read_text())
-        pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+        lock_name = ENV_LOCKS.get(path.name, "requirements.lock")
+        lock = lock_versions(lock_name)
+        pip_section = env_pins(path)
         assert pip_section, path
         for spec in pip_section:
             m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==(\S+)", spec)
             assert m, f"{path.name}: '{spec}' is not pinned with =="
             name = m.group(1).lower().replace("_", "-")
-            assert name in lock, f"{path.name}: {name} is not in requirements.lock"
-            assert lock[name] == m.group(2), f"{path.name}: {name}=={m.group(2)} but the lock has {lock[name]}"
+            assert name in lock, f"{path.name}: {name} is not in {lock_name}"
+            assert lock[name] == m.group(2), f"{path.name}: {name}=={m.group(2)} but {lock_name} has {lock[name]}"
+
+
+def test_gpu_env_installs_the_whole_gpu_lock():
+    """envs/gpu.yaml is the lock, every pin of it (one pip command under --use-conda), so that
+    a change of the lock changes the env file and Snakemake rebuilds the env."""
+    lock = lock_versions(GPU_LOCK)
+    env = {s.split("==")[0].lower().replace("_", "-"): s.split("==")[1] for s in env_pins(REPO / "envs" / "gpu.yaml")}
+    assert env == lock
+    assert yaml.safe_load((REPO / "envs" / "gpu.yaml").read_text())["dependencies"][0] == "python=3.11"
+
+
+def test_gpu_lock_pins_the_vllm_colocate_stack():
+    """TRL 1.16's vLLM colocate mode: vllm within TRL's range (0.22.0-0.31.0), vllm 0.31.0's
+    torch and transformers pins, and deepspeed as trl[deepspeed] asks (tests of the resolution
+    itself: test_gpu_lock_resolves, which needs the package index)."""
+    lock = lock_versions(GPU_LOCK)
+    assert lock["torch"] == "2.13.0"  # no local label: the index's CUDA build on Linux
+    assert lock["vllm"] in SpecifierSet(">=0.22.0,<=0.31.0")
+    assert lock["vllm"] == "0.31.0"
+    assert Version(lock["transformers"]) in SpecifierSet(">=5.10.4,<5.18.0")
+    assert lock["trl"] == lock_versions()["trl"] == "1.16.0"
+    assert Version(lock["deepspeed"]) in SpecifierSet(">=0.18.6")
+    assert lock["accelerate"] == lock_versions()["accelerate"]
+    # what the training and sampling jobs import
+    for name in ("datasets", "math-verify", "polars", "pyarrow", "numpy", "tqdm", "pyyaml", "snakemake"):
+        assert name in lock, name
+    header = (REPO / GPU_LOCK).read_text()
+    assert "# requires:" in header and "# source distributions: deepspeed connection_pool" in header
+
+
+@pytest.mark.slow
+def test_gpu_lock_resolves():
+    """pip's resolver, for the GPU nodes' platform, finds exactly the lock (make check-gpu-lock:
+    ~45 s, downloads the wheels' metadata from the package index)."""
+    if not (sys.platform == "linux" and platform.machine() == "x86_64" and sys.version_info[:2] == (3, 11)):
+        pytest.skip("the GPU lock is resolved with Python 3.11 on Linux x86_64 (markers are evaluated for the host)")
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "check_gpu_lock.py")], capture_output=True,
+                          text=True, timeout=900)
+    if proc.returncode == 2:
+        pytest.skip(f"pip cannot reach the package index: {proc.stderr.strip().splitlines()[0]}")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    assert "check-gpu-lock: OK" in proc.stdout
 
 
 def test_every_rule_names_an_existing_env_and_a_log():

@@ -223,6 +223,24 @@ def test_limit_keeps_the_first_rows(cache):
         load("math500", "eval", str(FIXTURES / "math500.jsonl"), cache, limit=0)
 
 
+def test_max_problems_keeps_a_seeded_random_subset_in_source_order(cache):
+    from mirage.hub_data import prepare_hub_task, subsample
+
+    def prepare(**entry):
+        cfg = {"train": {"dataset": "deepscaler", "data_files": str(FIXTURES / "deepscaler.json"), **entry},
+               "eval": [{"dataset": "math500", "data_files": str(FIXTURES / "math500.jsonl")}]}
+        return prepare_hub_task("math", cfg, TEMPLATE, cache_dir=cache).filter(pl.col("split") == "train")
+
+    full, some = prepare(), prepare(max_problems=2)
+    assert some.height == 2 and set(some["problem_id"]) <= set(full["problem_id"])
+    assert some.equals(prepare(max_problems=2))                 # the same subset every time
+    assert prepare(max_problems=10).equals(full)                # no more than the source has
+    table = pl.DataFrame({"row": list(range(100))})
+    drawn = subsample(table, 10, seed=1)["row"].to_list()
+    assert drawn == sorted(drawn) and drawn != list(range(10))  # spread over the source, in its order
+    assert drawn != subsample(table, 10, seed=2)["row"].to_list()
+
+
 @pytest.mark.parametrize("fixture,message", [
     ("math500_missing_answer.jsonl",
      "column 'answer' missing (expected by source 'math500'; found: problem, solution, subject, level, unique_id)"),

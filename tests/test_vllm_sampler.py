@@ -23,11 +23,22 @@ def toy_model_dir(tmp_path_factory):
         "intermediate_size": 128, "max_position_embeddings": 64})
 
 
+# the engine settings of a sampler section, as the config gives them (max_model_len below the model's 64)
+ENGINE = {"tensor_parallel_size": 1, "max_model_len": 48, "gpu_memory_utilization": 0.9, "enable_prefix_caching": True}
+
+
 @pytest.fixture(scope="module")
 def sampler(toy_model_dir):
-    from mirage.sampling import make_sampler
+    from mirage.sampling import engine_settings, make_sampler
 
-    return make_sampler("vllm", toy_model_dir)
+    return make_sampler("vllm", toy_model_dir, **engine_settings({"backend": "vllm", **ENGINE}))
+
+
+def test_the_engine_is_built_with_the_configured_settings(sampler):
+    config = sampler.llm.llm_engine.vllm_config
+    assert config.model_config.max_model_len == ENGINE["max_model_len"]
+    assert config.parallel_config.tensor_parallel_size == ENGINE["tensor_parallel_size"]
+    assert config.cache_config.enable_prefix_caching is ENGINE["enable_prefix_caching"]
 
 
 def test_vllm_sampler_returns_n_completions_per_prompt_and_repeats_under_its_seed(sampler):

@@ -24,9 +24,11 @@ def test_dry_run_of_the_default_study(tmp_path):
     jobs = jobs_in_dry_run(proc.stdout)
     assert jobs["prepare_task"] == 2
     assert jobs["pretrain_toy_model"] == 1
-    # the model on the two tasks of its mixture, on the eval split (alignment) and the
-    # train split (wrong labels of the incorrect-label reward)
-    assert jobs["sample_base"] == 4
+    # the model on the eval split of the two tasks of its mixture (alignment), and its votes on
+    # the train split (wrong labels of the incorrect-label reward)
+    assert jobs["sample_base"] == 2 and jobs["sample_votes"] == 2
+    # no evaluation section: the checkpoints are compared with the alignment stage's samples
+    assert "evaluate_base" not in jobs
     assert jobs["passk_table"] == 1 and jobs["plot_passk"] == 1
     # a training and an evaluation job for every claim on every model x task
     from mirage.claims import CLAIMS
@@ -84,13 +86,63 @@ def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_pa
 
     models, tasks, seeds = ["qwen2_5_7b", "llama3_1_8b_instruct"], ["math", "logic"], [1, 2, 3]
     assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS) * len(seeds)
-    assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 8 and "pretrain_toy_model" not in jobs
+    assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 4 and "pretrain_toy_model" not in jobs
+    # incorrect_label's votes on a subset of the train split; the base models sampled again by the
+    # evaluation sampler (avg@16, top_p 0.7), as their checkpoints are
+    assert jobs["sample_votes"] == jobs["wrong_labels"] == jobs["evaluate_base"] == len(models) * len(tasks)
+    for model in models:
+        for task in tasks:
+            assert f"results/samples/rl/{model}/{task}/base.parquet" in proc.stdout
+            assert f"results/samples/base/{model}/{task}.votes.parquet" in proc.stdout
     assert jobs["one_shot_reference"] == len(models) * len(tasks) and jobs["example_selection_table"] == 1
     for model in models:
         for task in tasks:
             for seed in seeds:
                 for claim in ("nsr", "random", "random_ungated", "incorrect", "incorrect_label"):
                     assert f"results/rl/{model}/{task}/{claim}/seed{seed}/model" in proc.stdout
+
+
+def test_dry_run_of_the_one_gpu_study_trains_every_claim_on_one_gpu(tmp_path):
+    # offline, as the paper study's: nothing is read from the hub to plan the DAG
+    proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "one-gpu.yaml"), "--directory", str(tmp_path),
+                         timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    from mirage.claims import CLAIMS
+
+    models, tasks = ["qwen2_5_1_5b", "llama3_2_1b_instruct"], ["math", "logic"]
+    assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS)
+    for model in models:
+        for task in tasks:
+            for claim in CLAIMS:
+                assert f"results/rl/{model}/{task}/{claim}/seed1/model" in proc.stdout
+    assert "gpu=1" in proc.stdout and "gpu=8" not in proc.stdout and "gpu=2" not in proc.stdout
+
+
+def rule_inputs(output: str, rule: str) -> list[str]:
+    """The input files of a rule's (only) job in the output of ``snakemake -n``."""
+    block = output.split(f"rule {rule}:")[1].split("output:")[0]
+    return block.split("input:")[1].replace(",", " ").split()
+
+
+@pytest.mark.parametrize("overlay, evaluated_again", [
+    ({"n": 4, "temperature": 1.0, "top_p": 0.7, "max_new_tokens": 40}, True),
+    ({"n": 16, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 20}, True),
+    # the alignment sampler's draws with another batch size: its samples serve
+    ({"n": 16, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 40, "batch_size": 64}, False),
+], ids=["top_p", "max_new_tokens", "batch_size_only"])
+def test_dry_run_compares_checkpoints_with_base_samples_of_the_evaluation_sampler(tmp_path, overlay, evaluated_again):
+    (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump({"evaluation": {"sampler": overlay}}))
+    proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"), str(tmp_path / "evaluation.yaml"),
+                         "--directory", str(tmp_path), timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    cells = [("toy_a", "add"), ("toy_a", "sub")]
+    base = [f"results/samples/{'rl/toy_a/' + t + '/base' if evaluated_again else 'base/toy_a/' + t + '.eval'}.parquet"
+            for _, t in cells]
+    assert jobs.get("evaluate_base", 0) == (len(cells) if evaluated_again else 0)
+    assert jobs["sample_base"] == 2  # the alignment stage is untouched
+    for rule in ("claims_table", "eval_table"):  # the base model's samples beside its checkpoints'
+        inputs = rule_inputs(proc.stdout, rule)
+        assert {f for f in inputs if f.startswith("results/samples/") and "/seed" not in f} == set(base), rule
 
 
 @pytest.fixture(scope="module")
@@ -232,9 +284,9 @@ def test_smoke_study_is_cached_and_reruns_only_what_a_change_touches(smoke_study
     (smoke_study / "hot.yaml").write_text(text.replace(sampler_line, "n: 4, temperature: 0.7"))
     proc = run_snakemake("-n", "--configfile", str(smoke_study / "hot.yaml"), "--directory", str(smoke_study), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    # five eval-split samplings (toy_a x 2, toy_b, the sweep's two contexts), and the train
-    # split of the one RL cell (the majority labels of incorrect_label)
-    assert jobs.get("sample_base") == 6 and jobs.get("passk_table") == 1
+    # five eval-split samplings (toy_a x 2, toy_b, the sweep's two contexts), and the votes on the
+    # train split of the one RL cell (the majority labels of incorrect_label)
+    assert jobs.get("sample_base") == 5 and jobs.get("sample_votes") == 1 and jobs.get("passk_table") == 1
     smoke_claims = yaml.safe_load(text)["rl"]["claims"]
     assert jobs.get("evaluate_claim") == len(smoke_claims)  # every RL checkpoint is evaluated again
     # only the incorrect-label run trains again: its labels come from the base model's samples

@@ -1,38 +1,31 @@
-from mirage.rl import RunOutputs, reference_run, train_claim
+import sys
+from pathlib import Path
+
+from mirage.launch import TrainingJob, granted_processes, run_training_job
 from mirage.seeding import stable_seed
 from mirage.workflow import job_checkpoints, rule_logging
 
-# one adapter for the GRPO jobs: a claim's run, or the One-Shot reference run of a cell
+# one adapter for the GRPO jobs: a claim's run, or the One-Shot reference run of a cell;
+# one process, or one per granted GPU (resources.train.processes on the CPU), see mirage.launch
 with rule_logging(snakemake):
     checkpoints, resume_key = job_checkpoints(snakemake, "rl_every")
-    wc = snakemake.wildcards
-    run = dict(threads=snakemake.threads, checkpoints=checkpoints, resume_key=resume_key,
-               prompt_format=snakemake.params.prompt_format, answer_fallback=snakemake.params.answer_fallback)
+    wc, params, out = snakemake.wildcards, snakemake.params, snakemake.output
+    common = dict(model_path=params.model_path, problems_path=snakemake.input.problems, rl=params.grpo,
+                  verifier=params.verifier, prompt_format=params.prompt_format, answer_fallback=params.answer_fallback)
     if snakemake.rule == "one_shot_reference":
-        reference_run(
-            model_path=snakemake.params.model_path,
-            problems_path=snakemake.input.problems,
-            outputs=RunOutputs(snakemake.output.model, snakemake.output.curves, snakemake.output.history),
-            rl=snakemake.params.grpo,
-            one_shot=snakemake.params.one_shot,
-            verifier=snakemake.params.verifier,
-            seed=stable_seed(snakemake.params.seed, "one-shot-reference", wc.model, wc.task),
-            **run,
-        )
+        function, arguments = "reference_run", dict(
+            common, one_shot=params.one_shot, outputs=dict(model_dir=out.model, curves=out.curves, history=out.history),
+            seed=stable_seed(params.seed, "one-shot-reference", wc.model, wc.task))
     else:
-        train_claim(
-            model_path=snakemake.params.model_path,
-            problems_path=snakemake.input.problems,
-            out_dir=snakemake.output.model,
-            curves_path=snakemake.output.curves,
-            history_path=snakemake.output.history,
-            claim_name=wc.claim,
-            rl=snakemake.params.grpo,
-            claim_settings=snakemake.params.settings,
-            verifier=snakemake.params.verifier,
+        function, arguments = "train_claim", dict(
+            common, out_dir=out.model, curves_path=out.curves, history_path=out.history, claim_name=wc.claim,
+            claim_settings=params.settings,
             # one seed per (model, task, seed), shared by all claims: paired comparisons
-            seed=stable_seed(snakemake.params.seed, "rl", wc.model, wc.task, wc.seed),
-            wrong_labels_path=snakemake.input.get("wrong_labels"),
-            selection_path=snakemake.input.get("selection"),
-            **run,
-        )
+            seed=stable_seed(params.seed, "rl", wc.model, wc.task, wc.seed),
+            wrong_labels_path=snakemake.input.get("wrong_labels"), selection_path=snakemake.input.get("selection"))
+    job = TrainingJob(function, arguments, checkpoints=dict(root=str(checkpoints.root), every=checkpoints.every,
+                                                            keep=checkpoints.keep),
+                      resume_key=resume_key, provenance={"rule": snakemake.rule, "params": dict(params.items())})
+    run_training_job(job, granted_processes(snakemake.resources.gpu, params.processes), snakemake.threads,
+                     engine=params.distributed, accelerate_dir=Path(snakemake.scriptdir).parent / "config" / "accelerate",
+                     output=sys.stdout)

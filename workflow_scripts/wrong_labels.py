@@ -4,12 +4,11 @@ from mirage.workflow import rule_logging
 
 with rule_logging(snakemake):
     problems = PROBLEMS.read(snakemake.input.problems)
-    labels = majority_labels(
-        SAMPLES.read(snakemake.input.samples),
-        problems.filter(problems["split"] == "train"),
-        snakemake.params.verifier,
-        snakemake.params.votes,
-    )
+    train = problems.filter(problems["split"] == "train")
+    samples = SAMPLES.read(snakemake.input.samples)
+    # the problems that got votes (rule sample_votes: all, or a seeded subset)
+    voted = train.filter(train["problem_id"].is_in(samples["problem_id"].unique().to_list()))
+    labels = majority_labels(samples, voted, snakemake.params.verifier, snakemake.params.votes)
     WRONG_LABELS.write(labels, snakemake.output[0])
     print(f"majority answer wrong on {labels['majority_wrong'].sum()} of {labels.height} training problems "
-          f"({snakemake.params.votes} votes each): incorrect_label trains on those")
+          f"with votes, of {train.height} ({snakemake.params.votes} votes each): incorrect_label trains on those")

@@ -1,0 +1,58 @@
+"""benchmarks/gpu_check.py (the GPU check of the training and sampling code on a model of a
+real shape) works here too: ``--cpu --tiny`` runs its code path on the CPU, and without a GPU
+the plain command says so and stops."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO
+
+SCRIPT = REPO / "benchmarks" / "gpu_check.py"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here: the check would run")
+def test_without_a_gpu_it_says_so_and_stops():
+    proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "no GPU" in proc.stderr and "--cpu --tiny" in proc.stderr
+
+
+def test_padded_tokenizer_decodes_every_id_of_the_vocabulary():
+    sys.path.insert(0, str(SCRIPT.parent))
+    import gpu_check
+
+    tok = gpu_check.padded_tokenizer(151936)
+    assert len(tok) == 151936
+    assert tok.decode([151935]) == "<x151935>"
+    from mirage.toy.tokenizer import build_tokenizer
+
+    ids = tok("12+34 -> <think> <answer>\n")["input_ids"]
+    assert ids == build_tokenizer()("12+34 -> <think> <answer>\n")["input_ids"]  # the toy tokenizer's ids
+    assert tok.decode(ids) == "12+34 -> <think> <answer>\n"
+
+
+@pytest.mark.slow
+def test_cpu_tiny_mode_runs_the_training_and_sampling_code(tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--cpu", "--tiny", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads((tmp_path / "gpu_check_cpu_tiny.json").read_text())
+    assert (tmp_path / "gpu_check_cpu_tiny.md").read_text().startswith("# gpu_check (cpu-tiny)")
+    for phase in ("grpo_single", "grpo_fsdp2_1proc"):
+        run = report[phase]
+        assert run.get("ok", True), run
+        assert run["optimizer_steps"] == 4 and len(run["step_s"]) == 4
+        assert run["generated_tokens"] > 0
+        folder = run["model_folder"]
+        assert folder["loads_with_from_pretrained"] and folder["safetensors_files"] == ["model.safetensors"]
+        assert folder["parameters"] == report["model"]["parameters"]
+        assert folder["share_of_weights_changed"] > 0.9  # float32 weights: the updates are kept
+    # through accelerate launch with config/accelerate/fsdp2.yaml, one process (gloo on the CPU)
+    assert report["grpo_fsdp2_1proc"]["engine"]["distributed_type"] == "MULTI_CPU"
+    assert "fsdp2.yaml --num_processes 1 --main_process_port 0" in report["grpo_fsdp2_1proc"]["command"]
+    (sampling,) = report["sampling"]
+    assert sampling["backend"] == "hf" and sampling["tokens"] > 0 and sampling["tokens_per_s"] > 0
