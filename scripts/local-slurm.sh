@@ -11,7 +11,7 @@
 # config through SLURM_CONF=$MIRAGE_SLURM_DIR/slurm.conf; inside a job (srun, which does
 # not see SLURM_CONF there) through /etc/slurm/slurm.conf, which is linked to ours only
 # when the machine has none, and unlinked by `stop`.
-# Two GPUs are declared as a GRES (File=/dev/null), so rules that ask for GPUs (a 2-GPU
+# Two GPUs are declared as a GRES (File=/dev/null,/dev/zero), so rules that ask for GPUs (a 2-GPU
 # training job among them) are scheduled and counted on a GPU-less machine.
 set -euo pipefail
 
@@ -65,7 +65,7 @@ CONF
     # a fake GPU must name a file, or the node goes INVAL
     cat >"$DIR/gres.conf" <<CONF
 AutoDetect=off
-NodeName=$node Name=gpu File=/dev/null Count=2
+NodeName=$node Name=gpu File=/dev/null,/dev/zero Count=2
 CONF
 }
 
