@@ -43,10 +43,11 @@ if squeue -h -t all -o '%i %k' | grep -q 'rule_plot_'; then echo "figure jobs we
 
 echo "== a 2-GPU training job: one SLURM task with 2 GPUs, which starts its own 2 training processes"
 printf 'rl: {grpo: {steps: 4}}\nmodels: {toy_k: {sft: {steps: 150}}}\n' >"$WORK/two-gpu.yaml"
-(cd "$WORK" && timeout -s INT 900 "$BIN/snakemake" -s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" \
-    "$WORK/two-gpu.yaml" --profile slurm --directory "$WORK/two-gpu" "${LOCAL[@]}" \
-    --set-resources train_claim:gpu=2 train_claim:cpus_per_task=2 \
-    results/rl/toy_k/add/random/seed1/curves.parquet) >"$WORK/run-2gpu.log" 2>&1 || { tail -50 "$WORK/run-2gpu.log"; exit 1; }
+# (the target first: --set-resources takes every word after it)
+(cd "$WORK" && timeout -s INT 900 "$BIN/snakemake" results/rl/toy_k/add/random/seed1/curves.parquet \
+    -s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/two-gpu.yaml" --profile slurm \
+    --directory "$WORK/two-gpu" "${LOCAL[@]}" --set-resources train_claim:gpu=2 train_claim:cpus_per_task=2) \
+    >"$WORK/run-2gpu.log" 2>&1 || { tail -50 "$WORK/run-2gpu.log"; exit 1; }
 job=$(squeue -h -t all -o '%i %k' | awk '/rule_train_claim/ {print $1}' | sort -n | tail -1)
 scontrol show job "$job" | grep -E 'TresPerJob|NumTasks|NumNodes'
 scontrol show job "$job" | grep -q 'TresPerJob=gres:gpu:2' || { echo "job $job did not ask SLURM for 2 GPUs" >&2; exit 1; }
