@@ -27,7 +27,7 @@ def _coverage(n_seeds, sd_seed, sd_shared, sd_noise, schemes, studies=300, n_pro
     """Share of simulated studies whose 95% CI covers the true gain (0.1): per-problem base accuracy,
     a seed effect (sd_seed), a per-problem gain shared by every seed (sd_shared) and per seed x
     problem noise (sd_noise). "problems only": the seeds averaged first, then the paired problem
-    bootstrap (the hierarchical scheme with one row)."""
+    bootstrap (either scheme with one row)."""
     rng = np.random.default_rng(42)
     hits = dict.fromkeys(schemes, 0)
     for study in range(studies):
@@ -35,50 +35,52 @@ def _coverage(n_seeds, sd_seed, sd_shared, sd_noise, schemes, studies=300, n_pro
         trained = (base + 0.1 + rng.normal(0, sd_shared, n_problems) + rng.normal(0, sd_seed, (n_seeds, 1))
                    + rng.normal(0, sd_noise, (n_seeds, n_problems)))
         for scheme in schemes:
-            rows, name = (trained.mean(axis=0, keepdims=True), "hierarchical") if scheme == "problems only" \
+            rows, name = (trained.mean(axis=0, keepdims=True), "crossed") if scheme == "problems only" \
                 else (trained, scheme)
             low, high = bootstrap_gain(base, rows, n_boot, 0.95, seed=study, scheme=name)
             hits[scheme] += low <= 0.1 <= high
     return {scheme: hit / studies for scheme, hit in hits.items()}
 
 
-def test_hierarchical_bootstrap_covers_the_true_gain_when_seed_variance_dominates():
+def test_two_level_bootstraps_cover_the_true_gain_when_seed_variance_dominates():
     # between-seed sd 0.05 over 20 seeds (variance of the mean 1.3e-4) against per-problem noise
     # sd 0.05 over 40 problems x 20 seeds (3e-6): the problems-only bootstrap misses the seeds. (With
     # few seeds any bootstrap undercovers: it sees (S - 1) / S of the seed variance, and no t quantile;
     # 10 seeds gave 0.88 here, 3 seeds about 0.75.)
     coverage = _coverage(n_seeds=20, sd_seed=0.05, sd_shared=0.0, sd_noise=0.05,
-                         schemes=("hierarchical", "problems only"))
-    assert 0.89 <= coverage["hierarchical"] <= 0.99, coverage
+                         schemes=("crossed", "nested", "problems only"))
+    assert 0.89 <= coverage["crossed"] <= 0.99, coverage
+    assert 0.89 <= coverage["nested"] <= 0.99, coverage
     assert coverage["problems only"] <= 0.5, coverage
 
 
 def test_crossed_bootstrap_keeps_its_coverage_where_seeds_share_per_problem_gains():
+    # why crossed is the default and nested is not
     # what the docstring of bootstrap_gains warns about: 3 seeds on the same problems, a per-problem gain
     # (sd 0.2) shared by all; resampling problems per seed counts a third of its variance
-    coverage = _coverage(n_seeds=3, sd_seed=0.02, sd_shared=0.2, sd_noise=0.1, schemes=("hierarchical", "crossed"),
+    coverage = _coverage(n_seeds=3, sd_seed=0.02, sd_shared=0.2, sd_noise=0.1, schemes=("nested", "crossed"),
                          studies=200, n_problems=100)
     assert coverage["crossed"] >= 0.88, coverage
-    assert coverage["hierarchical"] < coverage["crossed"] - 0.08, coverage
+    assert coverage["nested"] < coverage["crossed"] - 0.08, coverage
 
 
-def test_hierarchical_bootstrap_pairs_problems_within_each_resampled_seed():
+def test_nested_bootstrap_pairs_problems_within_each_resampled_seed():
     # seed 0 gains 0.2 on every problem, seed 1 gains 0.0: a replicate's gain is the share of seed-0 draws
     # times 0.2 whatever problems are drawn, so only 0.0, 0.1, 0.2 occur (pairing cancels the problems)
     base = np.linspace(0, 0.5, 30)
     trained = np.stack([base + 0.2, base])
-    gains = bootstrap_gains(base, trained, 1000, seed=3)
+    gains = bootstrap_gains(base, trained, 1000, seed=3, scheme="nested")
     assert set(np.round(gains, 9)) == {0.0, 0.1, 0.2}
     assert np.mean(np.isclose(gains, 0.1)) == pytest.approx(0.5, abs=0.06)
     # problems independently per seed: two seeds with the same per-problem gains (+-0.3) spread as one seed
     # when they share a problem draw (crossed), and by 1/sqrt(2) of that when each draws its own
     row = base + np.where(np.arange(30) % 2, 0.3, -0.3)
     twins = np.stack([row, row])
-    crossed, nested = bootstrap_gains(base, twins, 4000, 5, "crossed"), bootstrap_gains(base, twins, 4000, 5)
+    crossed, nested = bootstrap_gains(base, twins, 4000, 5, "crossed"), bootstrap_gains(base, twins, 4000, 5, "nested")
     assert crossed.std() == pytest.approx(0.3 / np.sqrt(30), rel=0.05)
     assert nested.std() / crossed.std() == pytest.approx(1 / np.sqrt(2), rel=0.05)
     with pytest.raises(ValueError, match="scheme"):
-        bootstrap_gains(base, trained, 10, 0, "nested")
+        bootstrap_gains(base, trained, 10, 0, "hierarchical")
 
 
 def test_bootstrap_p_value_and_holm():
