@@ -47,10 +47,13 @@ def check_schema(config: dict, schema_path: str | Path) -> None:
         raise ConfigError(f"config error: {_describe(best)}") from None
 
 
-def check_hub_tasks(tasks: dict) -> None:
+def check_hub_tasks(tasks: dict) -> dict[str, list[str]]:
+    """Check each hub task's verifier and sources; return the benchmarks each
+    hub task is evaluated on."""
     from mirage.hub_data import SOURCES
     from mirage.verify import VERIFIERS
 
+    benchmarks = {}
     for name, task in tasks.items():
         if task["source"] != "hub":
             continue
@@ -69,12 +72,31 @@ def check_hub_tasks(tasks: dict) -> None:
             if source.hub_name is None and "data_files" not in entry:
                 raise ConfigError(f"config error: '{where}' needs 'data_files': '{entry['dataset']}' has no hub copy "
                                   f"({source.files_hint})")
+        benchmarks[name] = [SOURCES[e["dataset"]].benchmark for e in task["eval"]]
+    return benchmarks
+
+
+def check_paper_regimes(config: dict, hub_benchmarks: dict[str, list[str]]) -> None:
+    """``analysis.paper_regimes``: each key a model/task pair of the alignment
+    stage, and its benchmark (if named) one the task is evaluated on (a toy task
+    is its own benchmark)."""
+    pairs = {(m, t) for m, cfg in config["models"].items() for t in eval_tasks(cfg)}
+    for key in config["analysis"].get("paper_regimes", {}):
+        model, task, *benchmark = key.split("/")
+        where = f"config error: 'analysis.paper_regimes' has '{key}'"
+        if (model, task) not in pairs:
+            raise ConfigError(f"{where}, but '{model}/{task}' is not a model/task pair of the alignment stage "
+                              f"(models and their evaluate_on / mixture tasks)")
+        known = hub_benchmarks.get(task, [task])
+        if benchmark and benchmark[0] not in known:
+            raise ConfigError(f"{where}, but task '{task}' is not evaluated on benchmark '{benchmark[0]}' "
+                              f"(its benchmarks: {', '.join(known)})")
 
 
 def check_references(config: dict) -> None:
     """Cross-references between sections."""
     tasks = config["tasks"]
-    check_hub_tasks(tasks)
+    hub_benchmarks = check_hub_tasks(tasks)
     for name, model in config["models"].items():
         for task in model.get("mixture", {}):
             if task not in tasks:
@@ -126,6 +148,7 @@ def check_references(config: dict) -> None:
         if k > n:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
     check_samplers(config)
+    check_paper_regimes(config, hub_benchmarks)
 
 
 def training_processes(config: dict) -> int:

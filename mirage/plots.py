@@ -6,7 +6,9 @@ from pathlib import Path
 
 import polars as pl
 
-from mirage.schemas import PASSK
+from mirage import provenance
+from mirage.atomic import atomic_file
+from mirage.schemas import CLAIMS_TABLE, CONTAMINATION_SUMMARY, EVAL, PASSK, RUN_CURVES, THRESHOLDS
 
 
 def _figure_module():
@@ -22,9 +24,6 @@ def _figure_module():
 
 def save_figure(fig, out_paths: list[str], dpi: int = 120) -> None:
     import json
-
-    from mirage import provenance
-    from mirage.atomic import atomic_file
 
     stamp = json.dumps(provenance.record(), sort_keys=True)
     for path in out_paths:
@@ -60,16 +59,15 @@ def plot_passk_curves(passk_path: str, model: str, out_paths: list[str], dpi: in
 
 
 def _cells(df: pl.DataFrame) -> list[tuple[str, str, str]]:
-    """(model, benchmark, regime) cells, strong first (a toy task is its own benchmark)."""
-    cells = df.select("model", "benchmark", "regime").unique()
+    """(model, benchmark, regime) cells, strong first (a toy task is its own benchmark);
+    the regime is the pass@k rule's (``regime_rule``)."""
+    cells = df.select("model", "benchmark", "regime_rule").unique()
     return sorted(cells.rows(), key=lambda r: (r[2] != "strong", r[0], r[1]))
 
 
 def plot_claim_gains(claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
     """Gain over the base model per claim, one bar per model x benchmark, grouped by
     regime, with the bootstrap CI: the paper's main comparison."""
-    from mirage.schemas import CLAIMS_TABLE
-
     plt = _figure_module()
     df = CLAIMS_TABLE.read(claims_path)
     claims = sorted(df["claim"].unique().to_list(), key=lambda c: (c != "ground_truth", c))
@@ -98,11 +96,9 @@ def plot_claim_gains(claims_path: str, out_paths: list[str], dpi: int = 120) -> 
 def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
     """Share of procedure-style samples before (base) and after each claim, per
     model x benchmark: does RL amplify the behaviour the model already had?"""
-    from mirage.schemas import CLAIMS_TABLE, EVAL
-
     plt = _figure_module()
     ev = EVAL.read(eval_path)
-    regimes = CLAIMS_TABLE.read(claims_path).select("model", "task", "benchmark", "regime").unique()
+    regimes = CLAIMS_TABLE.read(claims_path).select("model", "task", "benchmark", "regime_rule").unique()
     ev = ev.join(regimes, on=["model", "task", "benchmark"])
     cells = _cells(ev)
     fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.6), sharey=True, squeeze=False)
@@ -126,8 +122,6 @@ def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str], dpi
 def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[str], dpi: int = 120) -> None:
     """Reward and entropy per step for the given claims (e.g. NSR vs PSR vs
     ground truth), one column per model x task."""
-    from mirage.schemas import RUN_CURVES
-
     plt = _figure_module()
     df = RUN_CURVES.read(curves_path).filter(pl.col("claim").is_in(claims))
     cells = df.select("model", "task").unique().sort("model", "task").rows()
@@ -152,9 +146,9 @@ def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[st
 def plot_gain_vs_alignment(claims_path: str, thresholds_path: str, regime: dict, min_gain: float,
                            out_paths: list[str], dpi: int = 120) -> None:
     """Each claim's gain (with its CI) against the base model's pass@k, one panel
-    per claim, with the fitted step threshold: alignment as a continuous axis."""
-    from mirage.schemas import CLAIMS_TABLE, THRESHOLDS
-
+    per claim, with the fitted step threshold (fitted on one point per run group):
+    alignment as a continuous axis. Points are coloured by the pass@k rule's
+    regime; a cell the paper labels otherwise (``regime_paper``) is drawn hollow."""
     plt = _figure_module()
     df = CLAIMS_TABLE.read(claims_path)
     fits = {r["claim"]: r for r in THRESHOLDS.read(thresholds_path).to_dicts()}
@@ -165,10 +159,14 @@ def plot_gain_vs_alignment(claims_path: str, thresholds_path: str, regime: dict,
     for ax, claim in zip(axes.flat, claims):
         sub = df.filter(pl.col("claim") == claim).sort("base_pass_at_k")
         for reg, color in (("strong", "tab:blue"), ("weak", "tab:orange")):
-            part = sub.filter(pl.col("regime") == reg)
+            part = sub.filter(pl.col("regime_rule") == reg)
             ax.errorbar(part["base_pass_at_k"], part["gain"],
                         yerr=[part["gain"] - part["ci_low"], part["ci_high"] - part["gain"]],
                         fmt="o", ms=4, capsize=2, color=color, label=f"{reg} cell")
+            differs = part.filter(pl.col("regime_paper").is_not_null() & (pl.col("regime_paper") != reg))
+            if differs.height:
+                ax.plot(differs["base_pass_at_k"], differs["gain"], "o", ms=4, color="white", mec=color,
+                        label=f"{reg} cell, paper: {'weak' if reg == 'strong' else 'strong'}")
         fit = fits.get(claim)
         if fit and fit["threshold"] is not None and fit["threshold"] == fit["threshold"]:
             x0, x1 = 0.0, 1.0
@@ -199,8 +197,6 @@ def plot_gain_vs_alignment(claims_path: str, thresholds_path: str, regime: dict,
 def plot_contamination(summary_path: str, flag_exact_match: float, out_paths: list[str], dpi: int = 120) -> None:
     """Exact-match rate and mean ROUGE-L of greedy prompt completions per model x
     benchmark; flagged cells outlined in red."""
-    from mirage.schemas import CONTAMINATION_SUMMARY
-
     plt = _figure_module()
     df = CONTAMINATION_SUMMARY.read(summary_path).sort("model", "benchmark")
     labels = [f"{m} × {b}" for m, b in df.select("model", "benchmark").rows()]

@@ -207,6 +207,12 @@ RUN_CURVES = TableSchema(
     sort_by=("model", "task", "claim", "seed", "step"),
 )
 
+# One row per cell (model x task x benchmark x claim). run_group: "model/task/claim", the cells
+# that share one set of RL runs (the benchmarks of one training task); p_value: one-sided
+# bootstrap p-value of "gain <= min_gain"; p_holm: Holm-adjusted over every cell of the table;
+# works_holm: p_holm below the CI's one-sided level (1 - level) / 2; regime_rule: the pass@k
+# rule's regime (analysis.regime); regime_paper: the paper's own label (analysis.paper_regimes,
+# null where the config gives none); verdict: from the CI (analysis.verdict)
 CLAIMS_TABLE = TableSchema(
     "claims",
     {
@@ -214,6 +220,7 @@ CLAIMS_TABLE = TableSchema(
         "task": pl.String,
         "benchmark": pl.String,
         "claim": pl.String,
+        "run_group": pl.String,
         "num_seeds": pl.Int32,
         "base_score": pl.Float64,
         "trained_score": pl.Float64,
@@ -221,18 +228,24 @@ CLAIMS_TABLE = TableSchema(
         "gain_vs_ground_truth": pl.Float64,
         "ci_low": pl.Float64,
         "ci_high": pl.Float64,
+        "p_value": pl.Float64,
+        "p_holm": pl.Float64,
+        "works_holm": pl.Boolean,
         "base_pass_at_k": pl.Float64,
-        "regime": pl.String,
+        "regime_rule": pl.String,
+        "regime_paper": pl.String,
         "verdict": pl.String,
     },
     sort_by=("model", "task", "benchmark", "claim"),
 )
 
+# Per claim: the step of gain against base pass@k, fitted on one point per run group
 THRESHOLDS = TableSchema(
     "thresholds",
     {
         "claim": pl.String,
         "num_cells": pl.Int32,
+        "num_run_groups": pl.Int32,
         "threshold": pl.Float64,
         "mean_gain_below": pl.Float64,
         "mean_gain_above": pl.Float64,
@@ -241,18 +254,25 @@ THRESHOLDS = TableSchema(
     sort_by=("claim",),
 )
 
+# Per claim x regime (the pass@k rule's): the study's verdict over its run groups beside the
+# paper's; cells_working_holm: null where the claims table has no p-values; num_comparisons: the
+# cells of the whole claims table (the family of p_holm)
 PAPER_COMPARISON = TableSchema(
     "paper_comparison",
     {
         "claim": pl.String,
         "regime": pl.String,
         "num_cells": pl.Int32,
+        "num_run_groups": pl.Int32,
         "cells_working": pl.Int32,
+        "run_groups_working": pl.Int32,
+        "cells_working_holm": pl.Int32,
         "mean_gain": pl.Float64,
         "toy": pl.String,
         "paper": pl.String,
         "agrees": pl.Boolean,
         "headline": pl.Boolean,
+        "num_comparisons": pl.Int32,
     },
     sort_by=("claim", "regime"),
 )

@@ -1,6 +1,10 @@
-"""Per-claim verdicts: gain over the base model with a bootstrap confidence
-interval over problems and seeds, the alignment regime of the cell, and a
-verdict by the rule stated in the config (``analysis``)."""
+"""Per-claim verdicts: the gain over the base model with a two-level
+bootstrap CI (seeds, then problems, paired with the base model) and a one-sided p-value,
+Holm-adjusted over the claims table; the alignment regime of the cell (the
+pass@k rule's, and the paper's own label where the config gives it); a verdict
+by the rule stated in the config (``analysis``); and the study's verdict per
+claim x regime against the paper's, counting the cells of one RL run (its
+benchmarks) once."""
 
 from __future__ import annotations
 
@@ -10,9 +14,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from mirage.atomic import write_text_atomic
 from mirage.claims import CLAIMS, NO_GAIN, WORKS
 from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS
 from mirage.seeding import stable_seed
+
+INCONCLUSIVE = "inconclusive"
+BOOTSTRAP_SCHEMES = ("crossed", "nested")
+BOOTSTRAP_CHUNK = 256  # replicates drawn at once
 
 
 def was_trained(model_dir: str) -> bool:
@@ -26,21 +35,81 @@ def per_problem_accuracy(samples: pl.DataFrame) -> pl.DataFrame:
     return samples.group_by("problem_id").agg(pl.col("correct").mean().alias("acc")).sort("problem_id")
 
 
-def bootstrap_gain(base: np.ndarray, trained: np.ndarray, n_boot: int, level: float, seed: int) -> tuple[float, float]:
-    """CI of mean(trained) - mean(base). ``base``: per-problem accuracy (P,);
-    ``trained``: per-seed per-problem accuracy (S, P). Problems and seeds are
-    resampled with replacement; base and trained stay paired by problem."""
+def bootstrap_gains(base: np.ndarray, trained: np.ndarray, n_boot: int, seed: int,
+                    scheme: str = "crossed") -> np.ndarray:
+    """``n_boot`` bootstrap replicates of mean(trained) - mean(base). ``base``:
+    the base model's per-problem accuracy (P,); ``trained``: per-seed per-problem
+    accuracy (S, P), problems in the same order.
+
+    ``crossed`` (the default): each replicate resamples the S seeds with
+    replacement, then the P problems with replacement, one problem draw shared
+    by all resampled seeds (every seed is evaluated on the same problems), each
+    drawn problem paired with the base model's accuracy on it. The spread holds
+    the seed-to-seed variation of the RL runs and the problem sampling, including
+    per-problem gains that all seeds share. With one seed it is the paired
+    problem bootstrap.
+
+    ``nested``: the problems are drawn again for each resampled seed. It treats a
+    seed's problems as its own draw, so a per-problem gain shared by the seeds
+    counts only 1/S of its variance: with 3 seeds and such gains its 95% CIs
+    covered the true gain far less often than the crossed ones
+    (``tests/test_verdicts.py``); it is kept for designs where each seed is
+    evaluated on problems of its own."""
+    if scheme not in BOOTSTRAP_SCHEMES:
+        raise ValueError(f"bootstrap scheme {scheme!r} is not one of {', '.join(BOOTSTRAP_SCHEMES)}")
     rng = np.random.default_rng(seed)
     n_seeds, n_problems = trained.shape
-    problems = rng.integers(0, n_problems, size=(n_boot, n_problems))
-    seeds = rng.integers(0, n_seeds, size=(n_boot, n_seeds))
-    trained_means = trained[seeds[:, :, None], problems[:, None, :]].mean(axis=(1, 2))
-    gains = trained_means - base[problems].mean(axis=1)
+    gains = np.empty(n_boot)
+    for start in range(0, n_boot, BOOTSTRAP_CHUNK):  # bounded memory: chunks of replicates
+        b = min(BOOTSTRAP_CHUNK, n_boot - start)
+        seeds = rng.integers(0, n_seeds, size=(b, n_seeds))
+        if scheme == "nested":
+            problems = rng.integers(0, n_problems, size=(b, n_seeds, n_problems))
+            gains[start:start + b] = (trained[seeds[:, :, None], problems] - base[problems]).mean(axis=(1, 2))
+        else:
+            problems = rng.integers(0, n_problems, size=(b, n_problems))
+            gains[start:start + b] = (trained[seeds[:, :, None], problems[:, None, :]].mean(axis=(1, 2))
+                                      - base[problems].mean(axis=1))
+    return gains
+
+
+def percentile_ci(gains: np.ndarray, level: float) -> tuple[float, float]:
     alpha = (1 - level) / 2
     return float(np.quantile(gains, alpha)), float(np.quantile(gains, 1 - alpha))
 
 
+def bootstrap_gain(base: np.ndarray, trained: np.ndarray, n_boot: int, level: float, seed: int,
+                   scheme: str = "crossed") -> tuple[float, float]:
+    """Percentile CI at ``level`` of the gain, from :func:`bootstrap_gains`."""
+    return percentile_ci(bootstrap_gains(base, trained, n_boot, seed, scheme), level)
+
+
+def bootstrap_p_value(gains: np.ndarray, min_gain: float) -> float:
+    """One-sided bootstrap p-value of "gain <= min_gain": the share of bootstrap
+    gains at or below ``min_gain``, with the +1 correction (never 0)."""
+    return float((1 + np.count_nonzero(gains <= min_gain)) / (len(gains) + 1))
+
+
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm's step-down adjustment: the family-wise error of rejecting every
+    hypothesis whose adjusted p-value is below alpha is at most alpha."""
+    p = np.asarray(p_values, float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def one_sided_alpha(level: float) -> float:
+    """The one-sided level of a two-sided CI at ``level``: a cell works by the CI
+    rule about when its p-value is below it."""
+    return (1 - level) / 2
+
+
 def regime(passk: pl.DataFrame, model: str, task: str, benchmark: str, k: int, threshold: float) -> tuple[str, float]:
+    """The pass@k rule's regime of a cell, and its base pass@k."""
     row = passk.filter((pl.col("model") == model) & (pl.col("task") == task) & (pl.col("benchmark") == benchmark)
                        & (pl.col("k") == k))
     if row.is_empty():
@@ -50,6 +119,17 @@ def regime(passk: pl.DataFrame, model: str, task: str, benchmark: str, k: int, t
     return ("strong" if value >= threshold else "weak"), value
 
 
+def paper_regime(paper_regimes: dict[str, str], model: str, task: str, benchmark: str) -> str | None:
+    """The paper's own label of a cell (``analysis.paper_regimes``): a
+    ``model/task/benchmark`` key over a ``model/task`` one; None if neither."""
+    return paper_regimes.get(f"{model}/{task}/{benchmark}", paper_regimes.get(f"{model}/{task}"))
+
+
+def run_group(model: str, task: str, claim: str) -> str:
+    """Cells that share one set of RL runs (the benchmarks of one training task)."""
+    return f"{model}/{task}/{claim}"
+
+
 def verdict(ci_low: float, ci_high: float, min_gain: float) -> str:
     """works: the whole CI is above ``min_gain``; fails: the whole CI is below it;
     otherwise inconclusive."""
@@ -57,13 +137,18 @@ def verdict(ci_low: float, ci_high: float, min_gain: float) -> str:
         return "works"
     if ci_high < min_gain:
         return "fails"
-    return "inconclusive"
+    return INCONCLUSIVE
 
 
 def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_path: str, analysis: dict,
                  seed: int) -> pl.DataFrame:
     """``runs``: (claim, seed, samples file) of every RL run. One row per
-    (model, task, benchmark, claim): a benchmark is a cell of its own."""
+    (model, task, benchmark, claim): a benchmark is a cell of its own; the
+    benchmarks of one training task share their runs (``run_group``). Each cell
+    gets a CI and a one-sided p-value of "gain <= min_gain" from the same
+    bootstrap replicates; ``p_holm`` adjusts the p-values over every cell of the
+    table (Holm), and ``works_holm`` says whether it lies below the CI's
+    one-sided level."""
     passk = PASSK.read(passk_path)
     base = {}
     for f in base_files:
@@ -74,28 +159,62 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
         for (model, task, benchmark), s in SAMPLES.read(f).group_by("model", "task", "benchmark"):
             trained.setdefault((model, task, benchmark, claim), []).append(per_problem_accuracy(s))
     boot, rule, reg = analysis["bootstrap"], analysis["verdict"], analysis["regime"]
+    paper_regimes = analysis.get("paper_regimes") or {}
     rows = []
     for (model, task, benchmark, claim), per_seed in sorted(trained.items()):
         b = base[(model, task, benchmark)]
         matrix = np.stack([p.join(b.select("problem_id"), on="problem_id", how="right")["acc"].to_numpy() for p in per_seed])
         b_acc = b["acc"].to_numpy()
-        low, high = bootstrap_gain(b_acc, matrix, boot["resamples"], boot["level"],
-                                   stable_seed(seed, "bootstrap", model, task, benchmark, claim))
+        gains = bootstrap_gains(b_acc, matrix, boot["resamples"],
+                                stable_seed(seed, "bootstrap", model, task, benchmark, claim),
+                                boot.get("scheme", "crossed"))
+        low, high = percentile_ci(gains, boot["level"])
         cell_regime, alignment = regime(passk, model, task, benchmark, reg["k"], reg["threshold"])
         rows.append({
-            "model": model, "task": task, "benchmark": benchmark, "claim": claim, "num_seeds": len(per_seed),
+            "model": model, "task": task, "benchmark": benchmark, "claim": claim,
+            "run_group": run_group(model, task, claim), "num_seeds": len(per_seed),
             "base_score": float(b_acc.mean()), "trained_score": float(matrix.mean()),
             "gain": float(matrix.mean() - b_acc.mean()), "ci_low": low, "ci_high": high,
-            "base_pass_at_k": alignment, "regime": cell_regime,
+            "p_value": bootstrap_p_value(gains, rule["min_gain"]),
+            "base_pass_at_k": alignment, "regime_rule": cell_regime,
+            "regime_paper": paper_regime(paper_regimes, model, task, benchmark),
             "verdict": verdict(low, high, rule["min_gain"]),
         })
-    table = CLAIMS_TABLE.frame(rows)
+    table = pl.DataFrame(rows, schema={c: t for c, t in CLAIMS_TABLE.columns.items()
+                                       if c not in ("gain_vs_ground_truth", "p_holm", "works_holm")}, orient="row")
+    adjusted = holm(table["p_value"].to_numpy()) if table.height else np.empty(0)
+    table = table.with_columns(pl.Series("p_holm", adjusted, pl.Float64)).with_columns(
+        (pl.col("p_holm") < one_sided_alpha(boot["level"])).alias("works_holm"))
     gt = table.filter(pl.col("claim") == "ground_truth").select("model", "task", "benchmark",
                                                                  pl.col("gain").alias("gt_gain"))
     table = table.join(gt, on=["model", "task", "benchmark"], how="left").with_columns(
         (pl.col("gain") / pl.col("gt_gain")).alias("gain_vs_ground_truth")
     ).drop("gt_gain")
     return CLAIMS_TABLE.check(table).sort("model", "task", "benchmark", "claim")
+
+
+def upgrade_legacy_claims(table: pl.DataFrame) -> pl.DataFrame:
+    """A claims table written before issue 14 (the recorded
+    ``benchmarks/results/*/claims.parquet``) in today's columns: its ``regime``
+    is the pass@k rule's (``regime_rule``); it has no paper regime, no p-values
+    (null) and its run groups follow from model/task/claim. Its CIs came from
+    the crossed bootstrap, today's default. A table in today's columns is returned as it is."""
+    if "regime_rule" in table.columns or "regime" not in table.columns:
+        return table
+    return table.rename({"regime": "regime_rule"}).with_columns(
+        pl.concat_str(["model", "task", "claim"], separator="/").alias("run_group"),
+        pl.lit(None, pl.String).alias("regime_paper"),
+        pl.lit(None, pl.Float64).alias("p_value"),
+        pl.lit(None, pl.Float64).alias("p_holm"),
+        pl.lit(None, pl.Boolean).alias("works_holm"),
+    )
+
+
+def read_claims(path: str | Path) -> pl.DataFrame:
+    """A claims table from disk, a pre-issue-14 one upgraded by
+    :func:`upgrade_legacy_claims`; any other mismatch fails as
+    ``CLAIMS_TABLE.read`` does."""
+    return CLAIMS_TABLE.check(upgrade_legacy_claims(pl.read_parquet(path)), str(path))
 
 
 # -- alignment as a continuous axis -----------------------------------------------------------
@@ -128,57 +247,108 @@ def step_shape(below: float, above: float, min_gain: float) -> str:
     return "works on both sides" if min(below, above) > min_gain else "no gain on either side"
 
 
+def run_group_points(claims: pl.DataFrame) -> pl.DataFrame:
+    """One row per run group of a claim: its cells' mean base pass@k and mean
+    gain (the benchmarks of one training task are not independent points)."""
+    return (claims.group_by("claim", "run_group")
+            .agg(pl.col("base_pass_at_k").mean(), pl.col("gain").mean(), pl.len().alias("num_cells"))
+            .sort("claim", "run_group"))
+
+
 def thresholds_table(claims: pl.DataFrame, min_gain: float) -> pl.DataFrame:
-    """Per claim, the fitted alignment threshold where it starts to work."""
+    """Per claim, the fitted alignment threshold where it starts to work, fitted
+    on one point per run group (:func:`run_group_points`)."""
+    points = run_group_points(claims)
     rows = []
-    for (claim,), grp in claims.sort("claim").group_by("claim", maintain_order=True):
+    for (claim,), grp in points.group_by("claim", maintain_order=True):
         t, below, above = fit_threshold(grp["base_pass_at_k"].to_numpy(), grp["gain"].to_numpy())
-        rows.append({"claim": claim, "num_cells": grp.height, "threshold": t, "mean_gain_below": below,
-                     "mean_gain_above": above, "shape": step_shape(below, above, min_gain)})
+        rows.append({"claim": claim, "num_cells": int(grp["num_cells"].sum()), "num_run_groups": grp.height,
+                     "threshold": t, "mean_gain_below": below, "mean_gain_above": above,
+                     "shape": step_shape(below, above, min_gain)})
     return THRESHOLDS.frame(rows)
 
 
 # -- the scientific check: the toy study against the paper -------------------------------------
 
 def regime_verdict(verdicts: list[str]) -> str:
-    """A regime's verdict from its cells': works where every cell works, no gain
-    where none does, mixed otherwise."""
-    working = sum(v == "works" for v in verdicts)
-    return WORKS if working == len(verdicts) else NO_GAIN if working == 0 else "mixed"
+    """All or nothing, for a run group from its cells' verdicts and for a regime
+    from its run groups': works where every one works, no gain where every one
+    fails (its whole CI below ``min_gain``; a run group: no gain), inconclusive
+    otherwise (some work and some do not, or one is inconclusive)."""
+    if verdicts and all(v == WORKS for v in verdicts):
+        return WORKS
+    if verdicts and all(v in ("fails", NO_GAIN) for v in verdicts):
+        return NO_GAIN
+    return INCONCLUSIVE
 
 
 def paper_comparison(claims: pl.DataFrame) -> pl.DataFrame:
-    """Per claim x regime of the study: the toy's verdict beside the paper's.
-    ``headline`` marks the cells of the claims the paper finds regime-dependent."""
+    """Per claim x regime of the pass@k rule (``regime_rule``): the study's
+    verdict beside the paper's. The units of a regime are its run groups: a run
+    group's verdict combines its benchmarks' by :func:`regime_verdict`, and the
+    regime's combines its run groups' by the same rule; an inconclusive regime
+    disagrees with the paper whatever the paper says. ``headline`` marks the
+    claims the paper finds regime-dependent; ``num_comparisons`` is the number of
+    cells (tests) of the whole claims table, the family of ``p_holm``."""
     rows = []
-    for (claim, reg), grp in claims.sort("claim", "regime").group_by("claim", "regime", maintain_order=True):
+    for (claim, reg), grp in claims.sort("claim", "regime_rule", "run_group").group_by(
+            "claim", "regime_rule", maintain_order=True):
         entry = CLAIMS.get(claim)
         paper = dict(entry.paper).get(reg) if entry else None
         if paper is None:
             continue
-        toy = regime_verdict(grp["verdict"].to_list())
-        rows.append({"claim": claim, "regime": reg, "num_cells": grp.height,
-                     "cells_working": int((grp["verdict"] == "works").sum()), "mean_gain": float(grp["gain"].mean()),
-                     "toy": toy, "paper": paper, "agrees": toy == paper, "headline": entry.paper_regime_dependent})
+        groups: dict[str, list[dict]] = {}
+        for cell in grp.iter_rows(named=True):
+            groups.setdefault(cell["run_group"], []).append(cell)
+        group_verdicts = [regime_verdict([c["verdict"] for c in cells]) for cells in groups.values()]
+        group_gains = [float(np.mean([c["gain"] for c in cells])) for cells in groups.values()]
+        holm_known = grp["works_holm"].null_count() == 0
+        toy = regime_verdict(group_verdicts)
+        rows.append({"claim": claim, "regime": reg, "num_cells": grp.height, "num_run_groups": len(groups),
+                     "cells_working": int((grp["verdict"] == WORKS).sum()),
+                     "run_groups_working": sum(v == WORKS for v in group_verdicts),
+                     "cells_working_holm": int(grp["works_holm"].sum()) if holm_known else None,
+                     "mean_gain": float(np.mean(group_gains)), "toy": toy, "paper": paper, "agrees": toy == paper,
+                     "headline": entry.paper_regime_dependent, "num_comparisons": claims.height})
     return PAPER_COMPARISON.frame(rows)
 
 
-def comparison_markdown(comparison: pl.DataFrame, source: str) -> str:
-    """The README's verdict table, rendered from the comparison table."""
+def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: str) -> str:
+    """The README's verdict table, rendered from the comparison table and the
+    claims table it came from (for the count of comparisons)."""
     claim_order = [c for c in CLAIMS if c in set(comparison["claim"])]
     lines = [
         f"Generated by `python -m mirage readme-table` from `{source}`; do not edit by hand.",
         "",
-        "| claim | regime | cells working | mean gain | toy study | paper | agree |",
+        "| claim | regime | run groups working | mean gain | toy study | paper | agree |",
         "|---|---|---|---|---|---|---|",
     ]
     for claim in claim_order:
         for row in comparison.filter(pl.col("claim") == claim).sort("regime").iter_rows(named=True):
-            lines.append(f"| {claim} | {row['regime']} | {row['cells_working']}/{row['num_cells']} | "
+            lines.append(f"| {claim} | {row['regime']} | {row['run_groups_working']}/{row['num_run_groups']} | "
                          f"{row['mean_gain']:+.3f} | {row['toy']} | {row['paper']} | {'yes' if row['agrees'] else 'no'} |")
     head = comparison.filter(pl.col("headline"))
     gt = comparison.filter(pl.col("claim") == "ground_truth")
+    groups = claims.select("run_group").n_unique()
     lines += ["", f"Agreement on the paper's regime-dependent claims: **{int(head['agrees'].sum())} of {head.height}** "
-              f"claim x regime cells; ground-truth RL works in {int(gt['cells_working'].sum())} of "
-              f"{int(gt['num_cells'].sum())} cells."]
+              f"claim x regime cells (an inconclusive regime counts as a disagreement); ground-truth RL works in "
+              f"{int(gt['run_groups_working'].sum())} of {int(gt['num_run_groups'].sum())} run groups."]
+    if claims["works_holm"].null_count() == 0:
+        holm_line = (f"Holm-adjusted over all {claims.height}, {int(claims['works_holm'].sum())} cells work at the "
+                     f"family-wise level (`p_holm` below the CIs' one-sided level).")
+    else:
+        holm_line = "This claims table predates the p-values: no Holm-adjusted count."
+    lines += ["", f"Comparisons: {claims.height} cells ({groups} run groups) in the claims table, each a one-sided "
+              f"bootstrap test of gain <= min_gain. {holm_line}"]
     return "\n".join(lines) + "\n"
+
+
+def write_verdict_tables(claims: pl.DataFrame, min_gain: float, thresholds_path: str | Path,
+                         comparison_path: str | Path, markdown_path: str | Path, source: str) -> None:
+    """The thresholds and paper-comparison tables and the comparison's markdown
+    of one claims table (rule ``verdict_tables``; ``python -m mirage
+    verdict-tables`` for a recorded study)."""
+    comparison = paper_comparison(claims)
+    THRESHOLDS.write(thresholds_table(claims, min_gain), thresholds_path)
+    PAPER_COMPARISON.write(comparison, comparison_path)
+    write_text_atomic(markdown_path, comparison_markdown(comparison, claims, source))

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_snakemake
-from mirage.config import validate_config
+from mirage.config import ConfigError, validate_config
 
 SCHEMA = REPO / "config" / "schema.yaml"
 
@@ -51,6 +51,22 @@ def paper_config():
 def test_paper_config_is_valid(paper_config):
     cfg = validate_config(copy.deepcopy(paper_config), SCHEMA)
     assert cfg["rl"]["seeds"] == [1, 2, 3] and cfg["rl"]["grpo"]["learning_rate"] == 1e-6
+
+
+def test_paper_config_carries_the_papers_regime_labels(paper_config, default_config):
+    cfg = validate_config(copy.deepcopy(paper_config), SCHEMA)
+    assert cfg["analysis"]["paper_regimes"] == {
+        "qwen2_5_7b/math": "strong", "llama3_1_8b_instruct/math": "weak", "qwen2_5_7b/logic/korbench_puzzle": "weak",
+        "llama3_1_8b_instruct/logic/korbench_counterfactual": "strong",
+        "llama3_1_8b_instruct/logic/korbench_operation": "strong", "llama3_1_8b_instruct/logic/korbench_cipher": "weak"}
+    assert validate_config(copy.deepcopy(default_config), SCHEMA)["analysis"]["paper_regimes"] == {}
+    bad = copy.deepcopy(paper_config)
+    bad["analysis"]["paper_regimes"] = {"qwen2_5_7b/logic/korbench_nope": "weak"}
+    with pytest.raises(ConfigError, match="not evaluated on benchmark 'korbench_nope'"):
+        validate_config(bad, SCHEMA)
+    bad["analysis"]["paper_regimes"] = {"qwen2_5_7b/add": "weak"}
+    with pytest.raises(ConfigError, match="not a model/task pair"):
+        validate_config(bad, SCHEMA)
 
 
 BAD_CONFIGS = sorted((REPO / "tests" / "bad_configs").glob("*.yaml"))

@@ -2,8 +2,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mirage.schemas import PASSK, SAMPLES
-from mirage.verdicts import bootstrap_gain, claims_table, verdict
+from mirage.__main__ import END, START, main
+from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS
+from mirage.verdicts import (bootstrap_gain, bootstrap_gains, bootstrap_p_value, claims_table, comparison_markdown,
+                             fit_threshold, holm, paper_comparison, percentile_ci, read_claims, regime_verdict,
+                             step_shape, thresholds_table, verdict)
 
 
 def test_bootstrap_ci_covers_the_gain_and_shrinks_with_data():
@@ -20,45 +23,130 @@ def test_bootstrap_ci_covers_the_gain_and_shrinks_with_data():
     assert same == (0.0, 0.0)
 
 
+def _coverage(n_seeds, sd_seed, sd_shared, sd_noise, schemes, studies=300, n_problems=40, n_boot=400):
+    """Share of simulated studies whose 95% CI covers the true gain (0.1): per-problem base accuracy,
+    a seed effect (sd_seed), a per-problem gain shared by every seed (sd_shared) and per seed x
+    problem noise (sd_noise). "problems only": the seeds averaged first, then the paired problem
+    bootstrap (either scheme with one row)."""
+    rng = np.random.default_rng(42)
+    hits = dict.fromkeys(schemes, 0)
+    for study in range(studies):
+        base = rng.uniform(0.2, 0.8, n_problems)
+        trained = (base + 0.1 + rng.normal(0, sd_shared, n_problems) + rng.normal(0, sd_seed, (n_seeds, 1))
+                   + rng.normal(0, sd_noise, (n_seeds, n_problems)))
+        for scheme in schemes:
+            rows, name = (trained.mean(axis=0, keepdims=True), "crossed") if scheme == "problems only" \
+                else (trained, scheme)
+            low, high = bootstrap_gain(base, rows, n_boot, 0.95, seed=study, scheme=name)
+            hits[scheme] += low <= 0.1 <= high
+    return {scheme: hit / studies for scheme, hit in hits.items()}
+
+
+def test_two_level_bootstraps_cover_the_true_gain_when_seed_variance_dominates():
+    # between-seed sd 0.05 over 20 seeds (variance of the mean 1.3e-4) against per-problem noise
+    # sd 0.05 over 40 problems x 20 seeds (3e-6): the problems-only bootstrap misses the seeds. (With
+    # few seeds any bootstrap undercovers: it sees (S - 1) / S of the seed variance, and no t quantile;
+    # 10 seeds gave 0.88 here, 3 seeds about 0.75.)
+    coverage = _coverage(n_seeds=20, sd_seed=0.05, sd_shared=0.0, sd_noise=0.05,
+                         schemes=("crossed", "nested", "problems only"))
+    assert 0.89 <= coverage["crossed"] <= 0.99, coverage
+    assert 0.89 <= coverage["nested"] <= 0.99, coverage
+    assert coverage["problems only"] <= 0.5, coverage
+
+
+def test_crossed_bootstrap_keeps_its_coverage_where_seeds_share_per_problem_gains():
+    # why crossed is the default and nested is not
+    # what the docstring of bootstrap_gains warns about: 3 seeds on the same problems, a per-problem gain
+    # (sd 0.2) shared by all; resampling problems per seed counts a third of its variance
+    coverage = _coverage(n_seeds=3, sd_seed=0.02, sd_shared=0.2, sd_noise=0.1, schemes=("nested", "crossed"),
+                         studies=200, n_problems=100)
+    assert coverage["crossed"] >= 0.88, coverage
+    assert coverage["nested"] < coverage["crossed"] - 0.08, coverage
+
+
+def test_nested_bootstrap_pairs_problems_within_each_resampled_seed():
+    # seed 0 gains 0.2 on every problem, seed 1 gains 0.0: a replicate's gain is the share of seed-0 draws
+    # times 0.2 whatever problems are drawn, so only 0.0, 0.1, 0.2 occur (pairing cancels the problems)
+    base = np.linspace(0, 0.5, 30)
+    trained = np.stack([base + 0.2, base])
+    gains = bootstrap_gains(base, trained, 1000, seed=3, scheme="nested")
+    assert set(np.round(gains, 9)) == {0.0, 0.1, 0.2}
+    assert np.mean(np.isclose(gains, 0.1)) == pytest.approx(0.5, abs=0.06)
+    # problems independently per seed: two seeds with the same per-problem gains (+-0.3) spread as one seed
+    # when they share a problem draw (crossed), and by 1/sqrt(2) of that when each draws its own
+    row = base + np.where(np.arange(30) % 2, 0.3, -0.3)
+    twins = np.stack([row, row])
+    crossed, nested = bootstrap_gains(base, twins, 4000, 5, "crossed"), bootstrap_gains(base, twins, 4000, 5, "nested")
+    assert crossed.std() == pytest.approx(0.3 / np.sqrt(30), rel=0.05)
+    assert nested.std() / crossed.std() == pytest.approx(1 / np.sqrt(2), rel=0.05)
+    with pytest.raises(ValueError, match="scheme"):
+        bootstrap_gains(base, trained, 10, 0, "hierarchical")
+
+
+def test_bootstrap_p_value_and_holm():
+    gains = np.array([0.0, 0.01, 0.03, 0.05])
+    assert bootstrap_p_value(gains, 0.02) == pytest.approx(3 / 5)
+    assert bootstrap_p_value(gains, -1.0) == pytest.approx(1 / 5)  # never 0
+    assert percentile_ci(np.arange(101) / 100, 0.9) == pytest.approx((0.05, 0.95))
+    # m = 4: sorted 0.005 x 4, 0.01 x 3, 0.03 x 2, 0.04 x 1 -> 0.02, 0.03, 0.06, max(0.04, 0.06)
+    assert holm(np.array([0.01, 0.04, 0.03, 0.005])) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm(np.array([0.5, 0.6])) == pytest.approx([1.0, 1.0])
+    assert holm(np.array([0.02])) == pytest.approx([0.02])
+
+
 @pytest.mark.parametrize("low,high,expected", [(0.05, 0.2, "works"), (-0.3, -0.1, "fails"), (-0.01, 0.015, "fails"),
                                               (-0.05, 0.1, "inconclusive"), (0.01, 0.1, "inconclusive")])
 def test_verdict_rule(low, high, expected):
     assert verdict(low, high, min_gain=0.02) == expected
 
 
-def _samples(tmp_path, name, model, task, accs, n=4):
+def _samples(tmp_path, name, model, task, accs, n=4, benchmark=None):
     rows = []
     for i, acc in enumerate(accs):
         for j in range(n):
-            rows.append({"model": model, "task": task, "benchmark": task, "problem_id": f"p{i:03d}", "sample_idx": j, "completion": "",
-                         "extracted_answer": None, "well_formed": True, "correct": j < acc * n, "style": "procedure",
-                         "n_tokens": 1, "finish_reason": "stop"})
+            rows.append({"model": model, "task": task, "benchmark": benchmark or task, "problem_id": f"p{i:03d}",
+                         "sample_idx": j, "completion": "", "extracted_answer": None, "well_formed": True,
+                         "correct": j < acc * n, "style": "procedure", "n_tokens": 1, "finish_reason": "stop"})
     path = tmp_path / f"{name}.parquet"
     SAMPLES.write(SAMPLES.frame(rows), path)
     return str(path)
 
 
 def test_claims_table(tmp_path):
-    base = _samples(tmp_path, "base", "m", "t", [0.25] * 40)
-    gt = _samples(tmp_path, "gt", "m", "t", [0.75] * 40)
-    rnd = _samples(tmp_path, "rnd", "m", "t", [0.0] * 40)
+    # task t is evaluated on two benchmarks, t (strong) and u (weak): one run group per claim
+    base = [_samples(tmp_path, "base", "m", "t", [0.25] * 40), _samples(tmp_path, "base_u", "m", "t", [0.5] * 40,
+                                                                          benchmark="u")]
+    runs = [("ground_truth", s, _samples(tmp_path, f"gt{s}", "m", "t", [0.75] * 40)) for s in (1, 2)]
+    runs += [("ground_truth", s, _samples(tmp_path, f"gt_u{s}", "m", "t", [0.5] * 40, benchmark="u")) for s in (1, 2)]
+    runs += [("random", 1, _samples(tmp_path, "rnd", "m", "t", [0.0] * 40))]
     passk = tmp_path / "passk.parquet"
-    PASSK.write(PASSK.frame([{"model": "m", "task": "t", "benchmark": "t", "k": 4, "n": 4, "num_problems": 40, "pass_at_k": 1.0}]), passk)
+    PASSK.write(PASSK.frame([{"model": "m", "task": "t", "benchmark": b, "k": 4, "n": 4, "num_problems": 40,
+                              "pass_at_k": a} for b, a in (("t", 1.0), ("u", 0.5))]), passk)
     analysis = {"regime": {"k": 4, "threshold": 0.75}, "bootstrap": {"resamples": 200, "level": 0.9},
-                "verdict": {"min_gain": 0.02}}
-    table = claims_table([base], [("ground_truth", 1, gt), ("random", 1, rnd)], str(passk), analysis, seed=0)
-    rows = {r["claim"]: r for r in table.to_dicts()}
-    assert rows["ground_truth"]["gain"] == pytest.approx(0.5) and rows["ground_truth"]["verdict"] == "works"
-    assert rows["random"]["gain"] == pytest.approx(-0.25) and rows["random"]["verdict"] == "fails"
-    assert rows["random"]["gain_vs_ground_truth"] == pytest.approx(-0.5)
-    assert {r["regime"] for r in rows.values()} == {"strong"}
+                "verdict": {"min_gain": 0.02}, "paper_regimes": {"m/t": "weak", "m/t/u": "strong"}}
+    table = claims_table(base, runs, str(passk), analysis, seed=0)
+    rows = {(r["benchmark"], r["claim"]): r for r in table.to_dicts()}
+    gt, gt_u, rnd = rows[("t", "ground_truth")], rows[("u", "ground_truth")], rows[("t", "random")]
+    assert gt["gain"] == pytest.approx(0.5) and gt["verdict"] == "works" and gt["num_seeds"] == 2
+    assert rnd["gain"] == pytest.approx(-0.25) and rnd["verdict"] == "fails"
+    assert gt_u["gain"] == 0.0 and gt_u["verdict"] == "fails"
+    assert rnd["gain_vs_ground_truth"] == pytest.approx(-0.5)
+    assert gt["run_group"] == gt_u["run_group"] == "m/t/ground_truth" and rnd["run_group"] == "m/t/random"
+    assert (gt["regime_rule"], gt_u["regime_rule"]) == ("strong", "weak")
+    assert (gt["regime_paper"], gt_u["regime_paper"]) == ("weak", "strong")  # model/task/benchmark wins
+    # p-values: every replicate of gt on t gains 0.5 > min_gain; Holm over the table's 3 cells
+    assert gt["p_value"] == pytest.approx(1 / 201) and gt["p_holm"] == pytest.approx(3 / 201) and gt["works_holm"]
+    assert rnd["p_value"] == gt_u["p_value"] == 1.0 and rnd["p_holm"] == 1.0 and not rnd["works_holm"]
+    plain = claims_table(base, runs[:1], str(passk), {k: v for k, v in analysis.items() if k != "paper_regimes"}, 0)
+    assert plain["regime_paper"].to_list() == [None]
+    crossed = claims_table(base, runs, str(passk), {**analysis, "bootstrap": {**analysis["bootstrap"],
+                                                                            "scheme": "crossed"}}, 0)
+    assert crossed["verdict"].to_list() == table["verdict"].to_list()
     with pytest.raises(ValueError, match="analysis.regime.k"):
-        claims_table([base], [("random", 1, rnd)], str(passk), {**analysis, "regime": {"k": 16, "threshold": 0.5}}, 0)
+        claims_table(base, runs[-1:], str(passk), {**analysis, "regime": {"k": 16, "threshold": 0.5}}, 0)
 
 
 def test_fit_threshold_finds_the_step_and_reads_its_shape():
-    from mirage.verdicts import fit_threshold, step_shape
-
     alignment = np.array([0.9, 0.1, 0.3, 0.8, 0.2, 0.95])
     gain = np.array([0.30, -0.05, 0.00, 0.25, -0.02, 0.35])
     t, below, above = fit_threshold(alignment, gain)
@@ -70,42 +158,89 @@ def test_fit_threshold_finds_the_step_and_reads_its_shape():
     assert np.isnan(fit_threshold(np.array([0.5, 0.5]), np.array([0.1, 0.2]))[0])
 
 
+def _cell(model, task, claim, gain, alignment, regime, verdict, benchmark=None, **extra):
+    row = {"model": model, "task": task, "benchmark": benchmark or task, "claim": claim,
+           "run_group": f"{model}/{task}/{claim}", "num_seeds": 1, "base_score": 0.5, "trained_score": 0.5 + gain,
+           "gain": gain, "gain_vs_ground_truth": 1.0, "ci_low": gain - 0.01, "ci_high": gain + 0.01,
+           "p_value": None, "p_holm": None, "works_holm": None, "base_pass_at_k": alignment, "regime_rule": regime,
+           "regime_paper": None, "verdict": verdict}
+    return {**row, **extra}
+
+
 def _claims_frame(rows):
-    from mirage.schemas import CLAIMS_TABLE
-
-    base = {"num_seeds": 1, "base_score": 0.5, "trained_score": 0.5, "gain_vs_ground_truth": 1.0,
-            "ci_low": 0.0, "ci_high": 0.0}
-    return CLAIMS_TABLE.frame([{**base, "model": m, "task": t, "benchmark": t, "claim": c, "gain": g, "base_pass_at_k": a,
-                                "regime": r, "verdict": v} for m, t, c, g, a, r, v in rows])
+    return CLAIMS_TABLE.frame([r if isinstance(r, dict) else _cell(*r) for r in rows])
 
 
-def test_paper_comparison_aggregates_cells_per_regime_and_counts_agreement():
-    from mirage.verdicts import comparison_markdown, paper_comparison
+def test_regime_verdict_is_all_or_nothing():
+    assert regime_verdict(["works", "works"]) == "works"
+    assert regime_verdict(["fails", "fails"]) == regime_verdict(["fails", "no gain"]) == "no gain"
+    assert regime_verdict(["works", "fails"]) == "inconclusive"  # was "mixed"
+    assert regime_verdict(["fails", "inconclusive"]) == "inconclusive"  # was "no gain": no cell worked
+    assert regime_verdict(["inconclusive"]) == "inconclusive"
 
+
+def test_thresholds_are_fitted_on_one_point_per_run_group():
+    claims = _claims_frame([
+        _cell("m", "logic", "format", 0.0, 0.2, "weak", "fails", benchmark="a"),
+        _cell("m", "logic", "format", 0.0, 0.4, "weak", "fails", benchmark="b"),  # with a: one point (0.3, 0.0)
+        ("m", "mid", "format", 0.1, 0.5, "weak", "works"),
+        ("m", "add", "format", 0.3, 0.9, "strong", "works"),
+    ])
+    row = thresholds_table(claims, 0.02).row(0, named=True)
+    assert (row["num_cells"], row["num_run_groups"]) == (4, 3)
+    # points (0.3, 0.0), (0.5, 0.1), (0.9, 0.3): step at 0.7, mean 0.05 below (0.033 if every cell counted)
+    assert row["threshold"] == pytest.approx(0.7) and row["mean_gain_below"] == pytest.approx(0.05)
+    assert row["mean_gain_above"] == pytest.approx(0.3) and row["shape"] == "works on both sides"
+
+
+def test_paper_comparison_aggregates_run_groups_per_regime_and_counts_agreement():
     claims = _claims_frame([
         ("m1", "add", "random", 0.2, 0.95, "strong", "works"),
         ("m2", "dsum", "random", 0.1, 0.9, "strong", "works"),
         ("m1", "sub", "random", -0.1, 0.3, "weak", "fails"),
-        ("m2", "add", "random", 0.05, 0.4, "weak", "works"),   # one weak cell works: mixed, disagrees
+        ("m2", "add", "random", 0.05, 0.4, "weak", "works"),   # one weak cell works: inconclusive, disagrees
+        ("m1", "add", "incorrect", -0.2, 0.95, "strong", "fails"),
+        ("m2", "dsum", "incorrect", 0.01, 0.9, "strong", "inconclusive"),  # no cell works, not all fail
+        ("m1", "sub", "incorrect", -0.1, 0.3, "weak", "fails"),
+        # format: task logic of m3 is evaluated on four benchmarks, two per regime: one run group each
+        ("m1", "add", "format", 0.1, 0.95, "strong", "works"),
+        _cell("m3", "logic", "format", 0.2, 0.9, "strong", "works", benchmark="op"),
+        _cell("m3", "logic", "format", 0.4, 0.8, "strong", "works", benchmark="cf"),
+        _cell("m3", "logic", "format", -0.1, 0.2, "weak", "fails", benchmark="ci"),
+        _cell("m3", "logic", "format", 0.02, 0.3, "weak", "inconclusive", benchmark="pz"),
         ("m1", "add", "ground_truth", 0.3, 0.95, "strong", "works"),
         ("m1", "sub", "ground_truth", 0.4, 0.3, "weak", "works"),
         ("m1", "add", "entropy_min", 0.1, 0.95, "strong", "works"),  # no paper verdict: left out
         ("m1", "add", "psr", 0.1, 0.95, "strong", "works"),  # the paper reports PSR on weak cells only
     ])
     cmp = paper_comparison(claims)
-    assert set(cmp["claim"]) == {"random", "ground_truth"}
-    random = {r["regime"]: r for r in cmp.filter(pl.col("claim") == "random").to_dicts()}
-    assert random["strong"]["toy"] == "works" and random["strong"]["agrees"]
-    assert random["weak"]["toy"] == "mixed" and not random["weak"]["agrees"] and random["weak"]["cells_working"] == 1
-    md = comparison_markdown(cmp, "claims.parquet")
-    assert "**1 of 2**" in md and "ground-truth RL works in 2 of 2 cells" in md
-    assert "| random | weak | 1/2 | -0.025 | mixed | no gain | no |" in md
+    assert set(cmp["claim"]) == {"random", "incorrect", "format", "ground_truth"}
+    assert set(cmp["num_comparisons"]) == {claims.height} and cmp["cells_working_holm"].null_count() == cmp.height
+    rows = {(r["claim"], r["regime"]): r for r in cmp.to_dicts()}
+    assert rows[("random", "strong")]["toy"] == "works" and rows[("random", "strong")]["agrees"]
+    weak = rows[("random", "weak")]
+    assert weak["toy"] == "inconclusive" and not weak["agrees"] and weak["run_groups_working"] == 1
+    assert rows[("incorrect", "strong")]["toy"] == "inconclusive" and not rows[("incorrect", "strong")]["agrees"]
+    assert rows[("incorrect", "weak")]["toy"] == "no gain" and rows[("incorrect", "weak")]["agrees"]
+    strong = rows[("format", "strong")]
+    assert (strong["num_cells"], strong["num_run_groups"], strong["cells_working"], strong["run_groups_working"]) \
+        == (3, 2, 3, 2)
+    assert strong["mean_gain"] == pytest.approx(0.2)  # run groups 0.1 and mean(0.2, 0.4): 0.233 over cells
+    fweak = rows[("format", "weak")]
+    assert (fweak["num_cells"], fweak["num_run_groups"], fweak["toy"]) == (2, 1, "inconclusive")
+    md = comparison_markdown(cmp, claims, "claims.parquet")
+    assert "**3 of 6**" in md and "ground-truth RL works in 2 of 2 run groups" in md
+    assert "| random | weak | 1/2 | -0.025 | inconclusive | no gain | no |" in md
+    assert f"Comparisons: {claims.height} cells (13 run groups)" in md and "predates the p-values" in md
+    # with p-values: the Holm count, per regime and in all
+    holm = claims.with_columns(pl.Series("p_holm", np.linspace(0.001, 0.9, claims.height)),
+                               works_holm=pl.Series(np.arange(claims.height) < 4))
+    counted = paper_comparison(holm)
+    assert counted["cells_working_holm"].null_count() == 0 and counted["cells_working_holm"].sum() <= 4
+    assert "Holm-adjusted over all 16, 4 cells work at the family-wise level" in comparison_markdown(counted, holm, "x")
 
 
 def test_readme_table_is_replaced_between_markers_and_checked(tmp_path):
-    from mirage.__main__ import END, START, main
-    from mirage.schemas import CLAIMS_TABLE
-
     claims = tmp_path / "claims.parquet"
     CLAIMS_TABLE.write(_claims_frame([("m1", "add", "random", 0.2, 0.95, "strong", "works")]), claims)
     readme = tmp_path / "README.md"
@@ -120,9 +255,41 @@ def test_readme_table_is_replaced_between_markers_and_checked(tmp_path):
         main(args)
 
 
+def _legacy_claims(path):
+    """A claims table as written before issue 14: ``regime``, no run group, no p-values."""
+    rows = [_cell("m1", "add", "random", 0.2, 0.95, "strong", "works"),
+            _cell("m1", "sub", "random", 0.021, 0.3, "weak", "inconclusive"),
+            _cell("m1", "sub", "ground_truth", 0.3, 0.3, "weak", "works")]
+    legacy = _claims_frame(rows).drop("run_group", "p_value", "p_holm", "works_holm", "regime_paper").rename(
+        {"regime_rule": "regime"})
+    legacy.write_parquet(path)
+    return path
+
+
+def test_a_recorded_pre_issue_14_claims_table_is_read_under_todays_rules(tmp_path):
+    claims = _legacy_claims(tmp_path / "claims.parquet")
+    with pytest.raises(ValueError, match="missing column 'run_group'"):
+        CLAIMS_TABLE.read(claims)
+    table = read_claims(claims)
+    assert table["run_group"].to_list() == ["m1/add/random", "m1/sub/random", "m1/sub/ground_truth"]
+    assert table["regime_rule"].to_list() == ["strong", "weak", "weak"] and table["p_holm"].null_count() == 3
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{START}\n{END}\n")
+    assert main(["readme-table", "--claims", str(claims), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    # an inconclusive weak cell was "no gain" (agreeing) before issue 14; now it disagrees
+    assert "| random | weak | 0/1 | +0.021 | inconclusive | no gain | no |" in text and "**1 of 2**" in text
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["verdict-tables", "--claims", str(claims), "--out-dir", str(out)]) == 0
+    comparison = PAPER_COMPARISON.read(out / "paper_comparison.parquet")
+    assert comparison.height == 3 and set(comparison["num_comparisons"]) == {3}
+    assert THRESHOLDS.read(out / "thresholds.parquet")["num_run_groups"].to_list() == [1, 2]
+    assert "predates the p-values" in (out / "paper_comparison.md").read_text()
+
+
 def test_readme_verdict_table_matches_the_recorded_full_study(monkeypatch):
     from conftest import REPO
-    from mirage.__main__ import main
 
     monkeypatch.chdir(REPO)
     claims = "benchmarks/results/toy-full/claims.parquet"
