@@ -28,9 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 STAGES = {
     "data": ["prepare_task", "build_tokenizer"],
     "sft": ["pretrain_toy_model"],
-    "alignment": ["sample_base", "passk_table", "wrong_labels"],
+    "alignment": ["sample_base", "passk_table", "sample_votes", "wrong_labels"],
     "rl": ["one_shot_reference", "select_examples", "example_selection_table", "train_claim"],
-    "evaluation": ["evaluate_claim", "eval_table"],
+    "evaluation": ["evaluate_base", "evaluate_claim", "eval_table"],
     "results": ["claims_table", "verdict_tables", "plot_passk", "plot_claim_gains", "plot_style_shift",
                 "plot_training_curves", "plot_gain_vs_alignment"],
 }
