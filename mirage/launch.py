@@ -92,12 +92,14 @@ def visible_gpus(environ=None) -> int | None:
 
 
 def granted_processes(gpus: int, cpu_processes: int, environ=None) -> int:
-    """Processes of a training job: one per granted GPU when the job asked for
-    GPUs (what the scheduler granted, else what was asked), else the config's
-    CPU processes."""
+    """Processes of a training job: one per GPU when the job asked for GPUs
+    (what it asked for, or fewer if fewer are visible to it: a workstation may
+    show more GPUs than a job asked for, a scheduler grants what was asked),
+    else the config's CPU processes."""
     if gpus <= 0:
         return cpu_processes
-    return visible_gpus(environ) or gpus
+    visible = visible_gpus(environ)
+    return min(gpus, visible) if visible else gpus
 
 
 def free_port() -> int:

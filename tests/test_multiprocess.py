@@ -102,8 +102,9 @@ def test_two_processes_train_write_once_and_resume_after_a_kill(tmp_path):
 def test_processes_follow_the_granted_gpus():
     assert granted_processes(0, 3, {}) == 3
     assert granted_processes(8, 1, {}) == 8  # no scheduler variables: what the job asked for
-    assert granted_processes(8, 1, {"CUDA_VISIBLE_DEVICES": "0,1"}) == 2
-    assert granted_processes(2, 1, {"SLURM_GPUS_ON_NODE": "4"}) == 4
+    assert granted_processes(8, 1, {"CUDA_VISIBLE_DEVICES": "0,1"}) == 2  # granted fewer than asked
+    assert granted_processes(2, 1, {"SLURM_GPUS_ON_NODE": "2"}) == 2
+    assert granted_processes(1, 1, {"CUDA_VISIBLE_DEVICES": "0,1,2,3"}) == 1  # a workstation shows all its GPUs
     assert visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) is None
     assert visible_gpus({}) is None
 
