@@ -9,8 +9,9 @@ BIN="$REPO/.venv/bin"
 WORK="$(mktemp -d /tmp/mirage-slurm-ci.XXXXXX)"
 export MIRAGE_SLURM_DIR="$WORK/cluster" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
 
-"$REPO/scripts/local-slurm.sh" start
+# the trap first: a start that fails half-way still stops what it started
 trap '"$REPO/scripts/local-slurm.sh" stop' EXIT
+"$REPO/scripts/local-slurm.sh" start
 export SLURM_CONF="$MIRAGE_SLURM_DIR/slurm.conf"
 
 # `snakemake --profile slurm` as users type it: the profile installed where Snakemake

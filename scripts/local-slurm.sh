@@ -69,9 +69,17 @@ NodeName=$node Name=gpu File=/dev/null,/dev/zero Count=2
 CONF
 }
 
-start() {
-    install_packages
-    write_config
+munge_alive() {
+    timeout 5 munge -n >/dev/null 2>&1
+}
+
+start_munged() {
+    # a socket left by a munged that was killed (not stopped) refuses connections: every
+    # SLURM command would then retry for tens of seconds and fail; remove it and start afresh
+    if [ -S /run/munge/munge.socket.2 ] && ! munge_alive; then
+        echo "removing a stale munge socket (no munged answers on it)" >&2
+        rm -f /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock
+    fi
     if [ ! -S /run/munge/munge.socket.2 ]; then
         mkdir -p /run/munge
         if id munge >/dev/null 2>&1; then
@@ -83,26 +91,51 @@ start() {
         fi
         echo "$DIR/munge/munged.pid" >"$DIR/started.munged"
     fi
-    local conf
+    local _
+    for _ in $(seq 1 20); do munge_alive && return 0; sleep 0.5; done
+    echo "munged does not answer on /run/munge/munge.socket.2" >&2
+    return 1
+}
+
+link_config() {
+    # inside a job srun reads /etc/slurm; link ours there unless the machine has its own file.
+    # A link there is a local cluster's, left by a run that was killed before `stop` (only one
+    # local cluster can run at a time: they share the ports): it is replaced by ours.
+    local conf link
+    mkdir -p /etc/slurm
     for conf in slurm.conf gres.conf; do
-        if [ ! -e "/etc/slurm/$conf" ]; then
-            mkdir -p /etc/slurm
-            ln -s "$DIR/$conf" "/etc/slurm/$conf"
-            echo "/etc/slurm/$conf" >>"$DIR/linked"
+        link="/etc/slurm/$conf"
+        if [ -L "$link" ] && [ "$(readlink "$link")" != "$DIR/$conf" ]; then
+            echo "replacing a stale link $link -> $(readlink "$link")" >&2
+            rm -f "$link"
+        fi
+        if [ ! -e "$link" ]; then
+            ln -s "$DIR/$conf" "$link"
+            echo "$link" >>"$DIR/linked"
         fi
     done
+}
+
+start() {
+    install_packages
+    write_config
+    start_munged
+    link_config
     slurmctld -f "$SLURM_CONF"
     slurmd -f "$SLURM_CONF"
-    for _ in $(seq 1 60); do
-        if sinfo -h -o '%T' 2>/dev/null | grep -qx idle; then
+    # a deadline, not a count of tries: one sinfo can hang for long when something is wrong
+    local deadline=$((SECONDS + 90))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        if timeout 10 sinfo -h -o '%T' 2>/dev/null | grep -qx idle; then
             sinfo
             echo "export SLURM_CONF=$SLURM_CONF"
             return 0
         fi
         sleep 1
     done
-    echo "the local SLURM node did not become idle; logs in $DIR/log" >&2
-    sinfo -N -l >&2 || true
+    echo "the local SLURM node did not become idle in 90 s; logs in $DIR/log" >&2
+    timeout 10 sinfo -N -l >&2 || true
+    tail -20 "$DIR/log/slurmctld.log" "$DIR/log/slurmd.log" >&2 || true
     return 1
 }
 
@@ -112,7 +145,7 @@ stop_pidfile() {
         local pid
         pid="$(cat "$pidfile")"
         if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid"
+            kill "$pid" || true
             for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         fi
         rm -f "$pidfile"
