@@ -125,6 +125,11 @@ def check_references(config: dict) -> None:
     for claim in rl["claims"]:
         if claim not in CLAIMS:
             raise ConfigError(f"config error: 'rl.claims' names unknown claim '{claim}' (known: {', '.join(CLAIMS)})")
+    for name, sweep in config.get("sweeps", {}).items():
+        for claim in sweep.get("claims", []):
+            if claim not in rl["claims"]:
+                raise ConfigError(f"config error: 'sweeps.{name}.claims' names '{claim}', which is not in "
+                                  f"'rl.claims' ({', '.join(rl['claims'])})")
     check_claim_settings(config)
     pairs = {(m, t) for m, cfg in config["models"].items() for t in eval_tasks(cfg)}
     for cell in rl.get("cells", []):

@@ -80,8 +80,13 @@ def run_dir(model, task, claim, seed):
     return f"results/rl/{model}/{task}/{claim}/seed{seed}"
 
 
+def cell_claims(model):
+    """The claims trained on a model's cells: a sweep's own list, or rl.claims."""
+    return config.get("sweeps", {}).get(model, {}).get("claims") or RL["claims"]
+
+
 def rl_runs():
-    return [(m, t, c, s) for m, t in rl_cells() for c in RL["claims"] for s in RL["seeds"]]
+    return [(m, t, c, s) for m, t in rl_cells() for c in cell_claims(m) for s in RL["seeds"]]
 
 
 def rl_eval_files():
@@ -109,9 +114,7 @@ def selection_file(model, task):
 
 def selection_cells():
     """Cells whose claims include one trained on selected examples."""
-    if not any(get_claim(c).needs_example_selection for c in RL["claims"]):
-        return []
-    return rl_cells()
+    return [(m, t) for m, t in rl_cells() if any(get_claim(c).needs_example_selection for c in cell_claims(m))]
 
 
 def claim_extra_inputs(wildcards):

@@ -43,6 +43,14 @@ def test_a_sweep_adds_one_model_with_a_task_context_per_level(default_config):
     assert cfg["figures"] == {"dpi": 120}  # defaults filled
 
 
+def test_a_sweep_trains_only_claims_of_the_study(default_config):
+    cfg = copy.deepcopy(default_config)
+    cfg["sweeps"] = {"exposure": {"template": "toy_a", "task": "add", "claims": ["ground_truth", "entropy_min"],
+                                  "levels": [{"practice": 0.5}]}}
+    with pytest.raises(ConfigError, match=r"'sweeps.exposure.claims' names 'entropy_min', which is not in 'rl.claims'"):
+        validate_config(cfg, SCHEMA)
+
+
 @pytest.fixture(scope="module")
 def paper_config():
     return yaml.safe_load((REPO / "config" / "paper.yaml").read_text())

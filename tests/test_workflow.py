@@ -33,7 +33,7 @@ def test_dry_run_of_the_default_study(tmp_path):
     # a training and an evaluation job for every claim on every model x task
     from mirage.claims import CLAIMS
 
-    cells = [("toy_a", "add"), ("toy_a", "sub")]
+    cells = [("toy_a", "add"), ("toy_a", "mul")]
     claims = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["claims"]
     assert set(claims) <= set(CLAIMS)
     assert jobs["train_claim"] == jobs["evaluate_claim"] == len(cells) * len(claims)
@@ -68,14 +68,22 @@ def test_dry_run_of_the_full_toy_study_with_its_alignment_sweep(tmp_path):
     from mirage.claims import CLAIMS
 
     full = yaml.safe_load((REPO / "config" / "toy-full.yaml").read_text())
-    full["rl"]["seeds"] = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["seeds"]
-    levels = len(full["sweeps"]["exposure"]["levels"])
+    sweep = full["sweeps"]["exposure"]
+    levels, seeds = len(sweep["levels"]), full["rl"]["seeds"]
+    assert levels >= 6 and len(seeds) >= 3
     assert jobs["pretrain_toy_model"] == 2  # toy_a and the sweep's model
     assert jobs["prepare_task"] == 2 + levels
-    cells = 2 + levels
-    assert jobs["train_claim"] == jobs["evaluate_claim"] == cells * len(CLAIMS) * len(full["rl"]["seeds"])
+    # toy_a's two cells run every claim; the sweep's cells run the sweep's own claims
+    assert set(full["rl"]["claims"]) == set(CLAIMS) and set(sweep["claims"]) < set(CLAIMS)
+    runs = (2 * len(CLAIMS) + levels * len(sweep["claims"])) * len(seeds)
+    assert jobs["train_claim"] == jobs["evaluate_claim"] == runs
     for i in range(levels):
-        assert f"results/rl/exposure/exposure_{i}/ground_truth/seed1/model" in proc.stdout
+        for seed in seeds:
+            assert f"results/rl/exposure/exposure_{i}/ground_truth/seed{seed}/model" in proc.stdout
+        assert f"results/rl/exposure/exposure_{i}/few_shot/" not in proc.stdout
+        assert f"results/rl/toy_a/mul/few_shot/seed{seeds[-1]}/model" in proc.stdout
+    # one One-Shot reference run per cell that trains a one-shot claim
+    assert jobs["one_shot_reference"] == 2 + levels
 
 
 def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_path):
@@ -135,7 +143,7 @@ def test_dry_run_compares_checkpoints_with_base_samples_of_the_evaluation_sample
     proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"), str(tmp_path / "evaluation.yaml"),
                          "--directory", str(tmp_path), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    cells = [("toy_a", "add"), ("toy_a", "sub")]
+    cells = [("toy_a", "add"), ("toy_a", "mul")]
     base = [f"results/samples/{'rl/toy_a/' + t + '/base' if evaluated_again else 'base/toy_a/' + t + '.eval'}.parquet"
             for _, t in cells]
     assert jobs.get("evaluate_base", 0) == (len(cells) if evaluated_again else 0)
