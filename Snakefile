@@ -3,14 +3,19 @@
 import os
 import sys
 
-from mirage.config import ConfigError, validate_config
+from snakemake.utils import update_config
 
-# The default toy study, unless a config is given (--configfile config/paper.yaml):
-# a given config replaces the default instead of being merged into it.
-if not config:
+from mirage.config import ConfigError, typed_overrides, validate_config
+
+# The default toy study, unless a config file is given (--configfile config/paper.yaml):
+# a given config file replaces the default instead of being merged into it. Keys given
+# with --config (snakemake --config seed=7) override either.
+if not workflow.overwrite_configfiles:
 
     configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
+# nested --config values ('rl={seeds: [3]}') arrive as strings: typed as YAML types them
+update_config(config, typed_overrides(workflow.config_settings.config))
 
 try:
     validate_config(config, workflow.source_path("config/schema.yaml"))

@@ -268,6 +268,35 @@ def expand_sweeps(config: dict) -> None:
         config["models"][name] = model
 
 
+def typed_overrides(overrides: dict) -> dict:
+    """The keys given with ``snakemake --config`` typed as YAML types them.
+
+    Snakemake parses a top-level value as an int, float or bool, but a nested one
+    (``--config 'rl={seeds: [3]}'``) with YAML's base loader, which leaves every leaf a
+    string; here each such leaf is read as Snakemake reads a top-level one (``3`` an int,
+    ``0.05`` or ``1e-5`` a float) or as the YAML scalar it spells (``true`` a bool, ``null``
+    None); anything else stays a string."""
+    def typed(value):
+        if isinstance(value, dict):
+            return {k: typed(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [typed(v) for v in value]
+        if isinstance(value, str):
+            for number in (int, float):  # as Snakemake reads a top-level value (so 1e-5 is a float)
+                try:
+                    return number(value)
+                except ValueError:
+                    pass
+            try:
+                scalar = yaml.safe_load(value)
+            except yaml.YAMLError:
+                return value
+            return scalar if isinstance(scalar, bool) or scalar is None else value
+        return value
+
+    return {k: typed(v) if isinstance(v, (dict, list)) else v for k, v in overrides.items()}
+
+
 def validate_config(config: dict, schema_path: str | Path) -> dict:
     check_schema(config, schema_path)
     expand_sweeps(config)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_snakemake
-from mirage.config import ConfigError, validate_config
+from mirage.config import ConfigError, typed_overrides, validate_config
 
 SCHEMA = REPO / "config" / "schema.yaml"
 
@@ -41,6 +41,17 @@ def test_a_sweep_adds_one_model_with_a_task_context_per_level(default_config):
     assert "context" not in cfg["tasks"]["add"]["params"]
     assert cfg["models"]["toy_a"]["mixture"]["add"]["styles"]["procedure"] == 0.75  # the template is untouched
     assert cfg["figures"] == {"dpi": 120}  # defaults filled
+
+
+def test_nested_command_line_values_are_typed_as_yaml_types_them():
+    # what Snakemake's --config parser hands over: top-level values typed, nested ones strings
+    given = {"seed": 7, "rl": {"seeds": ["3", "4"], "grpo": {"learning_rate": "1e-5", "beta": "0.0"}},
+             "analysis": {"verdict": {"min_gain": "0.05"}, "paper_regimes": {"m/t": "strong"}},
+             "flags": ["true", "null", "[1]", "{a: 1}", "x: y: z"]}
+    assert typed_overrides(given) == {
+        "seed": 7, "rl": {"seeds": [3, 4], "grpo": {"learning_rate": 1e-5, "beta": 0.0}},
+        "analysis": {"verdict": {"min_gain": 0.05}, "paper_regimes": {"m/t": "strong"}},
+        "flags": [True, None, "[1]", "{a: 1}", "x: y: z"]}
 
 
 def test_a_sweep_trains_only_claims_of_the_study(default_config):

@@ -52,6 +52,27 @@ def test_dry_run_of_the_default_study(tmp_path):
     assert jobs["contamination_check"] == 2 and jobs["contamination_table"] == 1 and jobs["plot_contamination"] == 1
 
 
+def test_config_keys_on_the_command_line_override_the_default_config(tmp_path):
+    # --config changes a key of the default study, nested ones typed as YAML types them
+    proc = run_snakemake("-n", "--directory", str(tmp_path), "--config", "seed=7", "rl={seeds: [3, 4]}",
+                         "analysis={verdict: {min_gain: 0.05}}", timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    assert jobs["train_claim"] == 2 * 2 * len(default["rl"]["claims"])
+    assert "results/rl/toy_a/mul/nsr/seed4/model" in proc.stdout and "/seed1/model" not in proc.stdout
+    # a nested value that is not of the schema's type is still refused, naming the key
+    proc = run_snakemake("-n", "--directory", str(tmp_path), "--config", "rl={seeds: [three]}", check=False, timeout=120)
+    assert proc.returncode != 0 and "'rl.seeds.0': 'three' is not of type 'integer'" in proc.stderr
+
+
+def test_a_config_file_on_the_command_line_replaces_the_default_config(tmp_path):
+    proc = run_snakemake("-n", "--directory", str(tmp_path), "--configfile", str(REPO / "tests" / "smoke" / "config.yaml"),
+                         "--config", "rl={seeds: [2]}", timeout=120)
+    # the smoke study's tasks only (the default's mul is not merged in), with the seed from --config
+    assert "results/data/sub.parquet" in proc.stdout and "results/data/mul.parquet" not in proc.stdout
+    assert "results/rl/toy_a/add/random/seed2/model" in proc.stdout and "/seed1/model" not in proc.stdout
+
+
 def test_dry_run_of_the_contamination_validation_trains_the_contaminated_model_and_no_rl(tmp_path):
     proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"),
                          str(REPO / "config" / "toy-contamination.yaml"), "--directory", str(tmp_path), timeout=120)
