@@ -3,9 +3,11 @@
 import os
 import sys
 
-from snakemake.utils import update_config
+from snakemake.utils import min_version, update_config
 
 from mirage.config import ConfigError, typed_overrides, validate_config
+
+min_version("9.0")
 
 # The default toy study, unless a config file is given (--configfile config/paper.yaml):
 # a given config file replaces the default instead of being merged into it. Keys given

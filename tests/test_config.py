@@ -128,3 +128,13 @@ def test_snakemake_refuses_each_bad_config_before_any_job_with_one_line(path, re
     assert len(lines) == 1, lines
     assert re.search(header(path, "expect"), lines[0]), lines[0]
     assert not (workdir / "results").exists()
+
+
+def test_config_readme_describes_every_section_and_every_shipped_config():
+    doc = (REPO / "config" / "README.md").read_text()
+    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+    rows = set(re.findall(r"^\| `([a-z_]+)` \|", doc, flags=re.M))
+    assert set(schema["properties"]) <= rows, sorted(set(schema["properties"]) - rows)
+    shipped = {p.name for p in (REPO / "config").glob("*.yaml")} | {"accelerate/"}
+    files = set(re.findall(r"^\| `([\w./-]+)` \|", doc, flags=re.M))
+    assert shipped <= files, sorted(shipped - files)
