@@ -1,5 +1,6 @@
-"""The alignment stage: sample each base model on a task's eval split, grade
-every completion, and summarise pass@k and the styles the model used."""
+"""Sampling a model on a task's split and grading every completion: the base models
+(alignment stage, incorrect-label votes) and RL checkpoints alike. The tables made
+from the samples are ``mirage.evaluation``'s."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ import time
 import numpy as np
 import polars as pl
 
-from mirage.passk import passk_table
 from mirage.sampling import SamplingParams, engine_settings, make_sampler, sample_and_grade
-from mirage.schemas import PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
+from mirage.schemas import PROBLEMS, SAMPLES
 from mirage.seeding import stable_seed
 
 log = logging.getLogger(__name__)
@@ -66,24 +66,3 @@ def sample_problems(
     )
     SAMPLES.write(samples, out_path)
     return samples
-
-
-def style_shares(samples: pl.DataFrame) -> pl.DataFrame:
-    """Share of samples per style and the accuracy of each style, per (model, task)."""
-    totals = samples.group_by("model", "task").agg(pl.len().alias("total"))
-    df = (
-        samples.group_by("model", "task", "style")
-        .agg(pl.len().cast(pl.Int32).alias("num_samples"), pl.col("correct").mean().alias("accuracy"))
-        .join(totals, on=["model", "task"])
-        .with_columns((pl.col("num_samples") / pl.col("total")).alias("share"))
-    )
-    return STYLE_SHARES.check(df).sort("model", "task", "style")
-
-
-def alignment_tables(sample_files: list[str], ks: list[int], passk_path: str, styles_path: str) -> None:
-    samples = pl.concat([SAMPLES.read(f) for f in sample_files])
-    passk = passk_table(samples, ks or None)
-    PASSK.write(passk, passk_path)
-    STYLE_SHARES.write(style_shares(samples), styles_path)
-    with pl.Config(tbl_rows=200):
-        log.info("pass@k:\n%s", passk)

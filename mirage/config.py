@@ -227,7 +227,7 @@ def check_checkpoints(config: dict) -> None:
     step of SFT (the trainer restarts its loss average there), and between GRPO
     generation batches (a resumed run generates a fresh batch)."""
     ckpt = config.get("checkpoints", {})
-    sft_every, rl_every = ckpt.get("sft_every", 0), ckpt.get("rl_every", 0)
+    sft_every = ckpt.get("sft_every", 0)
     for name, model in config["models"].items():
         logging_steps = model.get("sft", {}).get("logging_steps", 25)
         if model["source"] == "toy" and sft_every % logging_steps:

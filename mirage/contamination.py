@@ -15,7 +15,7 @@ import logging
 import polars as pl
 
 from mirage.prompts import prompt_token_ids
-from mirage.schemas import CONTAMINATION, CONTAMINATION_SUMMARY, PROBLEMS
+from mirage.schemas import CONTAMINATION, PROBLEMS
 
 log = logging.getLogger(__name__)
 
@@ -83,15 +83,3 @@ def check_model(model_name: str, model_path: str, problems_path: str, fraction: 
                 "exact_match": generated == target, "rouge_l": rouge_l(target, generated),
             })
     return CONTAMINATION.frame(rows)
-
-
-def summarise(checks: list[pl.DataFrame], flag_exact_match: float) -> pl.DataFrame:
-    """Per model x benchmark: exact-match rate and mean ROUGE-L; flagged when the
-    exact-match rate reaches ``flag_exact_match``."""
-    df = pl.concat(checks)
-    summary = df.group_by("model", "task", "benchmark").agg(
-        pl.len().cast(pl.Int32).alias("num_problems"),
-        pl.col("exact_match").mean().alias("exact_match_rate"),
-        pl.col("rouge_l").mean().alias("mean_rouge_l"),
-    ).with_columns((pl.col("exact_match_rate") >= flag_exact_match).alias("flagged"))
-    return CONTAMINATION_SUMMARY.check(summary)

@@ -1,12 +1,19 @@
-"""Evaluation of base models and RL checkpoints: one row per (model, task,
-claim, seed, benchmark) with avg@n, pass@n and the share of each style."""
+"""The tables made from graded samples, with no model in sight (they run in the
+light analysis environment): the evaluation of base models and RL checkpoints (one
+row per model, task, claim, seed and benchmark with avg@n, pass@n and the share of
+each style), the alignment stage's pass@k and style tables, and the contamination
+check's summary."""
 
 from __future__ import annotations
 
+import logging
+
 import polars as pl
 
-from mirage.passk import pass_at_k
-from mirage.schemas import EVAL, RUN_CURVES, SAMPLES, TRAINING_CURVES
+from mirage.passk import pass_at_k, passk_table
+from mirage.schemas import CONTAMINATION_SUMMARY, EVAL, PASSK, RUN_CURVES, SAMPLES, STYLE_SHARES, TRAINING_CURVES
+
+log = logging.getLogger(__name__)
 
 BASE_CLAIM = "base"
 
@@ -49,3 +56,36 @@ def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path) -> Non
         for rows, curve_file in zip(per_run, curve_files)
     ]
     RUN_CURVES.write(pl.concat(curves) if curves else RUN_CURVES.frame([]), curves_path)
+
+
+def style_shares(samples: pl.DataFrame) -> pl.DataFrame:
+    """Share of samples per style and the accuracy of each style, per (model, task)."""
+    totals = samples.group_by("model", "task").agg(pl.len().alias("total"))
+    df = (
+        samples.group_by("model", "task", "style")
+        .agg(pl.len().cast(pl.Int32).alias("num_samples"), pl.col("correct").mean().alias("accuracy"))
+        .join(totals, on=["model", "task"])
+        .with_columns((pl.col("num_samples") / pl.col("total")).alias("share"))
+    )
+    return STYLE_SHARES.check(df).sort("model", "task", "style")
+
+
+def alignment_tables(sample_files: list[str], ks: list[int], passk_path: str, styles_path: str) -> None:
+    samples = pl.concat([SAMPLES.read(f) for f in sample_files])
+    passk = passk_table(samples, ks or None)
+    PASSK.write(passk, passk_path)
+    STYLE_SHARES.write(style_shares(samples), styles_path)
+    with pl.Config(tbl_rows=200):
+        log.info("pass@k:\n%s", passk)
+
+
+def contamination_summary(checks: list[pl.DataFrame], flag_exact_match: float) -> pl.DataFrame:
+    """Per model x benchmark: exact-match rate and mean ROUGE-L; flagged when the
+    exact-match rate reaches ``flag_exact_match``."""
+    df = pl.concat(checks)
+    summary = df.group_by("model", "task", "benchmark").agg(
+        pl.len().cast(pl.Int32).alias("num_problems"),
+        pl.col("exact_match").mean().alias("exact_match_rate"),
+        pl.col("rouge_l").mean().alias("mean_rouge_l"),
+    ).with_columns((pl.col("exact_match_rate") >= flag_exact_match).alias("flagged"))
+    return CONTAMINATION_SUMMARY.check(summary)

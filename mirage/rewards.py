@@ -7,12 +7,12 @@ TRL hands a reward function the whole generation batch, each prompt's
 
 from __future__ import annotations
 
-from collections import Counter
 
 import numpy as np
 
 from mirage.logprobs import completion_mean_logprobs
 from mirage.seeding import stable_seed
+from mirage.selection import majority_answer
 from mirage.verify import get_verifier
 
 
@@ -150,14 +150,6 @@ class FormatReward(Reward):
 
     def score(self, prompts, completions, completion_ids, **kwargs):
         return [float(self.verifier.grade(completion_text(c), "").well_formed) for c in completions]
-
-
-def majority_answer(answers: list[str | None]) -> str | None:
-    """TTRL's pseudo-label: the most frequent answer, ties to the one seen
-    first (``Counter.most_common``). A missing answer (None) is a candidate
-    like any other, as TTRL counts its empty extraction; if it wins, there is
-    no label and every sample's reward is 0."""
-    return Counter(answers).most_common(1)[0][0] if answers else None
 
 
 class MajorityVoteReward(Reward):

@@ -38,15 +38,3 @@ def rule_logging(snakemake):
                 raise
             finally:
                 root.removeHandler(handler)
-
-
-def job_checkpoints(snakemake, every_key: str):
-    """The checkpoint folder of a training job, below ``checkpoints.dir`` by rule and
-    wildcards, and the key that ties it to this job's params and inputs."""
-    from mirage.checkpoints import CheckpointDir, run_key
-
-    cfg = snakemake.config.get("checkpoints", {})
-    parts = [snakemake.rule, *(f"{k}={v}" for k, v in sorted(snakemake.wildcards.items()))]
-    folder = os.path.join(cfg.get("dir", "results/checkpoints"), *parts)
-    key = run_key(dict(snakemake.params.items()), list(snakemake.input))
-    return CheckpointDir(folder, cfg.get(every_key, 0), cfg.get("keep", 2)), key

@@ -81,7 +81,7 @@ rule contamination_check:
     conda:
         "../envs/torch.yaml"
     script:
-        "../workflow_scripts/contamination.py"
+        "../workflow_scripts/contamination_check.py"
 
 
 rule contamination_table:
@@ -98,7 +98,7 @@ rule contamination_table:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../workflow_scripts/contamination.py"
+        "../workflow_scripts/contamination_table.py"
 
 
 rule plot_contamination:

@@ -15,17 +15,9 @@ from mirage.rewards import (
     MajorityVoteReward,
     RandomReward,
     RandomUngatedReward,
-    make_reward,
 )
-from mirage.rl import (
-    candidate_pool,
-    chosen_examples,
-    majority_labels,
-    mark_chosen,
-    rank_candidates,
-    select_by_polarity,
-    training_rows,
-)
+from mirage.rl import select_by_polarity, training_rows
+from mirage.selection import candidate_pool, chosen_examples, majority_labels, mark_chosen, rank_candidates
 
 GOOD = "<think>S:1+2+0=3</think><answer>3</answer>"
 WRONG = "<think>Q:1+2=4</think><answer>4</answer>"

@@ -1,10 +1,10 @@
 """The contamination check: the metric, and a deliberately contaminated toy
 model flagged where a clean one is not."""
 
-import polars as pl
 import pytest
 
-from mirage.contamination import check_model, rouge_l, split_question, summarise
+from mirage.contamination import check_model, rouge_l, split_question
+from mirage.evaluation import contamination_summary
 
 
 def test_split_question_keeps_at_least_one_character_on_each_side():
@@ -43,7 +43,7 @@ def test_a_contaminated_toy_model_is_flagged_and_a_clean_one_is_not(tmp_path):
         out = tmp_path / name
         pretrain_toy_model(tmp_path / "tok", [problems], out, cfg, {"add": task}, template, seed=5)
         checks.append(check_model(name, str(out), str(problems), fraction=0.6))
-    summary = summarise(checks, flag_exact_match=0.2).sort("model")
+    summary = contamination_summary(checks, flag_exact_match=0.2).sort("model")
     flagged = dict(summary.select("model", "flagged").iter_rows())
     assert flagged == {"clean": False, "contaminated": True}, summary
     rates = dict(summary.select("model", "exact_match_rate").iter_rows())

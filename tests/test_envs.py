@@ -105,3 +105,98 @@ def test_every_rule_names_an_existing_env_and_a_log():
         env = re.search(r'conda:\s*\n\s*"\.\./(envs/[\w.]+)"', block)
         assert env, f"rule {name} names no conda env"
         assert (REPO / env.group(1)).exists(), f"rule {name}: {env.group(1)} missing"
+
+
+# -- every rule's env holds what its script imports -----------------------------------------------
+# A static check: a rule's script, and every mirage module it reaches (imports at module level and
+# inside functions alike), are read with `ast`; each third-party module they import must belong to a
+# distribution that the rule's env file pins, or that a pinned one requires (transitively, as this
+# environment's installed metadata says). Imports behind a guard (`try: import vllm` where the
+# backend is optional) count too: the env must hold them or the check names them.
+import ast  # noqa: E402
+import importlib.metadata as metadata  # noqa: E402
+from packaging.requirements import Requirement  # noqa: E402
+
+RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.M | re.S)
+# optional imports a rule's script reaches but never needs in its env: the vLLM backend (its own
+# env file, requirements-vllm-cpu.lock / the GPU lock) and reasoning-gym's generators
+OPTIONAL = {"vllm"}
+
+
+def rule_envs():
+    """(rule, env file, script) of every rule with both ``conda:`` and ``script:``."""
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for name, body in RULE.findall(smk.read_text()):
+            env = re.search(r'conda:\s*\n\s*"\.\./(envs/[\w.-]+)"', body)
+            script = re.search(r'script:\s*\n\s*"\.\./(workflow_scripts/[\w.-]+)"', body)
+            if env and script:
+                yield name, REPO / env.group(1), REPO / script.group(1)
+
+
+def imported_modules(path, seen=None):
+    """Top-level names of the third-party modules ``path`` imports, following mirage's own
+    modules transitively."""
+    seen = set() if seen is None else seen
+    if path in seen:
+        return set()
+    seen.add(path)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top == "mirage":
+                module = REPO / Path(*name.split("."))
+                for candidate in (module.with_suffix(".py"), module / "__init__.py"):
+                    if candidate.exists():
+                        found |= imported_modules(candidate, seen)
+            elif top not in sys.stdlib_module_names and top != "snakemake_interface_common":
+                found.add(top)
+    return found
+
+
+def requirement_closure(pins):
+    """The distributions a set of pinned ones brings in (installed metadata, extras ignored)."""
+    closure, todo = set(), [p.lower().replace("_", "-") for p in pins]
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for spec in requires:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name.lower().replace("_", "-"))
+    return closure
+
+
+from pathlib import Path  # noqa: E402
+
+
+@pytest.mark.parametrize("rule,env,script", list(rule_envs()), ids=[r for r, _, _ in rule_envs()])
+def test_each_rule_env_holds_what_its_script_imports(rule, env, script):
+    providers = metadata.packages_distributions()
+    pins = [spec.split("==")[0] for spec in env_pins(env)]
+    closure = requirement_closure(pins)
+    missing = {}
+    for module in sorted(imported_modules(script) - OPTIONAL):
+        dists = {d.lower().replace("_", "-") for d in providers.get(module, [])}
+        assert dists, f"{script.name} imports '{module}', which no installed distribution provides"
+        if not dists & closure:
+            missing[module] = sorted(dists)
+    assert not missing, f"rule {rule}: {env.name} lacks what {script.name} imports: {missing}"
+
+
+def test_the_import_walk_follows_mirage_modules():
+    # a script that imports only mirage still reaches the third-party modules of mirage's modules
+    modules = imported_modules(REPO / "workflow_scripts" / "train_claim.py")
+    assert {"torch", "trl", "polars"} <= modules

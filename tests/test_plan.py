@@ -39,7 +39,7 @@ def test_a_model_is_priced_with_the_smallest_row_of_its_gpu_at_or_above_its_size
 
 # An overlay on the default toy study with numbers small enough to work out by hand.
 TOY_OVERLAY = {
-    "tasks": {"add": {"n_train": 64, "n_eval": 32}, "sub": {"n_train": 64, "n_eval": 32, "expected_tokens": 12}},
+    "tasks": {"add": {"n_train": 64, "n_eval": 32}, "mul": {"n_train": 64, "n_eval": 32, "expected_tokens": 12}},
     "sampler": {"n": 8, "max_new_tokens": 40},
     "analysis": {"regime": {"k": 8}},
     "rl": {
@@ -68,19 +68,19 @@ def tokens(plan, *rules):
 
 
 def test_toy_plan_counts_each_jobs_generated_tokens_from_the_config(toy_plan):
-    # completion lengths: add has no expected_tokens (half of each max), sub 12 (under each max)
-    # sampling, n = 8 (the votes are 8 too): add 32 eval problems x 8 x 40/2, sub 32 x 8 x 12
-    eval_add, eval_sub = 32 * 8 * 20, 32 * 8 * 12
+    # completion lengths: add has no expected_tokens (half of each max), mul 12 (under each max)
+    # sampling, n = 8 (the votes are 8 too): add 32 eval problems x 8 x 40/2, mul 32 x 8 x 12
+    eval_add, eval_mul = 32 * 8 * 20, 32 * 8 * 12
     # the alignment samples (eval split) and the incorrect-label votes (64 training problems, 8 votes)
-    assert tokens(toy_plan, "sample_base", "sample_votes") == eval_add + eval_sub + 64 * 8 * 20 + 64 * 8 * 12
+    assert tokens(toy_plan, "sample_base", "sample_votes") == eval_add + eval_mul + 64 * 8 * 20 + 64 * 8 * 12
     # every checkpoint: 5 claims x 2 seeds per task
-    assert tokens(toy_plan, "evaluate_claim") == 5 * 2 * (eval_add + eval_sub)
+    assert tokens(toy_plan, "evaluate_claim") == 5 * 2 * (eval_add + eval_mul)
     # a run: 4 rollout batches x 8 prompts x completions per prompt x length x generation batches;
     # dynamic sampling: 3 generation batches at most, but none for RLVR-Decomposed's claims;
     # majority vote: 8 votes per prompt (the 4 trained among them)
     per_length = {"ground_truth": 4 * 8 * 4 * 3, "incorrect_label": 4 * 8 * 4 * 3, "majority_vote": 4 * 8 * 8 * 3,
                   "nsr_decomposed": 4 * 8 * 4 * 1, "one_shot": 4 * 8 * 4 * 3}
-    lengths = {"add": 30 / 2, "sub": 12}
+    lengths = {"add": 30 / 2, "mul": 12}
     assert tokens(toy_plan, "train_claim") == sum(per_length.values()) * sum(lengths.values()) * 2  # 2 seeds
     # the One-Shot reference run: 16 candidates / 8 prompts = 2 rollout batches an epoch, 2 visits,
     # without dynamic sampling

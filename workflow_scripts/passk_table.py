@@ -1,4 +1,4 @@
-from mirage.alignment import alignment_tables
+from mirage.evaluation import alignment_tables
 from mirage.workflow import rule_logging
 
 with rule_logging(snakemake):

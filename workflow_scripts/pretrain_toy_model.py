@@ -1,5 +1,6 @@
+from mirage.checkpoints import job_checkpoints
 from mirage.toy.pretrain import pretrain_toy_model
-from mirage.workflow import job_checkpoints, rule_logging
+from mirage.workflow import rule_logging
 
 with rule_logging(snakemake):
     checkpoints, resume_key = job_checkpoints(snakemake, "sft_every")

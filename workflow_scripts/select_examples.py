@@ -1,4 +1,4 @@
-from mirage.rl import example_selection_table, rank_cell_candidates
+from mirage.selection import example_selection_table, rank_cell_candidates
 from mirage.schemas import CANDIDATE_RANKING, EXAMPLE_SELECTION
 from mirage.seeding import stable_seed
 from mirage.workflow import rule_logging

@@ -1,9 +1,10 @@
 import sys
 from pathlib import Path
 
+from mirage.checkpoints import job_checkpoints
 from mirage.launch import TrainingJob, granted_processes, run_training_job
 from mirage.seeding import stable_seed
-from mirage.workflow import job_checkpoints, rule_logging
+from mirage.workflow import rule_logging
 
 # one adapter for the GRPO jobs: a claim's run, or the One-Shot reference run of a cell;
 # one process, or one per granted GPU (resources.train.processes on the CPU), see mirage.launch

@@ -1,4 +1,4 @@
-from mirage.rl import majority_labels
+from mirage.selection import majority_labels
 from mirage.schemas import PROBLEMS, SAMPLES, WRONG_LABELS
 from mirage.workflow import rule_logging
 

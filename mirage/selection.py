@@ -1,0 +1,130 @@
+"""Which problems a claim trains on, and with which labels, decided from the base
+model's samples and the One-Shot reference run's reward history before any claim
+trains: Spurious Rewards' incorrect labels (the base model's majority answer) and
+One-Shot RLVR's example ranking. Tables only: no model is loaded here (the rules run in
+the light analysis environment)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import polars as pl
+
+from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, WRONG_LABELS
+from mirage.seeding import stable_seed
+from mirage.verify import get_verifier
+
+
+def majority_answer(answers: list[str | None]) -> str | None:
+    """TTRL's pseudo-label: the most frequent answer, ties to the one seen
+    first (``Counter.most_common``). A missing answer (None) is a candidate
+    like any other, as TTRL counts its empty extraction; if it wins, there is
+    no label and every sample's reward is 0."""
+    return Counter(answers).most_common(1)[0][0] if answers else None
+
+
+def majority_labels(train_samples: pl.DataFrame, problems: pl.DataFrame, verifier_name: str,
+                    votes: int) -> pl.DataFrame:
+    """Spurious Rewards' incorrect labels: per training problem, the base
+    model's majority answer over its first ``votes`` samples (ties: the answer
+    seen first; a missing answer counts as a candidate), and whether that
+    majority is wrong. Only problems whose majority answer is a wrong answer are
+    trained on by ``incorrect_label``."""
+    verifier = get_verifier(verifier_name)
+    samples = train_samples.filter(pl.col("sample_idx") < votes).sort("problem_id", "sample_idx")
+    by_problem: dict[str, list] = {}
+    for pid, answer in zip(samples["problem_id"], samples["extracted_answer"]):
+        by_problem.setdefault(pid, []).append(verifier.canonical(answer) if answer is not None else None)
+    rows = []
+    for pid, gold in zip(problems["problem_id"], problems["answer"]):
+        answers = by_problem.get(pid, [])
+        if len(answers) < votes:
+            raise ValueError(f"incorrect_label: problem {pid} has {len(answers)} base-model samples, "
+                             f"fewer than votes ({votes})")
+        label = majority_answer(answers)
+        rows.append({"problem_id": pid, "wrong_label": label, "votes": votes,
+                     "majority_count": answers.count(label),
+                     "majority_wrong": label is not None and not verifier.equal(gold, label)})
+    return WRONG_LABELS.frame(rows)
+
+
+def candidate_pool(problem_ids: list[str], size: int, seed: int) -> list[str]:
+    """The One-Shot reference run's candidates: ``size`` training problems
+    drawn without replacement under ``seed``."""
+    ids = sorted(problem_ids)
+    if size > len(ids):
+        raise ValueError(f"one_shot.candidates ({size}) exceeds the {len(ids)} training problems")
+    rng = np.random.default_rng(seed)
+    return sorted(rng.choice(ids, size=size, replace=False).tolist())
+
+
+def visit_accuracy(history: pl.DataFrame) -> pl.DataFrame:
+    """Per problem and visit (a generation batch in which it was sampled): the
+    share of its group's completions rewarded."""
+    return history.group_by("problem_id", "step").agg(pl.col("reward").mean().alias("accuracy"))
+
+
+def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: int, seed: int) -> pl.DataFrame:
+    """One-Shot RLVR's rule: rank the candidates by the standard deviation of
+    their per-visit training accuracy in the reference run (population std,
+    highest first; ties by problem id); only candidates visited at least
+    ``min_visits`` times are ranked (``rank`` null otherwise). ``random_pick``
+    marks the one candidate ``one_shot_random`` trains on, drawn under ``seed``
+    from the same pool."""
+    stats = (
+        visit_accuracy(history.filter(pl.col("problem_id").is_in(candidates)))
+        .group_by("problem_id")
+        .agg(pl.len().alias("visits"), pl.col("accuracy").mean().alias("mean_accuracy"),
+             pl.col("accuracy").std(ddof=0).alias("accuracy_std"))
+    )
+    table = (
+        pl.DataFrame({"problem_id": sorted(candidates)})
+        .join(stats, on="problem_id", how="left")
+        .with_columns(pl.col("visits").fill_null(0).cast(pl.Int64))
+        .sort(["accuracy_std", "problem_id"], descending=[True, False], nulls_last=True)
+    )
+    eligible = table.filter(pl.col("visits") >= min_visits)["problem_id"].to_list()
+    if not eligible:
+        raise ValueError(f"example selection: no candidate was visited >= {min_visits} times in the reference run")
+    rank = {pid: i + 1 for i, pid in enumerate(eligible)}
+    pick = sorted(candidates)[int(np.random.default_rng(seed).integers(len(candidates)))]
+    return table.with_columns(pl.Series("rank", [rank.get(p) for p in table["problem_id"]], dtype=pl.Int64),
+                              (pl.col("problem_id") == pick).alias("random_pick"))
+
+
+def chosen_examples(ranking: pl.DataFrame, claim_name: str, few_shot_k: int = 4) -> list[str]:
+    """The problems a one/few-shot claim trains on: rank 1 (``one_shot``),
+    ranks 1..k (``few_shot``), the random pick (``one_shot_random``)."""
+    if claim_name == "one_shot_random":
+        ids = ranking.filter(pl.col("random_pick"))["problem_id"].to_list()
+    else:
+        k = few_shot_k if claim_name == "few_shot" else 1
+        ids = ranking.filter(pl.col("rank") <= k)["problem_id"].to_list()
+        if len(ids) < k:
+            raise ValueError(f"{claim_name}: {len(ids)} candidates visited often enough to be ranked, {k} needed")
+    return sorted(ids)
+
+
+def mark_chosen(ranking: pl.DataFrame, few_shot_k: int) -> pl.DataFrame:
+    """``chosen``: the claims each candidate is chosen for (comma-joined; null if none)."""
+    names = {c: set(chosen_examples(ranking, c, few_shot_k)) for c in ("one_shot", "few_shot", "one_shot_random")}
+    chosen = [",".join(c for c, ids in names.items() if pid in ids) or None for pid in ranking["problem_id"]]
+    return ranking.with_columns(pl.Series("chosen", chosen, dtype=pl.String))
+
+
+def rank_cell_candidates(history_path: str, problems_path: str, one_shot: dict, seed: int) -> pl.DataFrame:
+    """``rank_candidates`` over the reference run of one cell (``seed``: that
+    run's seed, which drew its candidate pool)."""
+    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
+    pool = candidate_pool(problems["problem_id"].to_list(), one_shot["candidates"], stable_seed(seed, "one-shot-pool"))
+    return rank_candidates(REWARD_HISTORY.read(history_path), pool, one_shot["min_visits"],
+                           stable_seed(seed, "one-shot-random"))
+
+
+def example_selection_table(cells: list[tuple[str, str]], paths: list[str], few_shot_k: int) -> pl.DataFrame:
+    """Every cell's ranking with the claims each candidate is chosen for."""
+    frames = [mark_chosen(CANDIDATE_RANKING.read(path), few_shot_k)
+              .select(pl.lit(m).alias("model"), pl.lit(t).alias("task"), pl.all())
+              for (m, t), path in zip(cells, paths)]
+    return pl.concat(frames)

@@ -1,0 +1,9 @@
+from mirage.evaluation import contamination_summary
+from mirage.schemas import CONTAMINATION, CONTAMINATION_SUMMARY
+from mirage.workflow import rule_logging
+
+with rule_logging(snakemake):
+    summary = contamination_summary([CONTAMINATION.read(f) for f in snakemake.input],
+                                    snakemake.params.contamination["flag_exact_match"])
+    CONTAMINATION_SUMMARY.write(summary, snakemake.output[0])
+    print(summary)
