@@ -1,4 +1,5 @@
 from mirage.alignment import sample_problems
+from mirage.models import job_load_settings
 from mirage.workflow import rule_logging
 
 # The guard matters for the vLLM backend: its worker processes re-import this module.
@@ -16,4 +17,5 @@ if __name__ == "__main__":
             prompt_format=snakemake.params.prompt_format,
             answer_fallback=snakemake.params.answer_fallback,
             num_problems=snakemake.params.get("num_problems"),  # sample_votes: a subset of the train split
+            load=job_load_settings(snakemake.config, snakemake.wildcards.model, snakemake.params.model_path),
         )
