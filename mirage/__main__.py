@@ -141,6 +141,13 @@ def passk(args) -> int:
     return 0
 
 
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m mirage",
@@ -180,14 +187,15 @@ def build_parser() -> argparse.ArgumentParser:
                            "problems.")
     quick.add_argument("--model", required=True, metavar="NAME_OR_PATH",
                        help="a model of the config (its path, revision, dtype and prompt format), a local model "
-                       "folder, or a hub id (read from the cache; python -m mirage download fills it)")
+                       "folder, or a hub id (from the Hugging Face cache, which python -m mirage download fills; from "
+                       "the hub where there is network and HF_HUB_OFFLINE is not set)")
     quick.add_argument("--task", required=True, metavar="NAME", help="a task of the config (tasks.<name>); its "
                        "problems are built as the data job builds them")
     quick.add_argument("--configfile", nargs="+", metavar="FILE", help=CONFIGFILE_HELP)
-    quick.add_argument("--n", type=int, metavar="N", help="samples per problem (default: the config's sampler.n)")
-    quick.add_argument("--k", type=int, nargs="+", metavar="K", help="the k of the table, each at most n "
+    quick.add_argument("--n", type=positive, metavar="N", help="samples per problem (default: the config's sampler.n)")
+    quick.add_argument("--k", type=positive, nargs="+", metavar="K", help="the k of the table, each at most n "
                        "(default: 1, 2, 4, ... n)")
-    quick.add_argument("--max-problems", type=int, metavar="M", help="a seeded subset of M problems of the eval "
+    quick.add_argument("--max-problems", type=positive, metavar="M", help="a seeded subset of M problems of the eval "
                        "split (default: all)")
     quick.add_argument("--prompt-format", choices=["plain", "chat"], help="how a prompt is fed to the model "
                        "(default: the configured model's, else plain)")
@@ -196,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="dtype of the weights (default: the configured model's, else auto)")
     quick.add_argument("--trust-remote-code", action="store_true",
                        help="run the model's own code from the hub (default: off, unless the configured model sets it)")
-    quick.add_argument("--threads", type=int, default=1, metavar="T", help="CPU threads of torch (default 1)")
+    quick.add_argument("--threads", type=positive, default=1, metavar="T", help="CPU threads of torch (default 1)")
 
     prov = sub.add_parser("provenance", help="print the provenance stored in a Parquet table, PNG or SVG figure",
                           description="Print the provenance (code version, rule, params, inputs) that the workflow "
