@@ -37,8 +37,9 @@ class Fetch:
 
 
 def is_hub_id(path: str) -> bool:
-    """A model path that names a hub repository rather than a local folder."""
-    return not path.startswith(("/", "./", "../", "~")) and not Path(path).exists() and path.count("/") == 1
+    """A model path that names a hub repository rather than a local folder (as
+    the config check reads it: not a path, and no such folder here)."""
+    return not path.startswith(("/", "./", "../", "~")) and not Path(path).exists()
 
 
 def hub_fetches(config: dict) -> list[Fetch]:

@@ -18,8 +18,16 @@ A pretrained model's config (``models.<name>``) may set
     passed to every ``from_pretrained`` of the model and its tokenizer, and to
     vLLM.
 
-A tokenizer without a pad token gets its EOS as pad token (left padding, as
-TRL pads prompts); one with neither is refused.
+A tokenizer without a pad token gets its EOS as pad token, as TRL 1.16's
+GRPOTrainer does to the tokenizer it is given (``grpo_trainer.py``:
+``if self._tokenizer.pad_token is None: self._tokenizer.pad_token =
+self._tokenizer.eos_token``), so sampling and the contamination check pad as
+training does; one with neither is refused. Prompts are padded on the left.
+
+Special tokens are the tokenizer's own, never switched off here: a prompt is
+tokenized by ``mirage.prompts`` as TRL tokenizes it (a plain text as
+``tokenizer(text)``, with e.g. Llama's BOS; a conversation through the chat
+template, which writes them).
 """
 
 from __future__ import annotations

@@ -152,7 +152,8 @@ def test_the_settings_reach_from_pretrained(monkeypatch, model_dir):
             return real(path, **{k: v for k, v in kwargs.items() if k != "revision"})
         return from_pretrained
 
-    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", recorder(transformers.AutoTokenizer.from_pretrained))
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained",
+                        recorder(transformers.AutoTokenizer.from_pretrained))
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
                         recorder(transformers.AutoModelForCausalLM.from_pretrained))
     settings = {"revision": "abc123", "dtype": "bfloat16", "trust_remote_code": False}
