@@ -544,7 +544,8 @@ def write_untrained_run(model_path: str, outputs: RunOutputs, summary: dict, loa
     TRAINING_CURVES.write(TRAINING_CURVES.frame([]), outputs.curves)
     REWARD_HISTORY.write(REWARD_HISTORY.frame([]), outputs.history)
     with atomic_directory(Path(outputs.model_dir)) as tmp:
-        load_model(model_path, load).save_pretrained(str(tmp), safe_serialization=True)
+        # the base model as it is stored: in its own dtype
+        load_model(model_path, load, dtype="auto").save_pretrained(str(tmp), safe_serialization=True)
         load_tokenizer(model_path, load, padding_side=None).save_pretrained(str(tmp))
         (tmp / "run.json").write_text(json.dumps({**summary, "training_problems": []}, indent=1))
 
