@@ -4,6 +4,7 @@ passk. No test reaches the network."""
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -76,6 +77,25 @@ def test_check_config_names_the_bad_key_in_one_line(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "sampler.n" in lines[0], proc.stderr
     assert proc.stdout == ""
+
+
+BAD_CONFIGS = sorted((REPO / "tests" / "bad_configs").glob("*.yaml"))
+
+
+def header(path, field):
+    match = re.search(rf"^# {field}: (.*)$", path.read_text(), re.MULTILINE)
+    return match.group(1).strip() if match else ""
+
+
+@pytest.mark.parametrize("path", BAD_CONFIGS, ids=[p.stem for p in BAD_CONFIGS])
+def test_check_config_refuses_each_bad_config_as_the_snakefile_does(path, capsys):
+    base = header(path, "base")
+    files = ([] if base == "none" else [str(REPO / base)]) + [str(path)]
+    assert main(["check-config", "--configfile", *files]) == 1
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and re.search(header(path, "expect"), lines[0]), lines
+    assert captured.out == ""
 
 
 def test_check_config_refuses_a_missing_file_in_one_line(capsys):
