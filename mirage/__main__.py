@@ -1,9 +1,12 @@
-"""Command line: ``python -m mirage <command>``.
+"""Command line: ``python -m mirage <command>`` (``--help`` on each).
 
+check-config    validate a study's config and print the job count per rule of the DAG it would run
+plan            the cost of a study before it is submitted: jobs, GPUs, tokens, GPU-hours per rule
+download        fill the Hugging Face cache with every model and data set of a config, at its pinned revisions
+passk           pass@k of any model on a configured task, sampled without the workflow (a quick look)
+provenance      print the provenance stored in a table or figure
 readme-table    rewrite the README's verdict table from a claims table
 verdict-tables  rewrite a study's thresholds and paper-comparison tables (and .md) from its claims table
-provenance      print the provenance stored in a table or figure
-plan            the cost of a study before it is submitted: jobs, GPUs, tokens, GPU-hours per rule
 """
 
 from __future__ import annotations
@@ -75,30 +78,169 @@ def plan(configfiles: list[str] | None, fmt: str, output: str | None) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mirage")
-    sub = parser.add_subparsers(dest="command", required=True)
-    table = sub.add_parser("readme-table", help="rewrite the README's verdict table from a claims table")
-    table.add_argument("--claims", default="results/tables/claims.parquet")
-    table.add_argument("--readme", default="README.md")
-    table.add_argument("--check", action="store_true", help="exit 1 if the README's table differs")
+CONFIGFILE_HELP = ("config files, overlaid as by snakemake --configfile (later files win, dicts merge); "
+                   "default: config/config.yaml")
+
+
+def check_config(configfiles: list[str] | None) -> int:
+    """One line per error, as the Snakefile prints it; else the DAG's jobs per rule."""
+    from mirage.config import ConfigError, load_config
+
+    try:
+        load_config(configfiles)
+    except (ConfigError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    # imported here: mirage.plan loads Snakemake and torch (seconds)
+    from mirage.plan import PlanGap, job_counts
+
+    try:
+        counts = job_counts([Path(f) for f in configfiles] if configfiles else None)
+    except PlanGap as error:
+        print(f"mirage check-config: {error}", file=sys.stderr)
+        return 1
+    label = " + ".join(configfiles) if configfiles else "config/config.yaml"
+    width = max(len(rule) for rule, _ in counts)
+    print(f"{label}: valid; {sum(n for _, n in counts)} jobs")
+    for rule, n in counts:
+        print(f"  {rule:<{width}}  {n}")
+    return 0
+
+
+def download(configfiles: list[str] | None, dry_run: bool) -> int:
+    from mirage.config import ConfigError, load_config
+    from mirage.download import download as fetch_all
+
+    try:
+        config = load_config(configfiles)
+    except (ConfigError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    return fetch_all(config, dry_run)
+
+
+def passk(args) -> int:
+    from mirage.config import ConfigError, load_config
+
+    try:
+        config = load_config(args.configfile)
+    except (ConfigError, FileNotFoundError) as error:
+        print(error, file=sys.stderr)
+        return 1
+    from mirage.alignment import quick_passk
+
+    load = {"revision": args.revision, "dtype": args.dtype, "trust_remote_code": args.trust_remote_code or None}
+    try:
+        table = quick_passk(config, args.model, args.task, n=args.n, ks=args.k, max_problems=args.max_problems,
+                            prompt_format=args.prompt_format, load=load, threads=args.threads)
+    except (ValueError, OSError) as error:
+        print(f"mirage passk: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
+    print(table.select("benchmark", "k", "n", "num_problems", "pass_at_k")
+          .to_pandas().to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive integer")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mirage",
+        description="mirage's command line: check, price and prepare a study, take a quick look at a model, "
+                    "and maintain its tables. Each command has its own --help.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = sub.add_parser("check-config", help="validate a study's config and print the job count per rule of the "
+                           "DAG it would run", description="Validate the config as the Snakefile does (one line per "
+                           "error, exit 1), then print how many jobs each rule of its DAG would run (a dry run in an "
+                           "empty folder: every job, as on a fresh clone).")
+    check.add_argument("--configfile", nargs="+", metavar="FILE", help=CONFIGFILE_HELP)
+
+    cost = sub.add_parser("plan", help="the cost of a study: jobs, GPUs per job, generated tokens and GPU-hours "
+                          "per rule", description="The cost of a study before it is submitted, from Snakemake's "
+                          "dry run of its DAG and the config's plan section (mirage/plan.py).")
+    cost.add_argument("--configfile", nargs="+", metavar="FILE", help=CONFIGFILE_HELP)
+    cost.add_argument("--format", choices=["text", "parquet"], default="text",
+                      help="text: a table per rule and the notes (default); parquet: one row per job")
+    cost.add_argument("--output", metavar="FILE", help="write here (needed for --format parquet); default: print")
+
+    down = sub.add_parser("download", help="fill the Hugging Face cache with every model and data set of a config, "
+                          "at its pinned revisions", description="Fetch every pretrained model whose path is a hub "
+                          "id (snapshot_download at models.<name>.revision) and every hub data set of the tasks "
+                          "(load_dataset at its revision, as the data job reads it) into the Hugging Face cache "
+                          "(HF_HOME), on a machine with network; the jobs then read them offline. Local data_files "
+                          "are listed, not fetched. A fetch that fails (no network, offline mode, gated repository) "
+                          "ends the command with one line naming it.")
+    down.add_argument("--configfile", nargs="+", metavar="FILE", help=CONFIGFILE_HELP)
+    down.add_argument("--dry-run", action="store_true", help="print what would be fetched (kind, hub id@revision, "
+                      "subset and split, the config keys naming it) and fetch nothing")
+
+    quick = sub.add_parser("passk", help="pass@k of any model on a configured task, sampled without the workflow "
+                           "(a quick look)", description="Sample a model on the eval split of a configured task with "
+                           "the config's alignment sampler and print its pass@k per benchmark. Nothing is written and "
+                           "no Snakemake job runs; the numbers are the workflow's only with the same sampler, n and "
+                           "problems.")
+    quick.add_argument("--model", required=True, metavar="NAME_OR_PATH",
+                       help="a model of the config (its path, revision, dtype and prompt format), a local model "
+                       "folder, or a hub id (from the Hugging Face cache, which python -m mirage download fills; from "
+                       "the hub where there is network and HF_HUB_OFFLINE is not set)")
+    quick.add_argument("--task", required=True, metavar="NAME", help="a task of the config (tasks.<name>); its "
+                       "problems are built as the data job builds them")
+    quick.add_argument("--configfile", nargs="+", metavar="FILE", help=CONFIGFILE_HELP)
+    quick.add_argument("--n", type=positive, metavar="N", help="samples per problem (default: the config's sampler.n)")
+    quick.add_argument("--k", type=positive, nargs="+", metavar="K", help="the k of the table, each at most n "
+                       "(default: 1, 2, 4, ... n)")
+    quick.add_argument("--max-problems", type=positive, metavar="M", help="a seeded subset of M problems of the eval "
+                       "split (default: all)")
+    quick.add_argument("--prompt-format", choices=["plain", "chat"], help="how a prompt is fed to the model "
+                       "(default: the configured model's, else plain)")
+    quick.add_argument("--revision", help="hub revision of a hub id (default: the configured model's, else main)")
+    quick.add_argument("--dtype", choices=["auto", "float32", "bfloat16", "float16"],
+                       help="dtype of the weights (default: the configured model's, else auto)")
+    quick.add_argument("--trust-remote-code", action="store_true",
+                       help="run the model's own code from the hub (default: off, unless the configured model sets it)")
+    quick.add_argument("--threads", type=positive, default=1, metavar="T", help="CPU threads of torch (default 1)")
+
+    prov = sub.add_parser("provenance", help="print the provenance stored in a Parquet table, PNG or SVG figure",
+                          description="Print the provenance (code version, rule, params, inputs) that the workflow "
+                          "stored in a table or figure it wrote.")
+    prov.add_argument("file", help="a Parquet table, PNG or SVG figure written by the workflow")
+
+    table = sub.add_parser("readme-table", help="rewrite the README's verdict table from a claims table",
+                           description="Rewrite the table between the README's verdict-table markers from a claims "
+                           "table (a recorded pre-issue-14 table is upgraded).")
+    table.add_argument("--claims", default="results/tables/claims.parquet",
+                       help="the claims table (default: results/tables/claims.parquet)")
+    table.add_argument("--readme", default="README.md", help="the README to rewrite (default: README.md)")
+    table.add_argument("--check", action="store_true", help="change nothing; exit 1 if the README's table differs")
+
     tables = sub.add_parser("verdict-tables", help="rewrite a study's thresholds and paper-comparison tables from "
-                            "its claims table (a recorded pre-issue-14 table is upgraded as readme-table does)")
-    tables.add_argument("--claims", required=True)
-    tables.add_argument("--out-dir", help="default: the claims table's folder")
+                            "its claims table (a recorded pre-issue-14 table is upgraded as readme-table does)",
+                            description="Rewrite thresholds.parquet, paper_comparison.parquet and .md from a claims "
+                            "table under today's rules, as rule verdict_tables does.")
+    tables.add_argument("--claims", required=True, help="the claims table")
+    tables.add_argument("--out-dir", help="where to write (default: the claims table's folder)")
     tables.add_argument("--min-gain", type=float, default=0.02,
                         help="the study's analysis.verdict.min_gain (default 0.02, as in every shipped config)")
-    prov = sub.add_parser("provenance", help="print the provenance stored in a Parquet table, PNG or SVG figure")
-    prov.add_argument("file")
-    cost = sub.add_parser("plan", help="the cost of a study: jobs, GPUs per job, generated tokens and GPU-hours "
-                          "per rule")
-    cost.add_argument("--configfile", nargs="+", help="config files, overlaid as by snakemake --configfile "
-                      "(later files win, dicts merge); default: config/config.yaml")
-    cost.add_argument("--format", choices=["text", "parquet"], default="text")
-    cost.add_argument("--output", help="write here (needed for --format parquet); default: print")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "plan" and args.format == "parquet" and not args.output:
         parser.error("--format parquet needs --output")
+    if args.command == "check-config":
+        return check_config(args.configfile)
+    if args.command == "download":
+        return download(args.configfile, args.dry_run)
+    if args.command == "passk":
+        return passk(args)
     if args.command == "readme-table":
         return readme_table(args.claims, args.readme, args.check)
     if args.command == "verdict-tables":

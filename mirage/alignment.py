@@ -10,6 +10,7 @@ import time
 import numpy as np
 import polars as pl
 
+from mirage.passk import passk_table
 from mirage.sampling import SamplingParams, engine_settings, make_sampler, sample_and_grade
 from mirage.schemas import PROBLEMS, SAMPLES
 from mirage.seeding import stable_seed
@@ -40,11 +41,13 @@ def sample_problems(
     prompt_format: str = "plain",
     answer_fallback: bool = False,
     num_problems: int | None = None,
+    load: dict | None = None,
 ) -> pl.DataFrame:
     """``prompt_format``: the model's (``models.<model>.prompt_format``);
     ``answer_fallback``: the task's (``tasks.<task>.answer_fallback``);
     ``num_problems``: sample at most this many problems of the split, a subset
-    drawn under the study's seed and the task (the same for every model)."""
+    drawn under the study's seed and the task (the same for every model);
+    ``load``: the model's load settings (``mirage.models.load_settings``)."""
     problems = PROBLEMS.read(problems_path).filter(pl.col("split") == split)
     if problems.is_empty():
         raise ValueError(f"{problems_path}: no problems in split {split!r}")
@@ -54,7 +57,8 @@ def sample_problems(
     if problems.height < total:
         log.info("%s/%s: a seeded subset of %d of the %d problems", task, split, problems.height, total)
     params = SamplingParams.from_config(sampler_cfg, stable_seed(seed, "sample", model_name, task, split))
-    sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads, **engine_settings(sampler_cfg))
+    sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads, load=load,
+                           **engine_settings(sampler_cfg))
     start = time.perf_counter()
     samples = sample_and_grade(sampler, problems, params, model_name, prompt_format, answer_fallback)
     elapsed = time.perf_counter() - start
@@ -66,3 +70,51 @@ def sample_problems(
     )
     SAMPLES.write(samples, out_path)
     return samples
+
+
+def task_problems(config: dict, task: str) -> pl.DataFrame:
+    """The problems table of a configured task, as its data job builds it
+    (a hub task reads the local cache, or the hub where it is not offline)."""
+    cfg = config["tasks"][task]
+    if cfg["source"] == "hub":
+        from mirage.hub_data import prepare_hub_task
+
+        return prepare_hub_task(task, cfg, config["prompt_template"])
+    from mirage.toy.data import generate_task_splits
+
+    return generate_task_splits(task=task, family=cfg["family"], family_params=cfg.get("params", {}),
+                                n_train=cfg["n_train"], n_eval=cfg["n_eval"], seed=config["seed"],
+                                prompt_template=config["prompt_template"], verifier=cfg["verifier"])
+
+
+def quick_passk(config: dict, model: str, task: str, *, n: int | None = None, ks: list[int] | None = None,
+                max_problems: int | None = None, prompt_format: str | None = None, load: dict | None = None,
+                threads: int = 1) -> pl.DataFrame:
+    """pass@k of ``model`` (a configured model's name, a local folder or a hub
+    id) on the eval split of the configured ``task``, sampled by the config's
+    alignment sampler (``n``: its n instead), without the workflow: nothing is
+    written. ``max_problems``: a seeded subset of the split, as
+    ``num_problems`` draws it. A configured model brings its path, prompt
+    format and load settings; ``prompt_format`` / ``load`` override them."""
+    from mirage.models import load_settings
+
+    if task not in config["tasks"]:
+        raise ValueError(f"unknown task {task!r}; configured: {', '.join(config['tasks'])}")
+    cfg = config["models"].get(model)
+    if cfg is not None and cfg["source"] == "toy":
+        raise ValueError(f"model {model!r} is a toy model of the config: pass the folder the workflow built "
+                         f"(results/models/{model}/base)")
+    path = cfg["path"] if cfg else model
+    settings = {**load_settings(cfg or {}), **{k: v for k, v in (load or {}).items() if v is not None}}
+    fmt = prompt_format or (cfg or {}).get("prompt_format", "plain")
+    sampler_cfg = {**config["sampler"], **({"n": n} if n else {})}
+    problems = task_problems(config, task).filter(pl.col("split") == "eval")
+    problems = problem_subset(problems, max_problems, stable_seed(config["seed"], "problem-subset", task, "eval"))
+    params = SamplingParams.from_config(sampler_cfg, stable_seed(config["seed"], "sample", model, task, "eval"))
+    if ks and max(ks) > params.n:
+        raise ValueError(f"k={max(ks)} is larger than n={params.n}")
+    sampler = make_sampler(sampler_cfg["backend"], path, threads=threads, load=settings,
+                           **engine_settings(sampler_cfg))
+    samples = sample_and_grade(sampler, problems, params, model, fmt,
+                               config["tasks"][task].get("answer_fallback", False))
+    return passk_table(samples, ks or None)

@@ -374,3 +374,25 @@ def check_samplers(config: dict) -> None:
         if sampler["backend"] == "vllm" and gpus and tp > gpus:
             raise ConfigError(f"config error: '{where}.tensor_parallel_size' ({tp}) is larger than "
                               f"'resources.sample.gpu' ({gpus})")
+
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO / "config" / "config.yaml"
+SCHEMA = REPO / "config" / "schema.yaml"
+
+
+def load_config(configfiles: list[str | Path] | None = None) -> dict:
+    """The config of a study as ``snakemake --configfile`` gives it to the
+    Snakefile: the files overlaid in order (later files win, dicts merge;
+    none: config/config.yaml), validated (defaults filled, sweeps expanded).
+    Raises :class:`ConfigError` (one line) for a config the study cannot run
+    with, ``FileNotFoundError`` for a missing file."""
+    from snakemake.common.configfile import load_configfile
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for path in configfiles or [DEFAULT_CONFIG]:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        update_config(config, load_configfile(str(path)))
+    return validate_config(config, SCHEMA)

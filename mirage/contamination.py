@@ -14,6 +14,7 @@ import logging
 
 import polars as pl
 
+from mirage.models import load_model, load_tokenizer
 from mirage.prompts import prompt_token_ids
 from mirage.schemas import CONTAMINATION, PROBLEMS
 
@@ -50,18 +51,20 @@ def rouge_l(reference: list, candidate: list) -> float:
 
 
 def check_model(model_name: str, model_path: str, problems_path: str, fraction: float, batch_size: int = 64,
-                threads: int = 1, prompt_format: str = "plain") -> pl.DataFrame:
+                threads: int = 1, prompt_format: str = "plain", load: dict | None = None) -> pl.DataFrame:
     """One row per evaluation problem: the cut prompt's true continuation, the
-    model's greedy continuation of the same length in tokens, exact match and ROUGE-L."""
+    model's greedy continuation of the same length in tokens, exact match and
+    ROUGE-L. ``load``: the model's load settings (``mirage.models``). The true
+    continuation is tokenized without special tokens: it goes on from the
+    prompt, which carries them."""
     import torch
     from tqdm.auto import tqdm
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     torch.set_num_threads(threads)
     problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "eval")
-    tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+    tokenizer = load_tokenizer(model_path, load)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = AutoModelForCausalLM.from_pretrained(model_path).to(device).eval()
+    model = load_model(model_path, load).to(device).eval()
     rows = []
     records = problems.to_dicts()
     for start in tqdm(range(0, len(records), batch_size), desc="contamination", unit="batch", mininterval=5):

@@ -342,6 +342,16 @@ def make_plan(configfiles: list[Path] | None = None, snakefile: Path = SNAKEFILE
     return plan_from_jobs(jobs, config, rule_order, " + ".join(_shown(f) for f in files))
 
 
+def job_counts(configfiles: list[Path] | None = None, snakefile: Path = SNAKEFILE) -> list[tuple[str, int]]:
+    """(rule, jobs) for every rule with a job in the study's DAG, in the
+    workflow's order (``python -m mirage check-config``)."""
+    jobs, _, rule_order = dag_jobs(list(configfiles or [DEFAULT_CONFIG]), snakefile)
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job.rule] = counts.get(job.rule, 0) + 1
+    return [(rule, counts[rule]) for rule in rule_order if rule in counts]
+
+
 def _shown(path: Path) -> str:
     """A config file as the plan names it: relative to the repository when inside it."""
     path = Path(path).resolve()

@@ -22,6 +22,7 @@ from mirage.checkpoints import (CheckpointDir, barrier, checkpoint_step, load_ex
 from mirage.claims import Claim, get_claim
 from mirage.dynamic_sampling import DynamicSamplingMixin
 from mirage.logprobs import PromptIdsMixin
+from mirage.models import load_model, load_tokenizer, training_dtype
 from mirage.prompts import check_prompt_format, training_prompt
 from mirage.rewards import EntropyMinReward, MajorityVoteReward, RewardRecorder, make_reward
 from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, TRAINING_CURVES, WRONG_LABELS
@@ -280,7 +281,7 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
              seed: int, outputs: RunOutputs, *, polarity: str = "both", steps: int | None = None,
              prompt_format: str = "plain", answer_fallback: bool = False, threads: int = 1,
              use_cpu: bool | None = None, checkpoints: CheckpointDir | None = None, resume_key: str = "",
-             callbacks: tuple = (), summary: dict | None = None) -> None:
+             callbacks: tuple = (), summary: dict | None = None, load: dict | None = None) -> None:
     """One GRPO run on ``rows`` (load, build the reward and trainer, train,
     write). With ``checkpoints``, a run killed part-way and started again
     resumes from its last complete checkpoint and ends as an uninterrupted run
@@ -288,10 +289,12 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
     prompt as a user message with the tokenizer's chat template, exactly as
     ``mirage.prompts`` renders it for sampling); ``answer_fallback``: the task's
     grading fallback (see ``mirage.verify``). ``callbacks``: more transformers
-    ``TrainerCallback``s; ``summary``: more entries of the model folder's ``run.json``."""
+    ``TrainerCallback``s; ``summary``: more entries of the model folder's ``run.json``;
+    ``load``: the model's load settings (``mirage.models``: revision,
+    trust_remote_code; the policy's dtype is ``rl.grpo.model_dtype``)."""
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from transformers import set_seed
 
     torch.set_num_threads(threads)
     rank, processes = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
@@ -301,14 +304,14 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
         use_cpu = not torch.cuda.is_available()
     set_seed(seed)
     out = Path(outputs.model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+    tokenizer = load_tokenizer(model_path, load)
     check_prompt_format(tokenizer, prompt_format, model_path)
     rows = [{**r, "prompt": training_prompt(r["prompt"], prompt_format)} for r in rows]
     checkpoints = checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
     # the trainer's arguments before the model: under DeepSpeed ZeRO-3 they make from_pretrained load
     # each process's shard only (zero3_init_flag), not the whole model in every process
     args = grpo_config(rl, checkpoints, seed, use_cpu, steps, processes)
-    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, rl.get("model_dtype", "float32")))
+    model = load_model(model_path, load, dtype=training_dtype(rl))
     recorder = RewardRecorder()
     # each process draws its own stateful rewards (process 0 as a single process would)
     reward_seed = seed if rank == 0 else stable_seed(seed, "process", rank)
@@ -415,7 +418,8 @@ def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: 
         reason = "the base model's majority answer is right on every training problem: no problem to train on"
         log.warning("%s: not trained: %s", claim.name, reason)
         write_untrained_run(model_path, RunOutputs(out_dir, curves_path, history_path),
-                            {"claim": claim.name, "seed": seed, "trained": False, "reason": reason})
+                            {"claim": claim.name, "seed": seed, "trained": False, "reason": reason},
+                            load=run.get("load"))
         return
     if claim.polarity.endswith("_raw"):
         # RLVR-Decomposed's advantages give all-wrong groups a gradient: filtering them out
@@ -426,16 +430,15 @@ def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: 
              summary={"claim": claim.name}, **run)
 
 
-def write_untrained_run(model_path: str, outputs: RunOutputs, summary: dict) -> None:
+def write_untrained_run(model_path: str, outputs: RunOutputs, summary: dict, load: dict | None = None) -> None:
     """The outputs of a run that did not train: the base model as its final
     model, no curves, no reward history."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     TRAINING_CURVES.write(TRAINING_CURVES.frame([]), outputs.curves)
     REWARD_HISTORY.write(REWARD_HISTORY.frame([]), outputs.history)
     with atomic_directory(Path(outputs.model_dir)) as tmp:
-        AutoModelForCausalLM.from_pretrained(model_path).save_pretrained(str(tmp), safe_serialization=True)
-        AutoTokenizer.from_pretrained(model_path).save_pretrained(str(tmp))
+        # the base model as it is stored: in its own dtype
+        load_model(model_path, load, dtype="auto").save_pretrained(str(tmp), safe_serialization=True)
+        load_tokenizer(model_path, load, padding_side=None).save_pretrained(str(tmp))
         (tmp / "run.json").write_text(json.dumps({**summary, "training_problems": []}, indent=1))
 
 

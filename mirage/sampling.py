@@ -11,6 +11,7 @@ from typing import Protocol
 
 import polars as pl
 
+from mirage.models import hub_kwargs, load_model, load_tokenizer, vllm_dtype
 from mirage.prompts import prompt_token_ids
 from mirage.schemas import SAMPLES
 from mirage.toy.tasks import classify_style
@@ -58,15 +59,14 @@ class Sampler(Protocol):
 class HFSampler:
     """Batched ``model.generate`` with left padding, on the CPU or a GPU."""
 
-    def __init__(self, model_path: str, threads: int = 1, device: str = "cpu"):
+    def __init__(self, model_path: str, threads: int = 1, device: str = "cpu", load: dict | None = None):
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         torch.set_num_threads(threads)
         self.torch = torch
         self.device = device
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
-        self.model = AutoModelForCausalLM.from_pretrained(model_path).to(device).eval()
+        self.tokenizer = load_tokenizer(model_path, load)
+        self.model = load_model(model_path, load).to(device).eval()
 
     def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]:
         from tqdm.auto import tqdm
@@ -116,15 +116,17 @@ class VLLMSampler:
 
     def __init__(self, model_path: str, max_model_len: int | None = None, dtype: str = "auto",
                  gpu_memory_utilization: float = 0.9, enforce_eager: bool = False, tensor_parallel_size: int = 1,
-                 enable_prefix_caching: bool | None = None):
-        from transformers import AutoTokenizer
+                 enable_prefix_caching: bool | None = None, load: dict | None = None):
         from vllm import LLM
 
         # loaded as the trainer loads it; prompts reach vLLM as token ids, as in TRL's vLLM generation
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        self.tokenizer = load_tokenizer(model_path, load)
+        hub = hub_kwargs(load)
         self.llm = LLM(model=model_path, dtype=dtype, max_model_len=max_model_len,
                        gpu_memory_utilization=gpu_memory_utilization, enforce_eager=enforce_eager,
-                       tensor_parallel_size=tensor_parallel_size, enable_prefix_caching=enable_prefix_caching)
+                       tensor_parallel_size=tensor_parallel_size, enable_prefix_caching=enable_prefix_caching,
+                       revision=hub.get("revision"), tokenizer_revision=hub.get("revision"),
+                       trust_remote_code=hub["trust_remote_code"])
 
     def generate(self, prompt_ids: list[list[int]], params: SamplingParams) -> list[Completion]:
         from vllm import SamplingParams as VLLMParams
@@ -149,19 +151,21 @@ def engine_settings(sampler_cfg: dict) -> dict:
     return {k: sampler_cfg[k] for k in VLLM_ENGINE_KEYS if sampler_cfg.get(k) is not None}
 
 
-def make_sampler(backend: str, model_path: str, threads: int = 1, **engine) -> Sampler:
-    """``engine``: settings of the vLLM engine (``engine_settings``), passed to
-    ``vllm.LLM``; the hf backend ignores them."""
+def make_sampler(backend: str, model_path: str, threads: int = 1, load: dict | None = None, **engine) -> Sampler:
+    """``load``: the model's load settings (``mirage.models``: revision, dtype,
+    trust_remote_code); ``engine``: settings of the vLLM engine
+    (``engine_settings``), passed to ``vllm.LLM``; the hf backend ignores them."""
     if backend == "hf":
         import torch
 
-        return HFSampler(model_path, threads=threads, device="cuda" if torch.cuda.is_available() else "cpu")
+        return HFSampler(model_path, threads=threads, device="cuda" if torch.cuda.is_available() else "cpu",
+                         load=load)
     if backend == "vllm":
         import torch
 
         # the CPU build of vLLM computes in float32 and needs eager mode
         on_cpu = not torch.cuda.is_available()
-        return VLLMSampler(model_path, dtype="float32" if on_cpu else "auto", enforce_eager=on_cpu, **engine)
+        return VLLMSampler(model_path, dtype=vllm_dtype(load, on_cpu), enforce_eager=on_cpu, load=load, **engine)
     raise ValueError(f"unknown sampler backend {backend!r}; known: ['hf', 'vllm']")
 
 

@@ -6,6 +6,7 @@ rule sample_base:
         "results/samples/base/{model}/{task}.eval.parquet",
     params:
         model_path=base_model_path,
+        load=model_load_settings,
         split="eval",
         sampler=ALIGNMENT_SAMPLER,
         seed=config["seed"],
@@ -71,6 +72,7 @@ rule contamination_check:
         "results/contamination/{model}/{task}.parquet",
     params:
         model_path=base_model_path,
+        load=model_load_settings,
         contamination=config.get("contamination", {}),
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
     log:

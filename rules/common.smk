@@ -1,5 +1,6 @@
 from mirage.claims import get_claim
 from mirage.config import eval_tasks, evaluation_sampler, job_sampler, resources, samples_alike, vote_sampler
+from mirage.models import load_settings
 
 MODELS = config["models"]
 TASKS = config["tasks"]
@@ -20,6 +21,16 @@ def base_model_path(wildcards):
     """A toy model is built by this workflow; a pretrained one is read from its path."""
     cfg = MODELS[wildcards.model]
     return f"results/models/{wildcards.model}/base" if cfg["source"] == "toy" else cfg["path"]
+
+
+def model_load_settings(wildcards):
+    """How a job loads the base model (revision, dtype, trust_remote_code: mirage.models)."""
+    return load_settings(MODELS[wildcards.model])
+
+
+def checkpoint_load_settings(wildcards):
+    """How a job loads an RL checkpoint of the model: its settings without the hub revision."""
+    return load_settings(MODELS[wildcards.model], checkpoint=True)
 
 
 def base_model_dir(wildcards):

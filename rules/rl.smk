@@ -9,6 +9,7 @@ rule sample_votes:
         "results/samples/base/{model}/{task}.votes.parquet",
     params:
         model_path=base_model_path,
+        load=model_load_settings,
         split="train",
         sampler=VOTE_SAMPLER,
         num_problems=claim_setting("incorrect_label", "problems"),
@@ -57,6 +58,7 @@ rule one_shot_reference:
         history=f"{reference_dir('{model}', '{task}')}/reward_history.parquet",
     params:
         model_path=base_model_path,
+        load=model_load_settings,
         grpo=RL["grpo"],
         one_shot=claim_setting("one_shot"),
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
@@ -126,6 +128,7 @@ rule train_claim:
         history="results/rl/{model}/{task}/{claim}/seed{seed}/reward_history.parquet",
     params:
         model_path=base_model_path,
+        load=model_load_settings,
         grpo=RL["grpo"],
         claim=lambda wc: vars(get_claim(wc.claim)),
         settings=lambda wc: RL.get("claim_settings", {}).get(wc.claim, {}),
@@ -157,6 +160,7 @@ rule evaluate_claim:
     params:
         # the RL checkpoint, sampled exactly like the base model it is compared with (base_eval_file)
         model_path=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
+        load=checkpoint_load_settings,
         split="eval",
         sampler=EVALUATION_SAMPLER,
         seed=config["seed"],
@@ -185,6 +189,7 @@ rule evaluate_base:
         "results/samples/rl/{model}/{task}/base.parquet",
     params:
         model_path=base_model_path,
+        load=model_load_settings,
         split="eval",
         sampler=EVALUATION_SAMPLER,
         seed=config["seed"],

@@ -5,5 +5,6 @@ from mirage.workflow import rule_logging
 with rule_logging(snakemake):
     checks = contamination.check_model(snakemake.wildcards.model, snakemake.params.model_path,
                                        snakemake.input.problems, snakemake.params.contamination["fraction"],
-                                       threads=snakemake.threads, prompt_format=snakemake.params.prompt_format)
+                                       threads=snakemake.threads, prompt_format=snakemake.params.prompt_format,
+                                       load=snakemake.params.load)
     CONTAMINATION.write(checks, snakemake.output[0])

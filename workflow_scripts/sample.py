@@ -16,4 +16,5 @@ if __name__ == "__main__":
             prompt_format=snakemake.params.prompt_format,
             answer_fallback=snakemake.params.answer_fallback,
             num_problems=snakemake.params.get("num_problems"),  # sample_votes: a subset of the train split
+            load=snakemake.params.load,
         )

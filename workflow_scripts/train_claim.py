@@ -12,7 +12,8 @@ with rule_logging(snakemake):
     checkpoints, resume_key = job_checkpoints(snakemake, "rl_every")
     wc, params, out = snakemake.wildcards, snakemake.params, snakemake.output
     common = dict(model_path=params.model_path, problems_path=snakemake.input.problems, rl=params.grpo,
-                  verifier=params.verifier, prompt_format=params.prompt_format, answer_fallback=params.answer_fallback)
+                  verifier=params.verifier, prompt_format=params.prompt_format, answer_fallback=params.answer_fallback,
+                  load=params.load)
     if snakemake.rule == "one_shot_reference":
         function, arguments = "reference_run", dict(
             common, one_shot=params.one_shot, outputs=dict(model_dir=out.model, curves=out.curves, history=out.history),
