@@ -6,7 +6,8 @@ whether the extracted answer equals the gold one; correctness is graded even
 when the format is broken, and the reward decides what to do with it.
 
 Verifiers: ``integer`` (the toy families), ``math`` (math-verify), ``kor``,
-``kor:<subset>`` and ``synlogic`` (short logic answers, see ``LOGIC_RULES``).
+``kor:<subset>`` and ``synlogic`` (short logic answers, see ``LOGIC_RULES``),
+``reasoning_gym`` (a reasoning-gym generator's own ``score_answer``, mirage.reasoning_gym_tasks).
 
 As released, only an answer inside ``<answer>`` tags is graded (a ``\\boxed{}``
 or ``[[…]]`` inside the tag is the answer). A verifier's ``fallback`` (off by
@@ -411,3 +412,6 @@ def get_verifier(name, fallback: bool = False):
 # replacing the string rule above under the name ``synlogic``): the module adds
 # them to VERIFIERS when imported, so this import stays last.
 import mirage.synlogic  # noqa: E402,F401
+# ``reasoning_gym``: a reasoning-gym generator's own score_answer (reasoning-gym is imported
+# only when a problem is graded).
+import mirage.reasoning_gym_tasks  # noqa: E402,F401
