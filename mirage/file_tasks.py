@@ -156,10 +156,12 @@ def _condition(df: pl.DataFrame, column: str, wanted, where: str, by: str) -> pl
     raise _mistyped(where, label, dtype, "text, a number or a boolean to filter on", by)
 
 
-def _filtered(raw: pl.DataFrame, filters: dict, where: str, by: str) -> pl.DataFrame:
-    kept = raw
+def _filtered(raw: pl.DataFrame, filters: dict, where: str, by: str) -> tuple[pl.DataFrame, pl.Series]:
+    """The rows that pass every filter, and their positions in ``raw``."""
+    kept, rows = raw, pl.int_range(raw.height, dtype=pl.Int64, eager=True).alias("row")
     for column, wanted in filters.items():
-        passed = kept.filter(_condition(kept, column, wanted, where, by))
+        mask = kept.select(_condition(kept, column, wanted, where, by).fill_null(False)).to_series()
+        passed, rows = kept.filter(mask), rows.filter(mask)
         if passed.height == 0:
             expr, _ = _walk(kept, parse_path(column), where, by)
             found = kept.select(expr.cast(pl.String).alias("v"))["v"].unique(maintain_order=True)
@@ -167,7 +169,7 @@ def _filtered(raw: pl.DataFrame, filters: dict, where: str, by: str) -> pl.DataF
             raise ValueError(f"{where}: no row has column {column!r} in {wanted!r} ({by}; found: {shown})")
         log.info("%s: filter %s in %r keeps %d of %d rows", where, column, wanted, passed.height, kept.height)
         kept = passed
-    return kept
+    return kept, rows
 
 
 def read_problems(entry: dict, task: str, cfg: dict, cache_dir=None) -> tuple[pl.DataFrame, str]:
@@ -175,10 +177,9 @@ def read_problems(entry: dict, task: str, cfg: dict, cache_dir=None) -> tuple[pl
     filter or drop), ``question`` and ``answer`` as text."""
     raw, where = read_table(entry, cache_dir)
     by = f"task {task!r}"
-    raw = raw.with_row_index("__row")
-    raw = _filtered(raw, cfg.get("filters", {}), where, by)
+    raw, rows = _filtered(raw, cfg.get("filters", {}), where, by)
     fields = raw.select(
-        pl.col("__row").cast(pl.Int64).alias("row"),
+        pl.lit(rows).alias("row"),
         _text(raw, parse_path(cfg["question"]), "question", where, by),
         _text(raw, parse_path(cfg["answer"]), "answer", where, by),
     )
