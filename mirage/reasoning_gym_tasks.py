@@ -60,11 +60,21 @@ def _registry() -> dict:
 
 def check_generator(generator: str, settings: dict) -> None:
     """That ``generator`` exists and takes ``settings``; ValueError otherwise."""
+    import dataclasses
+    import difflib
+
     datasets = _registry()
     if generator not in datasets:
-        raise ValueError(f"unknown reasoning-gym generator {generator!r} ({len(datasets)} known, "
-                         f"e.g. {', '.join(sorted(datasets)[:5])})")
+        close = difflib.get_close_matches(generator, list(datasets), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {', '.join(sorted(datasets)[:5])}"
+        raise ValueError(f"unknown reasoning-gym generator {generator!r} ({len(datasets)} known; {hint})")
     _, config_cls = datasets[generator]
+    if dataclasses.is_dataclass(config_cls):
+        known = [f.name for f in dataclasses.fields(config_cls) if f.name not in ("size", "seed")]
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise ValueError(f"generator {generator!r} does not take these settings: {', '.join(unknown)} "
+                             f"(its settings: {', '.join(known)})")
     try:
         config = config_cls(**{**settings, "size": 1, "seed": 0})
         if hasattr(config, "validate"):

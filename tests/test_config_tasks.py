@@ -344,3 +344,29 @@ def test_known_differences_between_our_verifiers_and_reasoning_gym(generator, ou
     gold = make_gold(generator, {}, entry)
     assert ReasoningGymVerifier().equal(gold, given) is theirs_ok
     assert get_verifier(ours).equal(answer, given) is ours_ok
+
+
+# -- the paper's simple hub sources, written as file tasks, read the same problems ---------------
+
+FIXTURES = REPO / "tests" / "fixtures" / "hub"
+
+
+@pytest.mark.parametrize("source,fixture,question,answer", [
+    ("deepscaler", "deepscaler.json", "problem", "answer"),
+    ("aime24", "aime24.parquet", "problem", "answer"),
+    ("aime24_maxwell_jia", "aime24_maxwell_jia.parquet", "Problem", "Answer"),
+    ("math500", "math500.jsonl", "problem", "answer"),
+    ("amc23", "amc23.parquet", "question", "answer"),
+])
+def test_a_registry_source_written_as_a_file_task_reads_the_same_problems(source, fixture, question, answer):
+    from mirage.hub_data import SOURCES, load_source
+
+    split = next(iter(SOURCES[source].splits))
+    registry = load_source(source, revision=None, split=split, prompt_template=TEMPLATE, task="t",
+                           data_files=str(FIXTURES / fixture))
+    entry = {"path": str(FIXTURES / fixture)}
+    cfg = {"source": "file", "train": entry, "eval": entry, "question": question, "answer": answer,
+           "verifier": SOURCES[source].verifier, "benchmark": SOURCES[source].benchmark}
+    table = prepare_file_task("t", cfg, TEMPLATE).filter(pl.col("split") == split)
+    assert table.select("problem_id", "question", "answer", "prompt", "verifier").equals(
+        registry.select("problem_id", "question", "answer", "prompt", "verifier"))
