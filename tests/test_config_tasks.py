@@ -284,6 +284,32 @@ def test_a_gold_is_data_and_is_never_run():
     assert not verifier.equal(hostile, "0")
 
 
+# -- verifiers for any task: exact text, a multiple-choice letter -------------------------------
+
+@pytest.mark.parametrize("gold,answer,correct", [
+    ("Paris, France", "<answer> Paris,  France </answer>", True),
+    ("Paris, France", "<answer>paris, france</answer>", False),
+    ("Paris, France", "<answer>Paris France</answer>", False),
+    ("Paris", "Paris", False),  # no answer tag
+])
+def test_exact_compares_text_with_white_space_collapsed(gold, answer, correct):
+    assert get_verifier("exact").grade(answer, gold).correct is correct
+    assert get_verifier("exact").fallback_wrong(gold) == f"not {gold}"
+
+
+@pytest.mark.parametrize("gold,answer,correct", [
+    ("B", "B", True), ("(B)", "b", True), ("B", "(B) Paris", True), ("B) Paris", "B.", True),
+    ("C", "\\boxed{C}", True), ("C", "[[C]]", True), ("D", "The answer is D.", True), ("A", "answer: (a)", True),
+    ("B", "C", False), ("B", "Paris", False), ("B", "AB", False), ("B", "", False), ("Paris", "P", False),
+])
+def test_choice_reads_one_option_letter_on_both_sides(gold, answer, correct):
+    verifier = get_verifier("choice")
+    assert verifier.grade(f"<think>.</think><answer>{answer}</answer>", gold).correct is correct
+    if correct:
+        assert verifier.canonical(answer) == verifier.canonical(gold)
+    assert not verifier.equal(gold, verifier.fallback_wrong(gold))
+
+
 # -- cross-check: mirage's verifiers against the generators' own scorers --------------------------
 
 # (generator, mirage verifier): generators whose answers a mirage verifier also grades
@@ -292,6 +318,7 @@ SHARED = [
     ("letter_counting", "integer"), ("leg_counting", "integer"), ("basic_arithmetic", "math"),
     ("simple_equations", "math"), ("fraction_simplification", "math"), ("decimal_arithmetic", "math"),
     ("spell_backward", "kor:cipher"), ("number_sorting", "kor"), ("word_sorting", "kor"),
+    ("spell_backward", "exact"), ("word_sorting", "exact"), ("letter_counting", "exact"),
 ]
 
 
