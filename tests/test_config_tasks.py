@@ -179,8 +179,20 @@ def test_a_hub_data_set_not_in_the_cache_fails_offline_by_name(tmp_path):
     from mirage.hub_data import HubDataOffline
 
     cfg = task_cfg(data={"dataset": "no-such-org/no-such-set", "split": "test"})
-    with pytest.raises((HubDataOffline, Exception), match="no-such-org/no-such-set"):
-        prepare_file_task("t", cfg, TEMPLATE, cache_dir=tmp_path)
+    with pytest.raises(HubDataOffline, match=r"no-such-org/no-such-set@main split 'test' is not in the local cache "
+                                             r"and the hub is offline"):
+        prepare_file_task("t", cfg, TEMPLATE, cache_dir=tmp_path / "cache")
+
+
+def test_a_data_set_is_read_by_the_hub_loader(tmp_path):
+    """``dataset`` goes through datasets.load_dataset, here on a local data set folder (no network)."""
+    folder = tmp_path / "org_set"
+    folder.mkdir()
+    pl.DataFrame({"problem": [{"text": f"{i}-1="} for i in range(1, 9)], "answer": [i - 1 for i in range(1, 9)]}) \
+        .write_parquet(folder / "train.parquet")
+    cfg = task_cfg(data={"dataset": str(folder), "split": "train"}, question="problem.text", answer="answer", n_eval=2)
+    df = prepare_file_task("t", cfg, TEMPLATE, cache_dir=tmp_path / "cache")
+    assert df.height == 8 and all(int(q.split("-")[0]) - 1 == int(a) for q, a in zip(df["question"], df["answer"]))
 
 
 # -- config checks --------------------------------------------------------------------------------
