@@ -14,6 +14,7 @@ import json
 
 import polars as pl
 import pytest
+import reasoning_gym  # a dependency of mirage's reasoning_gym tasks (imported lazily by mirage itself)
 import yaml
 
 from conftest import REPO
@@ -28,8 +29,6 @@ from mirage.reasoning_gym_tasks import (
     prepare_reasoning_gym_task,
 )
 from mirage.verify import get_verifier
-
-reasoning_gym = pytest.importorskip("reasoning_gym")
 
 TEMPLATE = "{question} -> <think> <answer>\n"
 SCHEMA = REPO / "config" / "schema.yaml"
