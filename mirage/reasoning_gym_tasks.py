@@ -6,16 +6,23 @@ Generation. The ``train`` and ``eval`` splits are drawn from the generator
 under two seeds derived from the task's ``seed`` (absent: the study's), so
 that the same config gives the same problems; a training problem whose
 question is also an evaluation question is skipped (a small generator repeats
-itself), and the next one taken instead.
+itself), and the next one taken instead. Problems are graded by regenerating
+them (below), so a generator whose items do not follow from its seed alone is
+refused when the task is prepared (the first evaluation items are generated
+twice and compared).
 
-The gold. A problem's ``answer`` column holds its *entry*, the generator's
-record of the problem, as JSON: ``{"reasoning_gym": <generator>, "config":
-<settings>, "entry": {"question", "answer", "metadata"}}``. The verifier
-``reasoning_gym`` rebuilds the generator from the name and settings (once per
-pair) and calls ``score_answer(answer, entry)`` on the content of the answer
-tag. The gold is read with ``json`` only, never evaluated. A gold that is not
-such an object is a *label* (the incorrect-label reward's wrong labels): an
-answer matches it when their texts, spaces collapsed, are equal.
+The gold. A problem's ``answer`` column says where the problem comes from and
+what it is, as JSON: ``{"reasoning_gym": <generator>, "config": <settings>,
+"seed", "size", "index", "entry": {"question", "answer", "metadata"}}``. The
+verifier ``reasoning_gym`` rebuilds the generator from name, settings, seed and
+size (once per split), regenerates item ``index`` (the generator's own record,
+with its Python types: ARC's grids are tuples, which a JSON copy would turn
+into lists and its scorer would then refuse), checks that its question is the
+stored one, and calls ``score_answer(answer, item)`` on the content of the
+answer tag. A gold without ``index`` is scored on its stored entry. The gold
+is read with ``json`` only, never evaluated. A gold that is not such an
+object is a *label* (the incorrect-label reward's wrong labels): an answer
+matches it when their texts, spaces collapsed, are equal.
 
 Scores. ``score_answer`` returns a number in [0, 1]; mirage's grades are
 binary, and an answer is correct only at a score of 1 (within 1e-9). Partial
@@ -48,6 +55,7 @@ GOLD_KEY = "reasoning_gym"
 MAX_ANSWER_CHARS = 20_000
 NO_WRONG_LABEL = "<no wrong answer>"
 CORRECT = 1.0 - 1e-9
+REPRODUCIBILITY_CHECKS = 64  # evaluation items generated twice when a task is prepared
 
 
 def _registry() -> dict:
@@ -91,9 +99,11 @@ def _dataset(generator: str, settings: dict, size: int, seed: int):
     return reasoning_gym.create_dataset(generator, **{**settings, "size": size, "seed": seed})
 
 
-def make_gold(generator: str, settings: dict, entry: dict) -> str:
+def make_gold(generator: str, settings: dict, entry: dict, origin: dict | None = None) -> str:
+    """The gold of ``entry``; ``origin`` (seed, size, index) says how to regenerate it."""
     record = {"question": entry["question"], "answer": entry["answer"], "metadata": entry.get("metadata") or {}}
-    return json.dumps({GOLD_KEY: generator, "config": settings, "entry": record}, ensure_ascii=False, default=str)
+    return json.dumps({GOLD_KEY: generator, "config": settings, **(origin or {}), "entry": record},
+                      ensure_ascii=False, default=str)
 
 
 def read_gold(gold: str) -> dict | None:
@@ -115,20 +125,29 @@ def split_seeds(task_seed: int, generator: str) -> dict[str, int]:
     return {split: stable_seed("reasoning_gym", generator, task_seed, split) % 2**31 for split in ("train", "eval")}
 
 
-def generate(generator: str, settings: dict, n_train: int, n_eval: int, seed: int) -> dict[str, list[dict]]:
+def generate(generator: str, settings: dict, n_train: int, n_eval: int, seed: int) -> dict[str, list[tuple[dict, dict]]]:
     """``n_eval`` evaluation entries and ``n_train`` training entries whose
-    questions are not evaluation questions."""
+    questions are not evaluation questions, each with its origin (seed, size,
+    index: how to regenerate it)."""
     seeds = split_seeds(seed, generator)
-    evaluation = list(_dataset(generator, settings, n_eval, seeds["eval"]))
-    held_out = {e["question"] for e in evaluation}
+    evaluation = [(e, {"seed": seeds["eval"], "size": n_eval, "index": i})
+                  for i, e in enumerate(_dataset(generator, settings, n_eval, seeds["eval"]))]
+    # graded in other processes, each problem is regenerated from (seed, index): a generator that
+    # draws from anything but its seed (list_functions in 0.1.25) is refused here, not mid-run
+    again = _dataset(generator, settings, n_eval, seeds["eval"])
+    for i in range(min(n_eval, REPRODUCIBILITY_CHECKS)):
+        if again[i]["question"] != evaluation[i][0]["question"]:
+            raise ValueError(f"reasoning-gym generator {generator!r} is not reproducible from its seed (item {i} "
+                             "came out differently twice); its problems could not be regenerated to grade them")
+    held_out = {e["question"] for e, _ in evaluation}
     # a generator's item i depends on (seed, i) only: a larger size draws more of the same sequence
     budget = 4 * n_train + 100
     train, skipped = [], 0
-    for entry in _dataset(generator, settings, budget, seeds["train"]):
+    for i, entry in enumerate(_dataset(generator, settings, budget, seeds["train"])):
         if entry["question"] in held_out:
             skipped += 1
             continue
-        train.append(entry)
+        train.append((entry, {"seed": seeds["train"], "size": budget, "index": i}))
         if len(train) == n_train:
             break
     if len(train) < n_train:
@@ -147,13 +166,13 @@ def prepare_reasoning_gym_task(task: str, cfg: dict, prompt_template: str, study
     splits = generate(generator, settings, cfg["n_train"], cfg["n_eval"], seed)
     rows = []
     for split, entries in splits.items():
-        for i, entry in enumerate(entries):
+        for i, (entry, origin) in enumerate(entries):
             rows.append({
                 "problem_id": f"{task}-{generator}-{split}-{i:05d}",
                 "task": task,
                 "split": split,
                 "prompt": render_prompt(prompt_template, entry["question"]),
-                "answer": make_gold(generator, settings, entry),
+                "answer": make_gold(generator, settings, entry, origin),
                 "question": entry["question"],
                 "family": generator,
                 "benchmark": cfg.get("benchmark", generator),
@@ -163,16 +182,41 @@ def prepare_reasoning_gym_task(task: str, cfg: dict, prompt_template: str, study
 
 
 @functools.lru_cache(maxsize=64)
-def _scorer(generator: str, settings_json: str):
-    return _dataset(generator, json.loads(settings_json), 1, 0)
+def _generator(generator: str, settings_json: str, size: int, seed: int):
+    return _dataset(generator, json.loads(settings_json), size, seed)
+
+
+def _origin(gold: dict) -> tuple[int, int, int] | None:
+    values = tuple(gold.get(k) for k in ("seed", "size", "index"))
+    if all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values) and values[2] < values[1]:
+        return values
+    return None
+
+
+def entry_of(gold: dict) -> tuple[object, dict]:
+    """The generator (to score with) and the entry to score against: the item
+    regenerated from the gold's origin, or, without one, the stored entry. A
+    regenerated question that is not the stored one (another reasoning-gym
+    version) raises ValueError."""
+    settings = json.dumps(gold["config"], sort_keys=True)
+    origin = _origin(gold)
+    if origin is None:
+        return _generator(gold[GOLD_KEY], settings, 1, 0), gold["entry"]
+    seed, size, index = origin
+    dataset = _generator(gold[GOLD_KEY], settings, size, seed)
+    item = dataset[index]
+    if item["question"] != gold["entry"].get("question"):
+        raise ValueError(f"reasoning_gym: {gold[GOLD_KEY]} item {index} (seed {seed}) regenerates as another question "
+                         f"than the stored one: is this the reasoning-gym version that prepared the task?")
+    return dataset, item
 
 
 def score(gold: dict, answer: str) -> float:
     """The generator's own score of ``answer`` on the gold's entry; 0 when the
     scorer raises."""
-    dataset = _scorer(gold[GOLD_KEY], json.dumps(gold["config"], sort_keys=True))
+    dataset, entry = entry_of(gold)
     try:
-        return float(dataset.score_answer(answer, gold["entry"]))
+        return float(dataset.score_answer(answer, entry))
     except Exception as err:  # noqa: BLE001 - a scorer's failure on odd output is a wrong answer
         log.debug("%s: score_answer raised %r", gold[GOLD_KEY], err)
         return 0.0

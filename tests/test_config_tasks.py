@@ -253,6 +253,7 @@ def test_reasoning_gym_splits_are_seeded_and_disjoint():
     gold = json.loads(df["answer"][0])
     assert gold["reasoning_gym"] == "basic_arithmetic" and gold["config"] == SMALL
     assert gold["entry"]["question"] == df["question"][0]
+    assert {"seed", "size", "index"} <= set(gold) and ReasoningGymVerifier().equal(df["answer"][0], gold["entry"]["answer"])
 
 
 def test_a_generator_too_small_for_n_train_says_so(monkeypatch):
@@ -264,7 +265,9 @@ def test_a_generator_too_small_for_n_train_says_so(monkeypatch):
     with pytest.raises(ValueError, match=r"gave 0 training questions that are not evaluation questions in 120 draws, "
                                          r"fewer than n_train \(5\)"):
         generate("tiny", {}, 5, 3, seed=1)
-    assert [e["question"] for e in generate("tiny", {}, 4, 2, seed=1)["train"]] == ["q2"] * 4
+    train = generate("tiny", {}, 4, 2, seed=1)["train"]
+    assert [e["question"] for e, _ in train] == ["q2"] * 4
+    assert [origin["index"] for _, origin in train] == [2, 5, 8, 11]
 
 
 def test_the_reasoning_gym_verifier_grades_by_the_generators_score():
@@ -284,6 +287,27 @@ def test_the_reasoning_gym_verifier_grades_by_the_generators_score():
     assert label == str(int(answer) + 1) and verifier.equal(label, f" {label}") and not verifier.equal(label, answer)
     assert verifier.fallback_wrong("12") == NO_WRONG_LABEL
     assert not verifier.equal(gold, "9" * 30_000)
+
+
+@pytest.mark.parametrize("generator", ["arc_agi", "rearc", "basic_arithmetic"])
+def test_a_gold_is_scored_on_the_regenerated_item_with_its_own_types(generator):
+    """ARC's metadata holds tuples, which a JSON copy turns into lists: scored on the
+    stored copy, its own answer would get 0.05; regenerated, it gets 1."""
+    entries = list(reasoning_gym.create_dataset(generator, size=3, seed=2))
+    verifier = ReasoningGymVerifier()
+    for i, entry in enumerate(entries):
+        gold = make_gold(generator, {}, entry, {"seed": 2, "size": 3, "index": i})
+        assert verifier.score(gold, entry["answer"]) == 1.0
+    if generator == "arc_agi":
+        assert verifier.score(make_gold(generator, {}, entries[0]), entries[0]["answer"]) < 1.0
+
+
+def test_a_gold_that_regenerates_as_another_question_is_an_error():
+    entry = next(iter(reasoning_gym.create_dataset("basic_arithmetic", size=1, seed=2)))
+    gold = json.loads(make_gold("basic_arithmetic", {}, entry, {"seed": 2, "size": 1, "index": 0}))
+    gold["entry"]["question"] = "Calculate 1 + 1."
+    with pytest.raises(ValueError, match=r"basic_arithmetic item 0 \(seed 2\) regenerates as another question"):
+        ReasoningGymVerifier().equal(json.dumps(gold), entry["answer"])
 
 
 def test_a_gold_is_data_and_is_never_run():
@@ -349,7 +373,8 @@ def test_our_verifier_and_the_generators_scorer_agree_on_gold_and_wrong_answers(
     entries = list(reasoning_gym.create_dataset(generator, size=20, seed=11))
     theirs, mine = ReasoningGymVerifier(), get_verifier(ours)
     for i, entry in enumerate(entries):
-        gold, answer = make_gold(generator, {}, entry), str(entry["answer"])
+        gold = make_gold(generator, {}, entry, {"seed": 11, "size": 20, "index": i})
+        answer = str(entry["answer"])
         assert theirs.equal(gold, answer) and mine.equal(answer, answer), (generator, answer)
         for wrong in wrong_answers(entries, i):
             assert theirs.equal(gold, wrong) == mine.equal(answer, wrong), (generator, answer, wrong)
@@ -408,3 +433,9 @@ def test_a_registry_source_written_as_a_file_task_reads_the_same_problems(source
     table = prepare_file_task("t", cfg, TEMPLATE).filter(pl.col("split") == split)
     assert table.select("problem_id", "question", "answer", "prompt", "verifier").equals(
         registry.select("problem_id", "question", "answer", "prompt", "verifier"))
+
+
+def test_a_generator_not_reproducible_from_its_seed_is_refused_when_the_task_is_prepared():
+    # list_functions (reasoning-gym 0.1.25) draws differently on each instance with the same seed
+    with pytest.raises(ValueError, match=r"'list_functions' is not reproducible from its seed"):
+        generate("list_functions", {}, 2, 64, seed=1)
