@@ -77,6 +77,10 @@ def check_generator(generator: str, settings: dict) -> None:
         hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {', '.join(sorted(datasets)[:5])}"
         raise ValueError(f"unknown reasoning-gym generator {generator!r} ({len(datasets)} known; {hint})")
     _, config_cls = datasets[generator]
+    own = sorted({"size", "seed"} & set(settings))
+    if own:
+        raise ValueError(f"{' and '.join(own)} cannot be set here: mirage draws n_train and n_eval problems "
+                         "under seeds derived from the task's seed")
     if dataclasses.is_dataclass(config_cls):
         known = [f.name for f in dataclasses.fields(config_cls) if f.name not in ("size", "seed")]
         unknown = sorted(set(settings) - set(known))
