@@ -91,3 +91,19 @@ def test_a_study_runs_on_a_reasoning_gym_generator(tmp_path):
     assert gold["reasoning_gym"] == "basic_arithmetic" and gold["entry"]["question"] == problems["question"][0]
     assert not set(problems.filter(pl.col("split") == "train")["question"]) & set(
         problems.filter(pl.col("split") == "eval")["question"])
+
+
+def test_a_file_task_whose_file_lacks_a_column_fails_its_job_naming_file_column_and_what_was_found(tmp_path):
+    shutil.copy(CONFIGS / "file_study.yaml", tmp_path / "study.yaml")
+    (tmp_path / "tiny_model").mkdir()  # the data job needs no model
+    (tmp_path / "data").mkdir()
+    rows = [{"item": {"prompt": {"text": r["item"]["prompt"]["text"]}}, "meta": r["meta"]} for r in sums_rows()]
+    (tmp_path / "data" / "sums.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    proc = run_snakemake("--configfile", str(tmp_path / "study.yaml"), "--directory", str(tmp_path), "--cores", "1",
+                         "results/data/sums.parquet", check=False, timeout=300)
+    assert proc.returncode != 0
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("mirage: rule prepare_task failed")]
+    assert len(lines) == 1, proc.stderr[-2000:]
+    assert ("data/sums.jsonl: column 'item.solutions' missing (expected by task 'sums'; found in 'item': prompt)"
+            in lines[0]), lines[0]
+    assert not (tmp_path / "results" / "data" / "sums.parquet").exists()
