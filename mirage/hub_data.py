@@ -6,7 +6,11 @@ Each source is one declarative entry of ``SOURCES``: where it lives, which of
 its splits serves the study's ``train`` / ``eval`` split, and the path from its
 own columns to ``question`` and ``answer``. A changed upstream schema is then a
 one-line fix in the registry, and a schema that no longer matches fails loudly,
-naming the file (or hub name and revision) and the column."""
+naming the file (or hub name and revision) and the column.
+
+A task from any other table needs no entry here: ``source: file`` in the
+config (mirage.file_tasks) names its file or hub data set, its column paths,
+filters and verifier, and is read by the same steps."""
 
 from __future__ import annotations
 
