@@ -76,6 +76,38 @@ def check_hub_tasks(tasks: dict) -> dict[str, list[str]]:
     return benchmarks
 
 
+def check_source_tasks(tasks: dict) -> dict[str, list[str]]:
+    """Check each file and reasoning-gym task (mirage.file_tasks,
+    mirage.reasoning_gym_tasks); return the benchmark each is evaluated on."""
+    from mirage.verify import VERIFIERS
+
+    benchmarks = {}
+    for name, task in tasks.items():
+        if task["source"] == "file":
+            from mirage.file_tasks import check_file_task
+
+            try:
+                check_file_task(name, task)
+            except ValueError as err:
+                raise ConfigError(f"config error: {err}") from None
+            if task["verifier"] not in VERIFIERS:
+                raise ConfigError(f"config error: 'tasks.{name}.verifier' is '{task['verifier']}', expected one of "
+                                  f"{', '.join(sorted(VERIFIERS))}")
+            benchmarks[name] = [task.get("benchmark", name)]
+        elif task["source"] == "reasoning_gym":
+            from mirage.reasoning_gym_tasks import check_generator
+
+            try:
+                check_generator(task["generator"], task.get("config", {}))
+            except ImportError as err:
+                raise ConfigError(f"config error: 'tasks.{name}': {err}") from None
+            except ValueError as err:
+                key = "generator" if "unknown" in str(err) else "config"
+                raise ConfigError(f"config error: 'tasks.{name}.{key}': {err}") from None
+            benchmarks[name] = [task.get("benchmark", task["generator"])]
+    return benchmarks
+
+
 def check_paper_regimes(config: dict, hub_benchmarks: dict[str, list[str]]) -> None:
     """``analysis.paper_regimes``: each key a model/task pair of the alignment
     stage, and its benchmark (if named) one the task is evaluated on (a toy task
@@ -96,7 +128,7 @@ def check_paper_regimes(config: dict, hub_benchmarks: dict[str, list[str]]) -> N
 def check_references(config: dict) -> None:
     """Cross-references between sections."""
     tasks = config["tasks"]
-    hub_benchmarks = check_hub_tasks(tasks)
+    hub_benchmarks = {**check_hub_tasks(tasks), **check_source_tasks(tasks)}
     for name, model in config["models"].items():
         for task in model.get("mixture", {}):
             if task not in tasks:
@@ -328,6 +360,10 @@ def without_plan_hints(task: dict) -> dict:
     if kept.get("source") == "hub":
         kept["train"] = source(kept["train"])
         kept["eval"] = [source(e) for e in kept["eval"]]
+    elif kept.get("source") == "file":
+        for split in ("data", "train", "eval"):
+            if split in kept:
+                kept[split] = source(kept[split])
     return kept
 
 

@@ -6,7 +6,11 @@ Each source is one declarative entry of ``SOURCES``: where it lives, which of
 its splits serves the study's ``train`` / ``eval`` split, and the path from its
 own columns to ``question`` and ``answer``. A changed upstream schema is then a
 one-line fix in the registry, and a schema that no longer matches fails loudly,
-naming the file (or hub name and revision) and the column."""
+naming the file (or hub name and revision) and the column.
+
+A task from any other table needs no entry here: ``source: file`` in the
+config (mirage.file_tasks) names its file or hub data set, its column paths,
+filters and verifier, and is read by the same steps."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ FAMILIES = ("math", "logic")
 TEXT_TYPES = (pl.String, pl.Null)
 NUMBER_TYPES = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64,
                 pl.Float32, pl.Float64)
-READERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+READERS = {".json": "json", ".jsonl": "json", ".parquet": "parquet", ".csv": "csv"}
 
 
 @dataclass(frozen=True)
@@ -161,14 +165,15 @@ def load_source(
         where = _hub_label(source, revision, split)
         raw = _read_hub(source, source_name, revision, split, cache_dir, where)
 
+    by = f"source {source_name!r}"
     fields = pl.DataFrame({
         "row": pl.int_range(raw.height, dtype=pl.Int64, eager=True),
-        "question": raw.select(_text(raw, source.question, "question", where, source_name)).to_series(),
-        "answer": raw.select(_text(raw, source.answer, "answer", where, source_name)).to_series(),
+        "question": raw.select(_text(raw, source.question, "question", where, by)).to_series(),
+        "answer": raw.select(_text(raw, source.answer, "answer", where, by)).to_series(),
     })
     verifiers = None
     if source.task_type is not None:
-        task_types = raw.select(_text(raw, source.task_type, "task_type", where, source_name)).to_series()
+        task_types = raw.select(_text(raw, source.task_type, "task_type", where, by)).to_series()
         fields, verifiers = _game_golds(fields, task_types, source, where, source_name)
     if source.rules is not None:
         if data_files is None:
@@ -255,7 +260,7 @@ def _read_files(files: list[str], cache_dir: str | os.PathLike | None) -> pl.Dat
     so that they get the same column types."""
     readers = {READERS.get(Path(f).suffix.lower()) for f in files}
     if None in readers or len(readers) != 1:
-        raise ValueError(f"{', '.join(files)}: expected JSON (.json, .jsonl) or Parquet (.parquet) files of one kind")
+        raise ValueError(f"{', '.join(files)}: expected JSON (.json, .jsonl), Parquet (.parquet) or CSV (.csv) files of one kind")
     missing = [f for f in files if not Path(f).is_file()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)}: no such file")
@@ -280,31 +285,37 @@ def _label(path: tuple[Step, ...]) -> str:
     return out
 
 
-def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, source_name: str) -> pl.Expr:
-    """The expression reading ``path`` from ``df`` as text, after checking each step
-    against the frame's schema, so that a changed schema fails here, by name,
-    rather than as nulls further on."""
+def _walk(df: pl.DataFrame, path: tuple[Step, ...], where: str, by: str) -> tuple[pl.Expr, pl.DataType]:
+    """The expression reading ``path`` from ``df`` and its type, after checking
+    each step against the frame's schema, so that a changed schema fails here,
+    by name, rather than as nulls further on."""
     head = path[0]
     if head not in df.columns:
-        raise _missing(where, head, source_name, df.columns)
+        raise _missing(where, head, by, df.columns)
     expr, dtype = pl.col(head), df.schema[head]
     for depth, step in enumerate(path[1:], start=1):
         seen = _label(path[:depth])
         if isinstance(step, int):
-            if not isinstance(dtype, pl.List):
-                raise _mistyped(where, seen, dtype, "a list", source_name)
+            if not isinstance(dtype, (pl.List, pl.Array)):
+                raise _mistyped(where, seen, dtype, "a list", by)
             expr, dtype = expr.list.get(step, null_on_oob=True), dtype.inner
         elif isinstance(step, JsonKey):
             if dtype != pl.String:
-                raise _mistyped(where, seen, dtype, "JSON text", source_name)
+                raise _mistyped(where, seen, dtype, "JSON text", by)
             expr, dtype = expr.str.json_path_match(f"$.{step.key}"), pl.String
         else:
             if not isinstance(dtype, pl.Struct):
-                raise _mistyped(where, seen, dtype, f"a record with field {step!r}", source_name)
+                raise _mistyped(where, seen, dtype, f"a record with field {step!r}", by)
             names = [f.name for f in dtype.fields]
             if step not in names:
-                raise _missing(where, _label(path[:depth + 1]), source_name, names, inside=seen)
+                raise _missing(where, _label(path[:depth + 1]), by, names, inside=seen)
             expr, dtype = expr.struct.field(step), dict(zip(names, (f.dtype for f in dtype.fields)))[step]
+    return expr, dtype
+
+
+def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, by: str) -> pl.Expr:
+    """The expression reading ``path`` from ``df`` as text (``_walk``)."""
+    expr, dtype = _walk(df, path, where, by)
     label = _label(path)
     if dtype in TEXT_TYPES:
         return expr.cast(pl.String).str.strip_chars().alias(field)
@@ -314,17 +325,18 @@ def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, sour
         whole = pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False).cast(pl.String))
         return pl.coalesce(whole, expr.cast(pl.String)).alias(field)
     expected = "text or a number" if field == "answer" else "text"
-    raise _mistyped(where, label, dtype, expected, source_name)
+    raise _mistyped(where, label, dtype, expected, by)
 
 
-def _missing(where: str, label: str, source_name: str, found, inside: str | None = None) -> ValueError:
+def _missing(where: str, label: str, by: str, found, inside: str | None = None) -> ValueError:
+    """``by``: who expects the column ("source 'math500'", "task 'riddles'")."""
     found_in = f"found in {inside!r}" if inside else "found"
-    return ValueError(f"{where}: column {label!r} missing (expected by source {source_name!r}; "
+    return ValueError(f"{where}: column {label!r} missing (expected by {by}; "
                       f"{found_in}: {', '.join(found)})")
 
 
-def _mistyped(where: str, label: str, dtype: pl.DataType, expected: str, source_name: str) -> ValueError:
-    return ValueError(f"{where}: column {label!r} has type {dtype}, expected {expected} (source {source_name!r})")
+def _mistyped(where: str, label: str, dtype: pl.DataType, expected: str, by: str) -> ValueError:
+    return ValueError(f"{where}: column {label!r} has type {dtype}, expected {expected} ({by})")
 
 
 def _join_rules(fields: pl.DataFrame, raw: pl.DataFrame, rules: RuleSidecar, files: list[str],
@@ -334,10 +346,11 @@ def _join_rules(fields: pl.DataFrame, raw: pl.DataFrame, rules: RuleSidecar, fil
                          f"with its {rules.file} beside it")
     rule_file = str(Path(files[0]).with_name(rules.file))
     table = _read_files([rule_file], cache_dir)
-    rule_ids = raw.select(_key(raw, rules.join_on, where, source_name)).to_series()
+    by = f"source {source_name!r}"
+    rule_ids = raw.select(_key(raw, rules.join_on, where, by)).to_series()
     rule_text = table.select(
-        _key(table, rules.key, rule_file, source_name).alias("rule_id"),
-        _text(table, (rules.text,), "rule", rule_file, source_name),
+        _key(table, rules.key, rule_file, by).alias("rule_id"),
+        _text(table, (rules.text,), "rule", rule_file, by),
     ).unique("rule_id", keep="first", maintain_order=True)
     joined = fields.with_columns(rule_id=rule_ids).join(rule_text, on="rule_id", how="left", maintain_order="left")
     orphans = joined.filter(pl.col("rule").is_null())["rule_id"].unique(maintain_order=True).to_list()
@@ -349,12 +362,12 @@ def _join_rules(fields: pl.DataFrame, raw: pl.DataFrame, rules: RuleSidecar, fil
     return joined.with_columns(question=pl.Series(questions, dtype=pl.String)).select(fields.columns)
 
 
-def _key(df: pl.DataFrame, column: str, where: str, source_name: str) -> pl.Expr:
+def _key(df: pl.DataFrame, column: str, where: str, by: str) -> pl.Expr:
     """Rule ids are text in some copies and numbers in others; compare them as text."""
     if column not in df.columns:
-        raise _missing(where, column, source_name, df.columns)
+        raise _missing(where, column, by, df.columns)
     if df.schema[column] not in (pl.String, *NUMBER_TYPES):
-        raise _mistyped(where, column, df.schema[column], "text or a number", source_name)
+        raise _mistyped(where, column, df.schema[column], "text or a number", by)
     return pl.col(column).cast(pl.String).str.strip_chars()
 
 

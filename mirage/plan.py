@@ -121,8 +121,12 @@ def source_problems(entry: dict) -> int:
 def task_problems(task: dict, split: str) -> int:
     """Problems of a task's split: a toy task's n_train / n_eval; a hub task's
     training source, or the sum over its evaluation sources."""
-    if task["source"] == "toy":
-        return task["n_train" if split == "train" else "n_eval"]
+    n = "n_train" if split == "train" else "n_eval"
+    if task["source"] in ("toy", "reasoning_gym") or (task["source"] == "file" and n in task):
+        return task[n]
+    if task["source"] == "file":
+        entry = task["data" if "data" in task else split]
+        return source_problems({"dataset": entry.get("path", entry.get("dataset")), **entry})
     entries = [task["train"]] if split == "train" else task["eval"]
     return sum(source_problems(e) for e in entries)
 

@@ -6,7 +6,9 @@ whether the extracted answer equals the gold one; correctness is graded even
 when the format is broken, and the reward decides what to do with it.
 
 Verifiers: ``integer`` (the toy families), ``math`` (math-verify), ``kor``,
-``kor:<subset>`` and ``synlogic`` (short logic answers, see ``LOGIC_RULES``).
+``kor:<subset>`` and ``synlogic`` (short logic answers, see ``LOGIC_RULES``),
+``exact`` (text, white space collapsed), ``choice`` (a multiple-choice letter),
+``reasoning_gym`` (a reasoning-gym generator's own ``score_answer``, mirage.reasoning_gym_tasks).
 
 As released, only an answer inside ``<answer>`` tags is graded (a ``\\boxed{}``
 or ``[[…]]`` inside the tag is the answer). A verifier's ``fallback`` (off by
@@ -385,8 +387,100 @@ class LogicVerifier(AnswerVerifier):
         return ", ".join([changed, *rest])
 
 
+# -- any task: exact text, a multiple-choice letter --------------------------------------------
+
+def collapse_spaces(text: str) -> str | None:
+    """``text`` with runs of white space as one space, stripped; None if empty or too long."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return None
+    return " ".join(text.split()) or None
+
+
+class ExactVerifier(AnswerVerifier):
+    """``exact``: the answer equals the gold as text, white space collapsed;
+    case and punctuation count. With ``fallback``, a completion without answer
+    tags is graded by its text after the last ``</think>``."""
+
+    name = "exact"
+
+    def __init__(self, fallback: bool = False):
+        self.fallback = bool(fallback)
+
+    def extract(self, completion: str) -> str | None:
+        answer = extract_answer(completion)
+        if answer is None and self.fallback:
+            answer = completion.rsplit("</think>", 1)[-1].strip()
+        return answer
+
+    @staticmethod
+    def canonical(answer: str) -> str | None:
+        return collapse_spaces(answer)
+
+    def equal(self, gold: str, answer: str) -> bool:
+        got = collapse_spaces(answer)
+        return got is not None and got == collapse_spaces(gold)
+
+    @staticmethod
+    def fallback_wrong(gold: str) -> str:
+        return f"not {collapse_spaces(gold) or ''}".strip()
+
+
+# "B", "(B)", "B.", "**B**", "[B]": one letter and punctuation; "B) Paris", "(B) Paris", "B. Paris",
+# "B: Paris": a letter that opens an option; "the answer is B": a letter that closes a sentence.
+_CHOICE_ALONE = re.compile(r"[^A-Za-z0-9]*([A-Za-z])[^A-Za-z0-9]*")
+_CHOICE_OPENING = re.compile(r"\s*[(\[]?([A-Z])[)\].:]\s")
+_CHOICE_CLOSING = re.compile(r"\b(?:answer|option|choice)\s*(?:is|:)?\s*[(\[]?([A-Z])[)\]]?\W*$", re.IGNORECASE)
+
+
+def read_choice(text: str) -> str | None:
+    """The option letter ``text`` names, upper case; None if it names none.
+    A ``\\boxed{}`` or ``[[…]]`` (the last) is read first."""
+    if len(text) > MAX_ANSWER_CHARS:
+        return None
+    for inner in (last_boxed(text), last_double_bracket(text)):
+        if inner is not None:
+            text = inner
+            break
+    for pattern, how in ((_CHOICE_ALONE, "fullmatch"), (_CHOICE_OPENING, "match"), (_CHOICE_CLOSING, "search")):
+        found = getattr(pattern, how)(text)
+        if found:
+            return found.group(1).upper()
+    return None
+
+
+class ChoiceVerifier(AnswerVerifier):
+    """``choice``: a multiple-choice answer, one option letter (``read_choice``)
+    on both sides: "B", "(b)", "B) Paris", "\\boxed{B}", "The answer is B"."""
+
+    name = "choice"
+
+    def __init__(self, fallback: bool = False):
+        self.fallback = bool(fallback)
+
+    def extract(self, completion: str) -> str | None:
+        answer = extract_answer(completion)
+        if answer is None and self.fallback:
+            answer = completion.rsplit("</think>", 1)[-1].strip()
+        return answer
+
+    @staticmethod
+    def canonical(answer: str) -> str | None:
+        return read_choice(answer)
+
+    def equal(self, gold: str, answer: str) -> bool:
+        got = read_choice(answer)
+        return got is not None and got == read_choice(gold)
+
+    @staticmethod
+    def fallback_wrong(gold: str) -> str:
+        letter = read_choice(gold) or "A"
+        return "A" if letter == "Z" else chr(ord(letter) + 1)
+
+
 # name -> a factory taking no argument
 VERIFIERS = {
+    "exact": ExactVerifier,
+    "choice": ChoiceVerifier,
     "integer": IntegerVerifier,
     "math": MathVerifier,
     **{name: functools.partial(LogicVerifier, name) for name in LOGIC_RULES},
@@ -411,3 +505,6 @@ def get_verifier(name, fallback: bool = False):
 # replacing the string rule above under the name ``synlogic``): the module adds
 # them to VERIFIERS when imported, so this import stays last.
 import mirage.synlogic  # noqa: E402,F401
+# ``reasoning_gym``: a reasoning-gym generator's own score_answer (reasoning-gym is imported
+# only when a problem is graded).
+import mirage.reasoning_gym_tasks  # noqa: E402,F401

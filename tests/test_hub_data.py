@@ -273,10 +273,10 @@ def test_nested_columns_are_checked_step_by_step(tmp_path, cache):
 
 
 def test_a_file_of_unknown_kind_or_with_no_usable_row_is_refused(tmp_path, cache):
-    csv = tmp_path / "math500.csv"
-    csv.write_text("problem,answer\n1+1,2\n")
-    with pytest.raises(ValueError, match=r"math500\.csv: expected JSON .* or Parquet"):
-        load("math500", "eval", str(csv), cache)
+    text = tmp_path / "math500.txt"
+    text.write_text("problem,answer\n1+1,2\n")
+    with pytest.raises(ValueError, match=r"math500\.txt: expected JSON .*, Parquet .* or CSV"):
+        load("math500", "eval", str(text), cache)
     empty = tmp_path / "empty_answers.jsonl"
     empty.write_text(json.dumps({"problem": "1+1?", "answer": " "}) + "\n")
     with pytest.raises(ValueError, match=r"empty_answers\.jsonl: no row has both a question and an answer"):

@@ -1,6 +1,7 @@
 """Every verifier, fed adversarial completions, returns a grade quickly, never
 raises, never executes model output."""
 
+import json
 import time
 
 import numpy as np
@@ -11,7 +12,11 @@ from hypothesis import strategies as st
 from mirage.adversarial import adversarial_answers, wrap
 from mirage.verify import VERIFIERS, Grade, get_verifier
 
-GOLDS = {"integer": "12", "math": "\\frac{1}{2}", "kor": "[[A]]", "synlogic": "3"}
+GOLDS = {"integer": "12", "math": "\\frac{1}{2}", "kor": "[[A]]", "synlogic": "3", "exact": "Paris, France",
+         "choice": "(C)",
+         # a generator's entry: graded by reasoning-gym's own scorer
+         "reasoning_gym": json.dumps({"reasoning_gym": "basic_arithmetic", "config": {},
+                                      "entry": {"question": "Calculate 5 - 3 - 6.", "answer": "-4", "metadata": {}}})}
 
 
 def gold_for(name):

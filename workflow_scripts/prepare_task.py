@@ -7,6 +7,14 @@ with rule_logging(snakemake):
         from mirage.hub_data import prepare_hub_task
 
         df = prepare_hub_task(task, cfg, snakemake.params.prompt_template)
+    elif cfg["source"] == "file":
+        from mirage.file_tasks import prepare_file_task
+
+        df = prepare_file_task(task, cfg, snakemake.params.prompt_template)
+    elif cfg["source"] == "reasoning_gym":
+        from mirage.reasoning_gym_tasks import prepare_reasoning_gym_task
+
+        df = prepare_reasoning_gym_task(task, cfg, snakemake.params.prompt_template, snakemake.params.seed)
     else:
         from mirage.toy.data import generate_task_splits
 

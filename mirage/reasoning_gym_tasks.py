@@ -1,0 +1,278 @@
+"""reasoning-gym (``pip install reasoning-gym``) as a task source: procedurally
+generated problems, no download, each graded by its generator's own
+``score_answer`` (``tasks.<name>: {source: reasoning_gym, generator: ...}``).
+
+Generation. The ``train`` and ``eval`` splits are drawn from the generator
+under two seeds derived from the task's ``seed`` (absent: the study's), so
+that the same config gives the same problems; a training problem whose
+question is also an evaluation question is skipped (a small generator repeats
+itself), and the next one taken instead. Problems are graded by regenerating
+them (below), so a generator whose items do not follow from its seed alone is
+refused when the task is prepared (the first evaluation items are generated
+twice and compared).
+
+The gold. A problem's ``answer`` column says where the problem comes from and
+what it is, as JSON: ``{"reasoning_gym": <generator>, "config": <settings>,
+"seed", "size", "index", "entry": {"question", "answer", "metadata"}}``. The
+verifier ``reasoning_gym`` rebuilds the generator from name, settings, seed and
+size (once per split), regenerates item ``index`` (the generator's own record,
+with its Python types: ARC's grids are tuples, which a JSON copy would turn
+into lists and its scorer would then refuse), checks that its question is the
+stored one, and calls ``score_answer(answer, item)`` on the content of the
+answer tag. A gold without ``index`` is scored on its stored entry. The gold
+is read with ``json`` only, never evaluated. A gold that is not such an
+object is a *label* (the incorrect-label reward's wrong labels): an answer
+matches it when their texts, spaces collapsed, are equal.
+
+Scores. ``score_answer`` returns a number in [0, 1]; mirage's grades are
+binary, and an answer is correct only at a score of 1 (within 1e-9). Partial
+credit (the default rule gives len(gold)/len(answer) to an answer that
+contains the gold among other text; some generators give 0.01 or 0.05 to a
+wrong but well-formed answer) counts as wrong.
+
+Trust. The grading code is reasoning-gym's: mirage's rule that no answer is
+ever evaluated covers mirage's own verifiers only (a few generators' scorers
+parse answers with sympy). Answers longer than ``MAX_ANSWER_CHARS`` are graded
+wrong unread, and a scorer that raises grades the answer wrong.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+import polars as pl
+
+from mirage.schemas import PROBLEMS
+from mirage.seeding import stable_seed
+from mirage.toy.data import render_prompt
+from mirage.verify import VERIFIERS, AnswerVerifier, canonical_integer, extract_answer
+
+log = logging.getLogger(__name__)
+
+GOLD_KEY = "reasoning_gym"
+MAX_ANSWER_CHARS = 20_000
+NO_WRONG_LABEL = "<no wrong answer>"
+CORRECT = 1.0 - 1e-9
+REPRODUCIBILITY_CHECKS = 64  # evaluation items generated twice when a task is prepared
+
+
+def _registry() -> dict:
+    try:
+        from reasoning_gym.factory import DATASETS
+    except ImportError as err:
+        raise ImportError("a reasoning_gym task needs the reasoning-gym package (pip install reasoning-gym)") from err
+    return DATASETS
+
+
+def check_generator(generator: str, settings: dict) -> None:
+    """That ``generator`` exists and takes ``settings``; ValueError otherwise."""
+    import dataclasses
+    import difflib
+
+    datasets = _registry()
+    if generator not in datasets:
+        close = difflib.get_close_matches(generator, list(datasets), n=3)
+        hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {', '.join(sorted(datasets)[:5])}"
+        raise ValueError(f"unknown reasoning-gym generator {generator!r} ({len(datasets)} known; {hint})")
+    _, config_cls = datasets[generator]
+    own = sorted({"size", "seed"} & set(settings))
+    if own:
+        raise ValueError(f"{' and '.join(own)} cannot be set here: mirage draws n_train and n_eval problems "
+                         "under seeds derived from the task's seed")
+    if dataclasses.is_dataclass(config_cls):
+        known = [f.name for f in dataclasses.fields(config_cls) if f.name not in ("size", "seed")]
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            raise ValueError(f"generator {generator!r} does not take these settings: {', '.join(unknown)} "
+                             f"(its settings: {', '.join(known)})")
+    try:
+        config = config_cls(**{**settings, "size": 1, "seed": 0})
+        if hasattr(config, "validate"):
+            config.validate()
+    except TypeError as err:  # an unknown setting
+        raise ValueError(f"generator {generator!r} does not take these settings: {err}") from None
+    except (AssertionError, ValueError) as err:
+        raise ValueError(f"generator {generator!r} refuses these settings: {err or 'invalid value'}") from None
+
+
+def _dataset(generator: str, settings: dict, size: int, seed: int):
+    import reasoning_gym
+
+    return reasoning_gym.create_dataset(generator, **{**settings, "size": size, "seed": seed})
+
+
+def make_gold(generator: str, settings: dict, entry: dict, origin: dict | None = None) -> str:
+    """The gold of ``entry``; ``origin`` (seed, size, index) says how to regenerate it."""
+    record = {"question": entry["question"], "answer": entry["answer"], "metadata": entry.get("metadata") or {}}
+    return json.dumps({GOLD_KEY: generator, "config": settings, **(origin or {}), "entry": record},
+                      ensure_ascii=False, default=str)
+
+
+def read_gold(gold: str) -> dict | None:
+    """The gold's record, or None when ``gold`` is a label."""
+    text = gold.strip()
+    if not text.startswith("{") or f'"{GOLD_KEY}"' not in text:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    if not (isinstance(record, dict) and isinstance(record.get(GOLD_KEY), str)
+            and isinstance(record.get("config"), dict) and isinstance(record.get("entry"), dict)):
+        return None
+    return record
+
+
+def split_seeds(task_seed: int, generator: str) -> dict[str, int]:
+    return {split: stable_seed("reasoning_gym", generator, task_seed, split) % 2**31 for split in ("train", "eval")}
+
+
+def generate(generator: str, settings: dict, n_train: int, n_eval: int, seed: int) -> dict[str, list[tuple[dict, dict]]]:
+    """``n_eval`` evaluation entries and ``n_train`` training entries whose
+    questions are not evaluation questions, each with its origin (seed, size,
+    index: how to regenerate it)."""
+    seeds = split_seeds(seed, generator)
+    evaluation = [(e, {"seed": seeds["eval"], "size": n_eval, "index": i})
+                  for i, e in enumerate(_dataset(generator, settings, n_eval, seeds["eval"]))]
+    # graded in other processes, each problem is regenerated from (seed, index): a generator that
+    # draws from anything but its seed (list_functions in 0.1.25) is refused here, not mid-run
+    again = _dataset(generator, settings, n_eval, seeds["eval"])
+    for i in range(min(n_eval, REPRODUCIBILITY_CHECKS)):
+        if again[i]["question"] != evaluation[i][0]["question"]:
+            raise ValueError(f"reasoning-gym generator {generator!r} is not reproducible from its seed (item {i} "
+                             "came out differently twice); its problems could not be regenerated to grade them")
+    held_out = {e["question"] for e, _ in evaluation}
+    # a generator's item i depends on (seed, i) only: a larger size draws more of the same sequence
+    budget = 4 * n_train + 100
+    train, skipped = [], 0
+    for i, entry in enumerate(_dataset(generator, settings, budget, seeds["train"])):
+        if entry["question"] in held_out:
+            skipped += 1
+            continue
+        train.append((entry, {"seed": seeds["train"], "size": budget, "index": i}))
+        if len(train) == n_train:
+            break
+    if len(train) < n_train:
+        raise ValueError(f"reasoning-gym generator {generator!r} with config {settings} gave {len(train)} training "
+                         f"questions that are not evaluation questions in {budget} draws, fewer than n_train "
+                         f"({n_train}); widen its settings or lower n_train")
+    if skipped:
+        log.info("%s: skipped %d training questions that are evaluation questions", generator, skipped)
+    return {"train": train, "eval": evaluation}
+
+
+def prepare_reasoning_gym_task(task: str, cfg: dict, prompt_template: str, study_seed: int) -> pl.DataFrame:
+    generator, settings = cfg["generator"], dict(cfg.get("config", {}))
+    check_generator(generator, settings)
+    seed = cfg.get("seed", study_seed)
+    splits = generate(generator, settings, cfg["n_train"], cfg["n_eval"], seed)
+    rows = []
+    for split, entries in splits.items():
+        for i, (entry, origin) in enumerate(entries):
+            rows.append({
+                "problem_id": f"{task}-{generator}-{split}-{i:05d}",
+                "task": task,
+                "split": split,
+                "prompt": render_prompt(prompt_template, entry["question"]),
+                "answer": make_gold(generator, settings, entry, origin),
+                "question": entry["question"],
+                "family": generator,
+                "benchmark": cfg.get("benchmark", generator),
+                "verifier": cfg.get("verifier", "reasoning_gym"),
+            })
+    return PROBLEMS.check(PROBLEMS.frame(rows), f"task {task!r}").sort("split", "problem_id")
+
+
+@functools.lru_cache(maxsize=64)
+def _generator(generator: str, settings_json: str, size: int, seed: int):
+    return _dataset(generator, json.loads(settings_json), size, seed)
+
+
+def _origin(gold: dict) -> tuple[int, int, int] | None:
+    values = tuple(gold.get(k) for k in ("seed", "size", "index"))
+    if all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values) and values[2] < values[1]:
+        return values
+    return None
+
+
+def entry_of(gold: dict) -> tuple[object, dict]:
+    """The generator (to score with) and the entry to score against: the item
+    regenerated from the gold's origin, or, without one, the stored entry. A
+    regenerated question that is not the stored one (another reasoning-gym
+    version) raises ValueError."""
+    settings = json.dumps(gold["config"], sort_keys=True)
+    origin = _origin(gold)
+    if origin is None:
+        return _generator(gold[GOLD_KEY], settings, 1, 0), gold["entry"]
+    seed, size, index = origin
+    dataset = _generator(gold[GOLD_KEY], settings, size, seed)
+    item = dataset[index]
+    if item["question"] != gold["entry"].get("question"):
+        raise ValueError(f"reasoning_gym: {gold[GOLD_KEY]} item {index} (seed {seed}) regenerates as another question "
+                         f"than the stored one: is this the reasoning-gym version that prepared the task?")
+    return dataset, item
+
+
+def score(gold: dict, answer: str) -> float:
+    """The generator's own score of ``answer`` on the gold's entry; 0 when the
+    scorer raises."""
+    dataset, entry = entry_of(gold)
+    try:
+        return float(dataset.score_answer(answer, entry))
+    except Exception as err:  # noqa: BLE001 - a scorer's failure on odd output is a wrong answer
+        log.debug("%s: score_answer raised %r", gold[GOLD_KEY], err)
+        return 0.0
+
+
+class ReasoningGymVerifier(AnswerVerifier):
+    """``reasoning_gym``: the content of the last answer tag (with
+    ``fallback``, without a tag, the text after the last ``</think>``), graded
+    by the gold's generator."""
+
+    name = "reasoning_gym"
+
+    def __init__(self, fallback: bool = False):
+        self.fallback = bool(fallback)
+
+    def extract(self, completion: str) -> str | None:
+        answer = extract_answer(completion)
+        if answer is None and self.fallback:
+            answer = completion.rsplit("</think>", 1)[-1].strip()
+        return answer
+
+    def score(self, gold: str, answer: str) -> float:
+        record = read_gold(gold)
+        if record is None:
+            raise ValueError("reasoning_gym: the gold is a label, not a generator's entry")
+        if len(answer) > MAX_ANSWER_CHARS:
+            return 0.0
+        return score(record, answer)
+
+    def equal(self, gold: str, answer: str) -> bool:
+        record = read_gold(gold)
+        if record is None:
+            label = gold.strip()
+            return bool(label) and self.canonical(answer) == label
+        return len(answer) <= MAX_ANSWER_CHARS and score(record, answer) >= CORRECT
+
+    @staticmethod
+    def canonical(answer: str) -> str | None:
+        if len(answer) > MAX_ANSWER_CHARS:
+            return None
+        return " ".join(answer.split()) or None
+
+    def fallback_wrong(self, gold: str) -> str:
+        """The entry's answer changed: an integer plus one, other text prefixed
+        with "not " (a label only a wrong answer reads as)."""
+        record = read_gold(gold)
+        if record is None:
+            return NO_WRONG_LABEL
+        answer = self.canonical(str(record["entry"].get("answer", ""))) or ""
+        number = canonical_integer(answer)
+        label = str(int(number) + 1) if number is not None else f"not {answer}".strip()
+        return label if not self.equal(gold, label) else NO_WRONG_LABEL
+
+
+VERIFIERS["reasoning_gym"] = ReasoningGymVerifier
