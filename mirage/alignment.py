@@ -14,6 +14,7 @@ from mirage.passk import passk_table
 from mirage.sampling import SamplingParams, engine_settings, make_sampler, sample_and_grade
 from mirage.schemas import PROBLEMS, SAMPLES
 from mirage.seeding import stable_seed
+from mirage.sources import prepare_problems
 
 log = logging.getLogger(__name__)
 
@@ -75,16 +76,7 @@ def sample_problems(
 def task_problems(config: dict, task: str) -> pl.DataFrame:
     """The problems table of a configured task, as its data job builds it
     (a hub task reads the local cache, or the hub where it is not offline)."""
-    cfg = config["tasks"][task]
-    if cfg["source"] == "hub":
-        from mirage.hub_data import prepare_hub_task
-
-        return prepare_hub_task(task, cfg, config["prompt_template"])
-    from mirage.toy.data import generate_task_splits
-
-    return generate_task_splits(task=task, family=cfg["family"], family_params=cfg.get("params", {}),
-                                n_train=cfg["n_train"], n_eval=cfg["n_eval"], seed=config["seed"],
-                                prompt_template=config["prompt_template"], verifier=cfg["verifier"])
+    return prepare_problems(task, config["tasks"][task], config["prompt_template"], config["seed"])
 
 
 def quick_passk(config: dict, model: str, task: str, *, n: int | None = None, ks: list[int] | None = None,

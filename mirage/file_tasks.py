@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-from pathlib import Path
 
 import datasets
 import numpy as np

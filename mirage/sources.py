@@ -1,0 +1,34 @@
+"""A configured task's problems table, whatever its source (``tasks.<name>.source``):
+``toy`` (a synthetic family, ``mirage.toy``), ``hub`` (the paper's data sets,
+``mirage.hub_data``), ``file`` (a local file or hub data set named by column paths,
+``mirage.file_tasks``), ``reasoning_gym`` (a generator, ``mirage.reasoning_gym_tasks``).
+Each source's module is imported only when a task of it is prepared: a toy study needs
+neither ``datasets`` nor reasoning-gym."""
+
+from __future__ import annotations
+
+import polars as pl
+
+
+def prepare_problems(task: str, cfg: dict, prompt_template: str, seed: int) -> pl.DataFrame:
+    """Both splits of task ``task`` (its config ``cfg``) as a PROBLEMS table."""
+    source = cfg["source"]
+    if source == "hub":
+        from mirage.hub_data import prepare_hub_task
+
+        return prepare_hub_task(task, cfg, prompt_template)
+    if source == "file":
+        from mirage.file_tasks import prepare_file_task
+
+        return prepare_file_task(task, cfg, prompt_template)
+    if source == "reasoning_gym":
+        from mirage.reasoning_gym_tasks import prepare_reasoning_gym_task
+
+        return prepare_reasoning_gym_task(task, cfg, prompt_template, seed)
+    if source == "toy":
+        from mirage.toy.data import generate_task_splits
+
+        return generate_task_splits(task=task, family=cfg["family"], family_params=cfg.get("params", {}),
+                                    n_train=cfg["n_train"], n_eval=cfg["n_eval"], seed=seed,
+                                    prompt_template=prompt_template, verifier=cfg["verifier"])
+    raise ValueError(f"task {task!r}: unknown source {source!r} (known: toy, hub, file, reasoning_gym)")
