@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: study study-full report readme-table test test-main test-vllm test-slurm slurm-profile test-fast dry-run lock clean-results \
+.PHONY: study study-full report readme-table test lint test-main test-vllm test-slurm slurm-profile test-fast dry-run lock clean-results \
         gpu-env check-gpu-lock gpu-lock
 
 $(STAMP): requirements.lock pyproject.toml
@@ -40,7 +40,12 @@ dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default -n $(CONFIG)
 
 # the whole suite: the main environment, then the vLLM sampler in its own one
-test: test-main test-vllm
+test: lint test-main test-vllm
+
+# the linters CI runs: ruff (pyflakes and pycodestyle errors, pyproject.toml) and snakefmt on the workflow
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules/
 
 test-main: $(STAMP)
 	$(BIN)/python -m pytest

@@ -16,6 +16,7 @@ if not workflow.overwrite_configfiles:
 
     configfile: os.path.join(workflow.basedir, "config", "config.yaml")
 
+
 # nested --config values ('rl={seeds: [3]}') arrive as strings: typed as YAML types them
 update_config(config, typed_overrides(workflow.config_settings.config))
 
@@ -61,6 +62,6 @@ localrules:
 
 
 rule all:
+    default_target: True
     input:
         all_targets(),
-    default_target: True

@@ -4,6 +4,15 @@ rule sample_base:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/samples/base/{model}/{task}.eval.parquet",
+    log:
+        "logs/sample_base/{model}/{task}.eval.log",
+    benchmark:
+        "benchmarks/runs/sample_base/{model}/{task}.eval.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: res("sample", "threads")
+    resources:
+        **rule_resources("sample"),
     params:
         model_path=base_model_path,
         load=model_load_settings,
@@ -12,15 +21,6 @@ rule sample_base:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-    log:
-        "logs/sample_base/{model}/{task}.eval.log",
-    benchmark:
-        "benchmarks/runs/sample_base/{model}/{task}.eval.tsv"
-    resources:
-        **rule_resources("sample"),
-    threads: res("sample", "threads")
-    conda:
-        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/sample.py"
 
@@ -31,14 +31,14 @@ rule passk_table:
     output:
         passk="results/tables/passk.parquet",
         styles="results/tables/style_shares.parquet",
-    params:
-        ks=config["alignment"]["ks"],
     log:
         "logs/passk_table.log",
-    resources:
-        **rule_resources("default"),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
+    params:
+        ks=config["alignment"]["ks"],
     script:
         "../workflow_scripts/passk_table.py"
 
@@ -47,17 +47,21 @@ rule plot_passk:
     input:
         "results/tables/passk.parquet",
     output:
-        png=report("results/figures/passk_{model}.png", caption="../report/passk.rst", category="1. Alignment",
-                   labels={"model": "{model}", "figure": "pass@k curves"}),
+        png=report(
+            "results/figures/passk_{model}.png",
+            caption="../report/passk.rst",
+            category="1. Alignment",
+            labels={"model": "{model}", "figure": "pass@k curves"},
+        ),
         svg="results/figures/passk_{model}.svg",
-    params:
-        figures=config["figures"],
     log:
         "logs/plot_passk/{model}.log",
-    resources:
-        **rule_resources("default"),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
+    params:
+        figures=config["figures"],
     script:
         "../workflow_scripts/plot_passk.py"
 
@@ -70,18 +74,18 @@ rule contamination_check:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/contamination/{model}/{task}.parquet",
+    log:
+        "logs/contamination_check/{model}/{task}.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: res("sample", "threads")
+    resources:
+        **rule_resources("sample"),
     params:
         model_path=base_model_path,
         load=model_load_settings,
         contamination=config.get("contamination", {}),
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
-    log:
-        "logs/contamination_check/{model}/{task}.log",
-    resources:
-        **rule_resources("sample"),
-    threads: res("sample", "threads")
-    conda:
-        "../envs/torch.yaml"
     script:
         "../workflow_scripts/contamination_check.py"
 
@@ -91,14 +95,14 @@ rule contamination_table:
         [f"results/contamination/{m}/{t}.parquet" for m, t in alignment_pairs()],
     output:
         "results/tables/contamination.parquet",
-    params:
-        contamination=config.get("contamination", {}),
     log:
         "logs/contamination_table.log",
-    resources:
-        **rule_resources("default"),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
+    params:
+        contamination=config.get("contamination", {}),
     script:
         "../workflow_scripts/contamination_table.py"
 
@@ -109,14 +113,14 @@ rule plot_contamination:
     output:
         png=report("results/figures/contamination.png", caption="../report/contamination.rst", category="1. Alignment"),
         svg="results/figures/contamination.svg",
+    log:
+        "logs/plot_contamination.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
     params:
         contamination=config.get("contamination", {}),
         figures=config["figures"],
-    log:
-        "logs/plot_contamination.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow_scripts/plot_results.py"

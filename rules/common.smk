@@ -48,8 +48,11 @@ def base_sample_files():
 
 
 def alignment_targets():
-    contamination = (["results/tables/contamination.parquet", "results/figures/contamination.png"]
-                     if config.get("contamination") else [])
+    contamination = (
+        ["results/tables/contamination.parquet", "results/figures/contamination.png"]
+        if config.get("contamination")
+        else []
+    )
     return [
         "results/tables/passk.parquet",
         "results/tables/style_shares.parquet",

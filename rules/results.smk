@@ -1,5 +1,6 @@
 # The study's answer: the verdict table and the figures, from cached stages.
 
+
 rule claims_table:
     input:
         base=rl_cell_base_files(),
@@ -8,16 +9,16 @@ rule claims_table:
         passk="results/tables/passk.parquet",
     output:
         "results/tables/claims.parquet",
+    log:
+        "logs/claims_table.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
     params:
         runs=[(c, s) for m, t, c, s in rl_runs()],
         analysis=config["analysis"],
         seed=config["seed"],
-    log:
-        "logs/claims_table.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow_scripts/claims_table.py"
 
@@ -28,14 +29,14 @@ rule plot_claim_gains:
     output:
         png=report("results/figures/claim_gains.png", caption="../report/claim_gains.rst", category="2. Claims"),
         svg="results/figures/claim_gains.svg",
-    params:
-        figures=config["figures"],
     log:
         "logs/plot_claim_gains.log",
-    resources:
-        **rule_resources("default"),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
+    params:
+        figures=config["figures"],
     script:
         "../workflow_scripts/plot_results.py"
 
@@ -47,14 +48,14 @@ rule plot_style_shift:
     output:
         png=report("results/figures/style_shift.png", caption="../report/style_shift.rst", category="3. Mechanism"),
         svg="results/figures/style_shift.svg",
-    params:
-        figures=config["figures"],
     log:
         "logs/plot_style_shift.log",
-    resources:
-        **rule_resources("default"),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
+    params:
+        figures=config["figures"],
     script:
         "../workflow_scripts/plot_results.py"
 
@@ -63,18 +64,20 @@ rule plot_training_curves:
     input:
         "results/tables/training_curves.parquet",
     output:
-        png=report("results/figures/training_curves.png", caption="../report/training_curves.rst", category="3. Mechanism"),
+        png=report(
+            "results/figures/training_curves.png", caption="../report/training_curves.rst", category="3. Mechanism"
+        ),
         svg="results/figures/training_curves.svg",
+    log:
+        "logs/plot_training_curves.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
     params:
         figures=config["figures"],
         # the polarity comparison: NSR vs PSR vs full GRPO
         claims=[c for c in ("ground_truth", "nsr", "psr") if c in RL["claims"]],
-    log:
-        "logs/plot_training_curves.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow_scripts/plot_results.py"
 
@@ -85,16 +88,17 @@ rule verdict_tables:
     output:
         thresholds="results/tables/thresholds.parquet",
         comparison="results/tables/paper_comparison.parquet",
-        markdown=report("results/tables/paper_comparison.md", caption="../report/paper_comparison.rst",
-                        category="2. Claims"),
-    params:
-        verdict=config["analysis"]["verdict"],
+        markdown=report(
+            "results/tables/paper_comparison.md", caption="../report/paper_comparison.rst", category="2. Claims"
+        ),
     log:
         "logs/verdict_tables.log",
-    resources:
-        **rule_resources("default"),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
+    params:
+        verdict=config["analysis"]["verdict"],
     script:
         "../workflow_scripts/verdict_tables.py"
 
@@ -104,17 +108,19 @@ rule plot_gain_vs_alignment:
         claims="results/tables/claims.parquet",
         thresholds="results/tables/thresholds.parquet",
     output:
-        png=report("results/figures/gain_vs_alignment.png", caption="../report/gain_vs_alignment.rst", category="2. Claims"),
+        png=report(
+            "results/figures/gain_vs_alignment.png", caption="../report/gain_vs_alignment.rst", category="2. Claims"
+        ),
         svg="results/figures/gain_vs_alignment.svg",
+    log:
+        "logs/plot_gain_vs_alignment.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
     params:
         regime=config["analysis"]["regime"],
         verdict=config["analysis"]["verdict"],
         figures=config["figures"],
-    log:
-        "logs/plot_gain_vs_alignment.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow_scripts/plot_results.py"

@@ -7,6 +7,15 @@ rule sample_votes:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/samples/base/{model}/{task}.votes.parquet",
+    log:
+        "logs/sample_votes/{model}/{task}.log",
+    benchmark:
+        "benchmarks/runs/sample_votes/{model}/{task}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: res("sample", "threads")
+    resources:
+        **rule_resources("sample"),
     params:
         model_path=base_model_path,
         load=model_load_settings,
@@ -16,15 +25,6 @@ rule sample_votes:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-    log:
-        "logs/sample_votes/{model}/{task}.log",
-    benchmark:
-        "benchmarks/runs/sample_votes/{model}/{task}.tsv"
-    resources:
-        **rule_resources("sample"),
-    threads: res("sample", "threads")
-    conda:
-        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/sample.py"
 
@@ -35,15 +35,15 @@ rule wrong_labels:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/rl/wrong_labels/{model}/{task}.parquet",
+    log:
+        "logs/wrong_labels/{model}/{task}.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
     params:
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         votes=claim_setting("incorrect_label", "votes"),
-    log:
-        "logs/wrong_labels/{model}/{task}.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow_scripts/wrong_labels.py"
 
@@ -56,6 +56,15 @@ rule one_shot_reference:
         model=directory(f"{reference_dir('{model}', '{task}')}/model"),
         curves=f"{reference_dir('{model}', '{task}')}/curves.parquet",
         history=f"{reference_dir('{model}', '{task}')}/reward_history.parquet",
+    log:
+        "logs/one_shot_reference/{model}/{task}.log",
+    benchmark:
+        "benchmarks/runs/one_shot_reference/{model}/{task}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: res("train", "threads")
+    resources:
+        **rule_resources("train"),
     params:
         model_path=base_model_path,
         load=model_load_settings,
@@ -67,15 +76,6 @@ rule one_shot_reference:
         seed=config["seed"],
         processes=res("train", "processes"),
         distributed=RL["distributed"],
-    log:
-        "logs/one_shot_reference/{model}/{task}.log",
-    benchmark:
-        "benchmarks/runs/one_shot_reference/{model}/{task}.tsv"
-    resources:
-        **rule_resources("train"),
-    threads: res("train", "threads")
-    conda:
-        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/train_claim.py"
 
@@ -86,15 +86,15 @@ rule select_examples:
         problems=lambda wc: problems_file(wc.task),
     output:
         selection_file("{model}", "{task}"),
+    log:
+        "logs/select_examples/{model}/{task}.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
     params:
         one_shot=claim_setting("one_shot"),
         seed=config["seed"],
-    log:
-        "logs/select_examples/{model}/{task}.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow_scripts/select_examples.py"
 
@@ -104,15 +104,15 @@ rule example_selection_table:
         [selection_file(m, t) for m, t in selection_cells()],
     output:
         "results/tables/example_selection.parquet",
+    log:
+        "logs/example_selection_table.log",
+    conda:
+        "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
     params:
         cells=selection_cells(),
         few_shot=claim_setting("few_shot"),
-    log:
-        "logs/example_selection_table.log",
-    resources:
-        **rule_resources("default"),
-    conda:
-        "../envs/analysis.yaml"
     script:
         "../workflow_scripts/select_examples.py"
 
@@ -126,6 +126,15 @@ rule train_claim:
         model=directory("results/rl/{model}/{task}/{claim}/seed{seed}/model"),
         curves="results/rl/{model}/{task}/{claim}/seed{seed}/curves.parquet",
         history="results/rl/{model}/{task}/{claim}/seed{seed}/reward_history.parquet",
+    log:
+        "logs/train_claim/{model}/{task}/{claim}/seed{seed}.log",
+    benchmark:
+        "benchmarks/runs/train_claim/{model}/{task}/{claim}/seed{seed}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: res("train", "threads")
+    resources:
+        **rule_resources("train"),
     params:
         model_path=base_model_path,
         load=model_load_settings,
@@ -138,15 +147,6 @@ rule train_claim:
         seed=config["seed"],
         processes=res("train", "processes"),
         distributed=RL["distributed"],
-    log:
-        "logs/train_claim/{model}/{task}/{claim}/seed{seed}.log",
-    benchmark:
-        "benchmarks/runs/train_claim/{model}/{task}/{claim}/seed{seed}.tsv"
-    resources:
-        **rule_resources("train"),
-    threads: res("train", "threads")
-    conda:
-        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/train_claim.py"
 
@@ -157,6 +157,15 @@ rule evaluate_claim:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/samples/rl/{model}/{task}/{claim}/seed{seed}.parquet",
+    log:
+        "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",
+    benchmark:
+        "benchmarks/runs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: res("sample", "threads")
+    resources:
+        **rule_resources("sample"),
     params:
         # the RL checkpoint, sampled exactly like the base model it is compared with (base_eval_file)
         model_path=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
@@ -166,15 +175,6 @@ rule evaluate_claim:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-    log:
-        "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",
-    benchmark:
-        "benchmarks/runs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.tsv"
-    resources:
-        **rule_resources("sample"),
-    threads: res("sample", "threads")
-    conda:
-        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/sample.py"
 
@@ -187,6 +187,15 @@ rule evaluate_base:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/samples/rl/{model}/{task}/base.parquet",
+    log:
+        "logs/evaluate_base/{model}/{task}.log",
+    benchmark:
+        "benchmarks/runs/evaluate_base/{model}/{task}.tsv"
+    conda:
+        "../envs/gpu.yaml"
+    threads: res("sample", "threads")
+    resources:
+        **rule_resources("sample"),
     params:
         model_path=base_model_path,
         load=model_load_settings,
@@ -195,15 +204,6 @@ rule evaluate_base:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-    log:
-        "logs/evaluate_base/{model}/{task}.log",
-    benchmark:
-        "benchmarks/runs/evaluate_base/{model}/{task}.tsv"
-    resources:
-        **rule_resources("sample"),
-    threads: res("sample", "threads")
-    conda:
-        "../envs/gpu.yaml"
     script:
         "../workflow_scripts/sample.py"
 
@@ -216,14 +216,13 @@ rule eval_table:
     output:
         eval="results/tables/eval.parquet",
         curves="results/tables/training_curves.parquet",
-    params:
-        runs=[(c, s) for m, t, c, s in rl_runs()],
     log:
         "logs/eval_table.log",
-    resources:
-        **rule_resources("default"),
     conda:
         "../envs/analysis.yaml"
+    resources:
+        **rule_resources("default"),
+    params:
+        runs=[(c, s) for m, t, c, s in rl_runs()],
     script:
         "../workflow_scripts/eval_table.py"
-
