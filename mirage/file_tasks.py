@@ -37,11 +37,11 @@ from mirage.hub_data import (
     _read_files,
     _text,
     _walk,
+    problems_frame,
     subsample,
 )
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
-from mirage.toy.data import render_prompt
 
 log = logging.getLogger(__name__)
 
@@ -198,18 +198,8 @@ def read_problems(entry: dict, task: str, cfg: dict, cache_dir=None) -> tuple[pl
 
 def _table(fields: pl.DataFrame, task: str, split: str, cfg: dict, prompt_template: str) -> pl.DataFrame:
     benchmark = cfg.get("benchmark", task)
-    n = fields.height
-    return pl.DataFrame({
-        "problem_id": [f"{task}-{benchmark}-{split}-{row:05d}" for row in fields["row"]],
-        "task": [task] * n,
-        "split": [split] * n,
-        "prompt": [render_prompt(prompt_template, q) for q in fields["question"]],
-        "answer": fields["answer"],
-        "question": fields["question"],
-        "family": [cfg.get("family", benchmark)] * n,
-        "benchmark": [benchmark] * n,
-        "verifier": [cfg["verifier"]] * n,
-    }, schema=PROBLEMS.columns)
+    return problems_frame(fields, task, split, benchmark, cfg.get("family", benchmark), cfg["verifier"],
+                          prompt_template)
 
 
 def prepare_file_task(task: str, cfg: dict, prompt_template: str, cache_dir=None) -> pl.DataFrame:

@@ -184,22 +184,30 @@ def load_source(
     fields = _drop_empty(fields, where)
     if limit is not None:
         fields = fields.head(limit)
+    verifier = source.verifier if verifiers is None else [verifiers[row] for row in fields["row"]]
+    return PROBLEMS.check(problems_frame(fields, task, split, source.benchmark, source.family, verifier,
+                                         prompt_template), where)
+
+
+def problems_frame(fields: pl.DataFrame, task: str, split: str, benchmark: str, family: str,
+                   verifier: str | list[str], prompt_template: str) -> pl.DataFrame:
+    """A PROBLEMS table from the ``row``, ``question`` and ``answer`` of a source's
+    usable rows. Ids are numbered by position in the source split, before any row is
+    dropped, so that an id names the same problem whatever was dropped or cut off; the
+    benchmark keeps ids distinct when one task is evaluated on several. ``verifier``:
+    one name for every row, or one per row."""
     n = fields.height
-    table = pl.DataFrame({
-        # Numbered by position in the source split, before any row is dropped, so
-        # that an id names the same problem whatever was dropped or cut off; the
-        # benchmark keeps ids distinct when one task is evaluated on several.
-        "problem_id": [f"{task}-{source.benchmark}-{split}-{row:05d}" for row in fields["row"]],
+    return pl.DataFrame({
+        "problem_id": [f"{task}-{benchmark}-{split}-{row:05d}" for row in fields["row"]],
         "task": [task] * n,
         "split": [split] * n,
         "prompt": [render_prompt(prompt_template, q) for q in fields["question"]],
         "answer": fields["answer"],
         "question": fields["question"],
-        "family": [source.family] * n,
-        "benchmark": [source.benchmark] * n,
-        "verifier": [source.verifier] * n if verifiers is None else [verifiers[row] for row in fields["row"]],
-    })
-    return PROBLEMS.check(table, where)
+        "family": [family] * n,
+        "benchmark": [benchmark] * n,
+        "verifier": [verifier] * n if isinstance(verifier, str) else verifier,
+    }, schema=PROBLEMS.columns)
 
 
 def _game_golds(fields: pl.DataFrame, task_types: pl.Series, source: Source, where: str,

@@ -47,7 +47,7 @@ import polars as pl
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
 from mirage.toy.data import render_prompt
-from mirage.verify import VERIFIERS, AnswerVerifier, canonical_integer, extract_answer
+from mirage.verify import VERIFIERS, TextFallbackVerifier, canonical_integer
 
 log = logging.getLogger(__name__)
 
@@ -226,21 +226,12 @@ def score(gold: dict, answer: str) -> float:
         return 0.0
 
 
-class ReasoningGymVerifier(AnswerVerifier):
+class ReasoningGymVerifier(TextFallbackVerifier):
     """``reasoning_gym``: the content of the last answer tag (with
     ``fallback``, without a tag, the text after the last ``</think>``), graded
     by the gold's generator."""
 
     name = "reasoning_gym"
-
-    def __init__(self, fallback: bool = False):
-        self.fallback = bool(fallback)
-
-    def extract(self, completion: str) -> str | None:
-        answer = extract_answer(completion)
-        if answer is None and self.fallback:
-            answer = completion.rsplit("</think>", 1)[-1].strip()
-        return answer
 
     def score(self, gold: str, answer: str) -> float:
         record = read_gold(gold)

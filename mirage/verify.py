@@ -396,12 +396,9 @@ def collapse_spaces(text: str) -> str | None:
     return " ".join(text.split()) or None
 
 
-class ExactVerifier(AnswerVerifier):
-    """``exact``: the answer equals the gold as text, white space collapsed;
-    case and punctuation count. With ``fallback``, a completion without answer
-    tags is graded by its text after the last ``</think>``."""
-
-    name = "exact"
+class TextFallbackVerifier(AnswerVerifier):
+    """A verifier whose fallback (``fallback=True``) grades a completion without
+    answer tags by its text after the last ``</think>`` (all of it without one)."""
 
     def __init__(self, fallback: bool = False):
         self.fallback = bool(fallback)
@@ -411,6 +408,14 @@ class ExactVerifier(AnswerVerifier):
         if answer is None and self.fallback:
             answer = completion.rsplit("</think>", 1)[-1].strip()
         return answer
+
+
+class ExactVerifier(TextFallbackVerifier):
+    """``exact``: the answer equals the gold as text, white space collapsed;
+    case and punctuation count. With ``fallback``, a completion without answer
+    tags is graded by its text after the last ``</think>``."""
+
+    name = "exact"
 
     @staticmethod
     def canonical(answer: str) -> str | None:
@@ -448,20 +453,11 @@ def read_choice(text: str) -> str | None:
     return None
 
 
-class ChoiceVerifier(AnswerVerifier):
+class ChoiceVerifier(TextFallbackVerifier):
     """``choice``: a multiple-choice answer, one option letter (``read_choice``)
     on both sides: "B", "(b)", "B) Paris", "\\boxed{B}", "The answer is B"."""
 
     name = "choice"
-
-    def __init__(self, fallback: bool = False):
-        self.fallback = bool(fallback)
-
-    def extract(self, completion: str) -> str | None:
-        answer = extract_answer(completion)
-        if answer is None and self.fallback:
-            answer = completion.rsplit("</think>", 1)[-1].strip()
-        return answer
 
     @staticmethod
     def canonical(answer: str) -> str | None:
