@@ -409,6 +409,11 @@ class TextFallbackVerifier(AnswerVerifier):
             answer = completion.rsplit("</think>", 1)[-1].strip()
         return answer
 
+    def equal(self, gold: str, answer: str) -> bool:
+        """Equal canonical forms (``canonical``: each subclass's), an unreadable answer never."""
+        got = self.canonical(answer)
+        return got is not None and got == self.canonical(gold)
+
 
 class ExactVerifier(TextFallbackVerifier):
     """``exact``: the answer equals the gold as text, white space collapsed;
@@ -420,10 +425,6 @@ class ExactVerifier(TextFallbackVerifier):
     @staticmethod
     def canonical(answer: str) -> str | None:
         return collapse_spaces(answer)
-
-    def equal(self, gold: str, answer: str) -> bool:
-        got = collapse_spaces(answer)
-        return got is not None and got == collapse_spaces(gold)
 
     @staticmethod
     def fallback_wrong(gold: str) -> str:
@@ -462,10 +463,6 @@ class ChoiceVerifier(TextFallbackVerifier):
     @staticmethod
     def canonical(answer: str) -> str | None:
         return read_choice(answer)
-
-    def equal(self, gold: str, answer: str) -> bool:
-        got = read_choice(answer)
-        return got is not None and got == read_choice(gold)
 
     @staticmethod
     def fallback_wrong(gold: str) -> str:
