@@ -43,10 +43,9 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from mirage.verify import (
-    AnswerVerifier,
     VERIFIERS,
     MathVerifier,
-    extract_answer,
+    TextFallbackVerifier,
     last_boxed,
     last_double_bracket,
 )
@@ -1103,7 +1102,7 @@ def _perturbed(value: Any) -> tuple[Any, bool]:
 
 # -- the verifiers ----------------------------------------------------------------------------------
 
-class SynLogicVerifier(AnswerVerifier):
+class SynLogicVerifier(TextFallbackVerifier):
     """Grades one SynLogic task type by its rule (``RULES``). The answer is the
     content of the last ``<answer>`` tag; the gold is the game data
     (``make_gold``) or a label."""
@@ -1115,14 +1114,6 @@ class SynLogicVerifier(AnswerVerifier):
         self.name = f"synlogic:{task_type}"
         self.rule = RULES[task_type]
         self.fallback = bool(fallback)
-
-    def extract(self, completion: str) -> str | None:
-        """The last answer tag's content; without a tag, None, or with
-        ``fallback`` the text after the last ``</think>``."""
-        answer = extract_answer(completion)
-        if answer is None and self.fallback:
-            answer = completion.rsplit("</think>", 1)[-1].strip()
-        return answer
 
     def _parse(self, answer: str) -> Any:
         if not answer or len(answer) > MAX_ANSWER_CHARS:
@@ -1182,7 +1173,7 @@ class SynLogicVerifier(AnswerVerifier):
         return text if text != self.rule.canon(value) else NO_WRONG_LABEL
 
 
-class SynLogicDispatcher(AnswerVerifier):
+class SynLogicDispatcher(TextFallbackVerifier):
     """``synlogic``: each gold names its task type, whose verifier grades. A
     label (no task type) is compared with the answer's text, spaces collapsed,
     as ``canonical`` writes it."""
@@ -1198,12 +1189,6 @@ class SynLogicDispatcher(AnswerVerifier):
             self._verifiers[task_type] = SynLogicVerifier(task_type, self.fallback)
         self._verifiers[task_type].fallback = self.fallback
         return self._verifiers[task_type]
-
-    def extract(self, completion: str) -> str | None:
-        answer = extract_answer(completion)
-        if answer is None and self.fallback:
-            answer = completion.rsplit("</think>", 1)[-1].strip()
-        return answer
 
     def equal(self, gold: str, answer: str) -> bool:
         game = read_gold(gold)
