@@ -14,7 +14,7 @@ from mirage.passk import passk_table
 from mirage.sampling import SamplingParams, engine_settings, make_sampler, sample_and_grade
 from mirage.schemas import PROBLEMS, SAMPLES
 from mirage.seeding import stable_seed
-from mirage.sources import prepare_problems
+from mirage.sources import prepare_problems, style_classifier
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,15 @@ def sample_problems(
     answer_fallback: bool = False,
     num_problems: int | None = None,
     load: dict | None = None,
+    style_family: str | None = None,
 ) -> pl.DataFrame:
     """``prompt_format``: the model's (``models.<model>.prompt_format``);
     ``answer_fallback``: the task's (``tasks.<task>.answer_fallback``);
     ``num_problems``: sample at most this many problems of the split, a subset
     drawn under the study's seed and the task (the same for every model);
-    ``load``: the model's load settings (``mirage.models.load_settings``)."""
+    ``load``: the model's load settings (``mirage.models.load_settings``);
+    ``style_family``: the task family whose styles label the samples
+    (``mirage.sources.style_family``), None for none."""
     problems = PROBLEMS.read(problems_path).filter(pl.col("split") == split)
     if problems.is_empty():
         raise ValueError(f"{problems_path}: no problems in split {split!r}")
@@ -61,7 +64,8 @@ def sample_problems(
     sampler = make_sampler(sampler_cfg["backend"], model_path, threads=threads, load=load,
                            **engine_settings(sampler_cfg))
     start = time.perf_counter()
-    samples = sample_and_grade(sampler, problems, params, model_name, prompt_format, answer_fallback)
+    samples = sample_and_grade(sampler, problems, params, model_name, prompt_format, answer_fallback,
+                               style_classifier(style_family))
     elapsed = time.perf_counter() - start
     tokens = int(samples["n_tokens"].sum())
     log.info(

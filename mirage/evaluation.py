@@ -1,8 +1,8 @@
 """The tables made from graded samples, with no model in sight (they run in the
 light analysis environment): the evaluation of base models and RL checkpoints (one
-row per model, task, claim, seed and benchmark with avg@n, pass@n and the share of
-each style), the alignment stage's pass@k and style tables, and the contamination
-check's summary."""
+row per model, task, claim, seed and benchmark with avg@n and pass@n, and the share
+of each solution style where the task's family labels styles), the alignment stage's
+pass@k and style tables, and the contamination check's summary."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ import logging
 import polars as pl
 
 from mirage.passk import pass_at_k, passk_table
-from mirage.schemas import CONTAMINATION_SUMMARY, EVAL, PASSK, RUN_CURVES, SAMPLES, STYLE_SHARES, TRAINING_CURVES
+from mirage.schemas import (
+    CONTAMINATION_SUMMARY,
+    EVAL,
+    EVAL_STYLES,
+    PASSK,
+    RUN_CURVES,
+    SAMPLES,
+    STYLE_SHARES,
+    TRAINING_CURVES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +33,6 @@ def summarise_samples(samples: pl.DataFrame, claim: str, seed: int) -> list[dict
     for (benchmark,), bench in samples.sort("benchmark").group_by("benchmark", maintain_order=True):
         per_problem = bench.group_by("problem_id").agg(pl.len().alias("n"), pl.col("correct").sum().alias("c"))
         n = int(per_problem["n"].min())
-        styles = bench["style"].value_counts(normalize=True)
-        share = dict(zip(styles["style"], styles["proportion"]))
         rows.append({
             "model": bench["model"][0],
             "task": bench["task"][0],
@@ -37,29 +44,47 @@ def summarise_samples(samples: pl.DataFrame, claim: str, seed: int) -> list[dict
             "avg_at_n": float(bench["correct"].mean()),
             "pass_at_k": float(pass_at_k(per_problem["n"].to_numpy(), per_problem["c"].to_numpy(), n).mean()),
             "k": n,
-            **{f"{s}_share": float(share.get(s, 0.0)) for s in ("procedure", "flawed", "direct", "other")},
             "well_formed_share": float(bench["well_formed"].mean()),
         })
     return rows
 
 
-def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path) -> None:
+def sample_styles(samples: pl.DataFrame, claim: str, seed: int) -> pl.DataFrame:
+    """The share of each style per benchmark of one model's samples (EVAL_STYLES
+    rows); no rows where the samples carry no style."""
+    styled = samples.filter(pl.col("style").is_not_null())
+    shares = styled.group_by("model", "task", "benchmark", "style").len().with_columns(
+        share=pl.col("len") / pl.col("len").sum().over("model", "task", "benchmark"),
+        claim=pl.lit(claim), seed=pl.lit(seed, dtype=pl.Int64),
+    )
+    return EVAL_STYLES.check(shares.select(EVAL_STYLES.columns))
+
+
+def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path, styles_path) -> None:
     """``rl_runs``: (claim, seed, samples file) per RL run, in the order of ``curve_files``."""
-    base_rows = [row for f in base_files for row in summarise_samples(SAMPLES.read(f), BASE_CLAIM, 0)]
-    per_run = [summarise_samples(SAMPLES.read(f), claim, int(seed)) for claim, seed, f in rl_runs]
-    EVAL.write(EVAL.frame(base_rows + [row for rows in per_run for row in rows]), eval_path)
+    runs = [(BASE_CLAIM, 0, f) for f in base_files] + [(claim, int(seed), f) for claim, seed, f in rl_runs]
+    rows, styles = [], []
+    for claim, seed, f in runs:
+        samples = SAMPLES.read(f)
+        rows.append(summarise_samples(samples, claim, seed))
+        styles.append(sample_styles(samples, claim, seed))
+    EVAL.write(EVAL.frame([row for run_rows in rows for row in run_rows]), eval_path)
+    EVAL_STYLES.write(pl.concat(styles), styles_path)
+    per_run = rows[len(base_files):]
     curves = [
         TRAINING_CURVES.read(curve_file).with_columns(
-            model=pl.lit(rows[0]["model"]), task=pl.lit(rows[0]["task"]), claim=pl.lit(rows[0]["claim"]),
-            seed=pl.lit(rows[0]["seed"], dtype=pl.Int64),
+            model=pl.lit(run_rows[0]["model"]), task=pl.lit(run_rows[0]["task"]),
+            claim=pl.lit(run_rows[0]["claim"]), seed=pl.lit(run_rows[0]["seed"], dtype=pl.Int64),
         )
-        for rows, curve_file in zip(per_run, curve_files)
+        for run_rows, curve_file in zip(per_run, curve_files)
     ]
     RUN_CURVES.write(pl.concat(curves) if curves else RUN_CURVES.frame([]), curves_path)
 
 
 def style_shares(samples: pl.DataFrame) -> pl.DataFrame:
-    """Share of samples per style and the accuracy of each style, per (model, task)."""
+    """Share of samples per style and the accuracy of each style, per (model, task):
+    no rows for the samples that carry no style."""
+    samples = samples.filter(pl.col("style").is_not_null())
     totals = samples.group_by("model", "task").agg(pl.len().alias("total"))
     df = (
         samples.group_by("model", "task", "style")

@@ -23,9 +23,9 @@ import datasets
 import numpy as np
 import polars as pl
 
+from mirage.prompts import render_prompt
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
-from mirage.toy.data import render_prompt
 
 log = logging.getLogger(__name__)
 

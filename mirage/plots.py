@@ -7,7 +7,7 @@ import polars as pl
 
 from mirage import provenance
 from mirage.atomic import atomic_file
-from mirage.schemas import CLAIMS_TABLE, CONTAMINATION_SUMMARY, EVAL, PASSK, RUN_CURVES, THRESHOLDS
+from mirage.schemas import CLAIMS_TABLE, CONTAMINATION_SUMMARY, EVAL_STYLES, PASSK, RUN_CURVES, THRESHOLDS
 
 
 def _figure_module():
@@ -92,27 +92,39 @@ def plot_claim_gains(claims_path: str, out_paths: list[str], dpi: int = 120) -> 
     plt.close(fig)
 
 
-def plot_style_shift(eval_path: str, claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
-    """Share of procedure-style samples before (base) and after each claim, per
-    model x benchmark: does RL amplify the behaviour the model already had?"""
+def plot_style_shift(styles_path: str, claims_path: str, out_paths: list[str], dpi: int = 120) -> None:
+    """Share of each solution style before (base) and after each claim, mean over
+    seeds, per model x benchmark, from the long EVAL_STYLES table (the styles are
+    the task family's: only tasks whose family labels styles have rows): does RL
+    amplify the behaviour the model already had?"""
     plt = _figure_module()
-    ev = EVAL.read(eval_path)
+    ev = EVAL_STYLES.read(styles_path)
+    if ev.is_empty():
+        raise ValueError(f"{styles_path}: no sample carries a style (no task's family labels styles)")
     regimes = CLAIMS_TABLE.read(claims_path).select("model", "task", "benchmark", "regime_rule").unique()
     ev = ev.join(regimes, on=["model", "task", "benchmark"])
     cells = _cells(ev)
+    styles = sorted(ev["style"].unique().to_list())
+    colors = dict(zip(styles, plt.get_cmap("tab10").colors))
     fig, axes = plt.subplots(1, len(cells), figsize=(3.2 * len(cells), 3.6), sharey=True, squeeze=False)
     for ax, (model, benchmark, regime) in zip(axes[0], cells):
         sub = ev.filter((pl.col("model") == model) & (pl.col("benchmark") == benchmark))
-        per_claim = sub.group_by("claim").agg(pl.col("procedure_share").mean(), pl.col("flawed_share").mean())
-        per_claim = per_claim.sort(pl.col("claim") != "base", "claim")
-        ax.barh(per_claim["claim"], per_claim["procedure_share"], label="procedure", color="tab:green")
-        ax.barh(per_claim["claim"], per_claim["flawed_share"], left=per_claim["procedure_share"],
-                label="flawed", color="tab:red")
+        # mean share over seeds; a style a run never used counts as 0 in that run
+        runs = sub.select("claim", "seed").unique().group_by("claim").len(name="runs")
+        per_claim = (sub.group_by("claim", "style").agg(pl.col("share").sum()).join(runs, on="claim")
+                     .with_columns(pl.col("share") / pl.col("runs")))
+        claims = sorted(per_claim["claim"].unique().to_list(), key=lambda c: (c != "base", c))
+        left = [0.0] * len(claims)
+        for style in styles:
+            share = dict(per_claim.filter(pl.col("style") == style).select("claim", "share").iter_rows())
+            widths = [share.get(c, 0.0) for c in claims]
+            ax.barh(claims, widths, left=left, label=style, color=colors[style])
+            left = [a + b for a, b in zip(left, widths)]
         ax.set_title(f"{model} × {benchmark} ({regime})", fontsize=9)
         ax.set_xlim(0, 1)
         ax.set_xlabel("share of samples")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, -0.06))
+    fig.legend(handles, labels, loc="lower center", ncol=len(styles), fontsize=8, bbox_to_anchor=(0.5, -0.06))
     fig.suptitle("Solution style before (base) and after RL")
     save_figure(fig, out_paths, dpi)
     plt.close(fig)

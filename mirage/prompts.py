@@ -24,6 +24,12 @@ from __future__ import annotations
 PROMPT_FORMATS = ("plain", "chat")
 
 
+def render_prompt(template: str, question: str) -> str:
+    """The plain-text prompt of a problem: the study's ``prompt_template`` with
+    ``{question}`` filled in (every task source builds its prompts this way)."""
+    return template.format(question=question)
+
+
 def check_prompt_format(tokenizer, fmt: str, model: str | None = None) -> None:
     """A ``chat`` model needs a tokenizer with a chat template."""
     if fmt not in PROMPT_FORMATS:

@@ -44,9 +44,9 @@ import logging
 
 import polars as pl
 
+from mirage.prompts import render_prompt
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
-from mirage.toy.data import render_prompt
 from mirage.verify import VERIFIERS, TextFallbackVerifier, canonical_integer
 
 log = logging.getLogger(__name__)

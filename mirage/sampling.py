@@ -6,6 +6,7 @@ the GRPO trainer renders its prompts."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -14,7 +15,6 @@ import polars as pl
 from mirage.models import hub_kwargs, load_model, load_tokenizer, vllm_dtype
 from mirage.prompts import prompt_token_ids
 from mirage.schemas import SAMPLES
-from mirage.toy.tasks import classify_style
 from mirage.verify import get_verifier
 
 log = logging.getLogger(__name__)
@@ -176,11 +176,14 @@ def sample_and_grade(
     model_name: str,
     prompt_format: str = "plain",
     answer_fallback: bool = False,
+    classify_style: Callable[[str], str] | None = None,
 ) -> pl.DataFrame:
     """n completions per problem, each graded by its problem's verifier and
-    tagged with its benchmark and the style it used. ``prompt_format``: the
-    model's (see ``mirage.prompts``); ``answer_fallback``: the task's (see
-    ``mirage.verify.get_verifier``)."""
+    tagged with its benchmark. ``prompt_format``: the model's (see
+    ``mirage.prompts``); ``answer_fallback``: the task's (see
+    ``mirage.verify.get_verifier``); ``classify_style``: the task family's
+    style classifier, where it has one (``mirage.sources.style_classifier``):
+    the style each completion used; the style is null without one."""
     verifiers = {name: get_verifier(name, fallback=answer_fallback) for name in problems["verifier"].unique().to_list()}
     records = problems.to_dicts()  # once: a problem is looked up n times
     prompt_ids = prompt_token_ids(sampler.tokenizer, [r["prompt"] for r in records], prompt_format, model=model_name)
@@ -199,7 +202,7 @@ def sample_and_grade(
                 "extracted_answer": grade.extracted_answer,
                 "well_formed": grade.well_formed,
                 "correct": grade.correct,
-                "style": classify_style(comp.text),
+                "style": classify_style(comp.text) if classify_style else None,
                 "n_tokens": comp.n_tokens,
                 "finish_reason": comp.finish_reason,
             }

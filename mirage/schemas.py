@@ -107,6 +107,8 @@ PASSK = TableSchema(
     sort_by=("model", "task", "benchmark", "k"),
 )
 
+# Per (model, task) of the alignment stage, the samples' styles: only for the tasks whose
+# family labels styles (mirage.sources.style_family)
 STYLE_SHARES = TableSchema(
     "style_shares",
     {
@@ -191,13 +193,25 @@ EVAL = TableSchema(
         "avg_at_n": pl.Float64,
         "pass_at_k": pl.Float64,
         "k": pl.Int32,
-        "procedure_share": pl.Float64,
-        "flawed_share": pl.Float64,
-        "direct_share": pl.Float64,
-        "other_share": pl.Float64,
         "well_formed_share": pl.Float64,
     },
     sort_by=("model", "task", "claim", "seed", "benchmark"),
+)
+
+# The share of each solution style in the samples of one EVAL row, a long table: only for the
+# tasks whose family labels styles (mirage.sources.style_family), empty for the others
+EVAL_STYLES = TableSchema(
+    "eval_styles",
+    {
+        "model": pl.String,
+        "task": pl.String,
+        "claim": pl.String,
+        "seed": pl.Int64,
+        "benchmark": pl.String,
+        "style": pl.String,
+        "share": pl.Float64,
+    },
+    sort_by=("model", "task", "claim", "seed", "benchmark", "style"),
 )
 
 RUN_CURVES = TableSchema(

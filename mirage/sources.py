@@ -7,6 +7,8 @@ neither ``datasets`` nor reasoning-gym."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 
@@ -32,3 +34,21 @@ def prepare_problems(task: str, cfg: dict, prompt_template: str, seed: int) -> p
                                     n_train=cfg["n_train"], n_eval=cfg["n_eval"], seed=seed,
                                     prompt_template=prompt_template, verifier=cfg["verifier"])
     raise ValueError(f"task {task!r}: unknown source {source!r} (known: toy, hub, file, reasoning_gym)")
+
+
+def style_family(cfg: dict) -> str | None:
+    """The task family whose solution styles label the samples of a task (its
+    config ``cfg``): a toy task's family; None for every other source, whose
+    completions carry no style."""
+    return cfg["family"] if cfg["source"] == "toy" else None
+
+
+def style_classifier(family: str | None) -> Callable[[str], str] | None:
+    """The style classifier of a toy task family (``style_family``), None for None."""
+    if family is None:
+        return None
+    from mirage.toy.tasks import FAMILIES
+
+    if family not in FAMILIES:
+        raise ValueError(f"unknown task family {family!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[family].classify_style

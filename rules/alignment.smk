@@ -21,6 +21,7 @@ rule sample_base:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+        style_family=lambda wc: style_family(TASKS[wc.task]),
     script:
         "../workflow_scripts/sample.py"
 

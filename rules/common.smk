@@ -1,6 +1,7 @@
 from mirage.claims import get_claim
 from mirage.config import eval_tasks, evaluation_sampler, job_sampler, resources, samples_alike, vote_sampler
 from mirage.models import load_settings
+from mirage.sources import style_family
 
 MODELS = config["models"]
 TASKS = config["tasks"]
@@ -147,11 +148,14 @@ def claim_extra_inputs(wildcards):
 def rl_targets():
     if not RL["claims"]:
         return []
-    figures = ["claim_gains", "style_shift", "training_curves", "gain_vs_alignment"]
+    # the style figure only where a task's family labels solution styles (the toy world)
+    styled = any(style_family(cfg) for cfg in TASKS.values())
+    figures = ["claim_gains", *(["style_shift"] if styled else []), "training_curves", "gain_vs_alignment"]
     selection = ["results/tables/example_selection.parquet"] if selection_cells() else []
     return selection + [
         "results/tables/eval.parquet",
         "results/tables/training_curves.parquet",
+        "results/tables/eval_styles.parquet",
         "results/tables/claims.parquet",
         "results/tables/thresholds.parquet",
         "results/tables/paper_comparison.parquet",

@@ -43,7 +43,7 @@ rule plot_claim_gains:
 
 rule plot_style_shift:
     input:
-        eval="results/tables/eval.parquet",
+        styles="results/tables/eval_styles.parquet",
         claims="results/tables/claims.parquet",
     output:
         png=report("results/figures/style_shift.png", caption="../report/style_shift.rst", category="3. Mechanism"),

@@ -25,6 +25,7 @@ rule sample_votes:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+        style_family=lambda wc: style_family(TASKS[wc.task]),
     script:
         "../workflow_scripts/sample.py"
 
@@ -175,6 +176,7 @@ rule evaluate_claim:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+        style_family=lambda wc: style_family(TASKS[wc.task]),
     script:
         "../workflow_scripts/sample.py"
 
@@ -204,6 +206,7 @@ rule evaluate_base:
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+        style_family=lambda wc: style_family(TASKS[wc.task]),
     script:
         "../workflow_scripts/sample.py"
 
@@ -216,6 +219,7 @@ rule eval_table:
     output:
         eval="results/tables/eval.parquet",
         curves="results/tables/training_curves.parquet",
+        styles="results/tables/eval_styles.parquet",
     log:
         "logs/eval_table.log",
     conda:

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from conftest import REPO, run_snakemake
-from mirage.schemas import PASSK, PROBLEMS, SAMPLES
+from mirage.schemas import EVAL_STYLES, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
 
 CONFIGS = REPO / "tests" / "config_tasks"
 
@@ -59,6 +59,11 @@ def check_outputs(res, model: str, task: str, n_eval: int) -> pl.DataFrame:
     passk = PASSK.read(res / "tables" / "passk.parquet")
     assert passk.select("model", "task").unique().rows() == [(model, task)]
     assert (res / "tables" / "claims.parquet").exists() and (res / "tables" / "eval.parquet").exists()
+    # no toy family, so no solution styles: null in the samples, no rows, no style figure
+    assert samples["style"].is_null().all()
+    assert STYLE_SHARES.read(res / "tables" / "style_shares.parquet").is_empty()
+    assert EVAL_STYLES.read(res / "tables" / "eval_styles.parquet").is_empty()
+    assert not (res / "figures" / "style_shift.png").exists() and (res / "figures" / "claim_gains.png").exists()
     # the RL stage trained on the task, graded by the task's verifier
     run = json.loads((res / "rl" / model / task / "ground_truth" / "seed1" / "model" / "run.json").read_text())
     assert run["trained"] is True and run["optimizer_steps"] == 1

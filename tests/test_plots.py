@@ -1,7 +1,9 @@
 from pathlib import Path
 
+import pytest
+
 from mirage import plots
-from mirage.schemas import CLAIMS_TABLE, EVAL, THRESHOLDS
+from mirage.schemas import CLAIMS_TABLE, EVAL_STYLES, THRESHOLDS
 from mirage.verdicts import thresholds_table
 
 
@@ -28,11 +30,18 @@ def test_result_figures_read_the_rule_and_paper_regimes(tmp_path):
                                  [str(tmp_path / "align.svg")], dpi=40)
     # the cell the paper labels otherwise (m x add: strong by the rule, weak in the paper) is drawn hollow
     assert "strong cell, paper: weak" in (tmp_path / "align.svg").read_text()
-    evals = EVAL.frame([{"model": "m", "task": t, "claim": c, "seed": 1, "benchmark": t, "n": 4, "num_problems": 8,
-                         "avg_at_n": 0.5, "pass_at_k": 0.8, "k": 4, "procedure_share": 0.5, "flawed_share": 0.3,
-                         "direct_share": 0.1, "other_share": 0.1, "well_formed_share": 0.9}
-                        for t in ("add", "sub") for c in ("base", "random")])
-    EVAL.write(evals, tmp_path / "eval.parquet")
-    plots.plot_style_shift(str(tmp_path / "eval.parquet"), str(claims), [str(tmp_path / "style.svg")], dpi=40)
-    assert "m × add (strong)" in (tmp_path / "style.svg").read_text()  # the rule's regime in each title
+    # any styles a family names, from the long table; "random" used "guess" in one of its two seeds
+    shares = [("base", 0, "plan", 1.0), ("random", 1, "plan", 0.5), ("random", 1, "guess", 0.5),
+              ("random", 2, "plan", 1.0)]
+    styles = EVAL_STYLES.frame([{"model": "m", "task": t, "claim": c, "seed": s, "benchmark": t, "style": st,
+                                 "share": v} for t in ("add", "sub") for c, s, st, v in shares])
+    EVAL_STYLES.write(styles, tmp_path / "eval_styles.parquet")
+    plots.plot_style_shift(str(tmp_path / "eval_styles.parquet"), str(claims), [str(tmp_path / "style.svg")], dpi=40)
+    svg = (tmp_path / "style.svg").read_text()
+    assert "m × add (strong)" in svg  # the rule's regime in each title
+    assert "guess" in svg and "plan" in svg  # the legend names the family's styles
+    # a study whose tasks carry no style has no style figure to draw
+    EVAL_STYLES.write(EVAL_STYLES.frame([]), tmp_path / "none.parquet")
+    with pytest.raises(ValueError, match="no sample carries a style"):
+        plots.plot_style_shift(str(tmp_path / "none.parquet"), str(claims), [str(tmp_path / "x.svg")], dpi=40)
     assert all(Path(p).stat().st_size > 5000 for p in out)

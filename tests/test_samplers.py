@@ -153,13 +153,30 @@ def tokenizer_dir(tmp_path_factory):
     return str(path)
 
 
-def _sample(tmp_path, tokenizer_dir, sampler_cfg, num_problems=None, model="m"):
+def _sample(tmp_path, tokenizer_dir, sampler_cfg, num_problems=None, model="m", style_family=None):
     from mirage.alignment import sample_problems
     from mirage.schemas import PROBLEMS
 
     PROBLEMS.write(_problems(20), tmp_path / "add.parquet")
     return sample_problems(model, tokenizer_dir, str(tmp_path / "add.parquet"), "train", sampler_cfg, seed=1,
-                           out_path=str(tmp_path / f"{model}.parquet"), num_problems=num_problems)
+                           out_path=str(tmp_path / f"{model}.parquet"), num_problems=num_problems,
+                           style_family=style_family)
+
+
+def test_samples_carry_a_style_only_where_the_task_family_labels_styles(tmp_path, tokenizer_dir, fake_vllm):
+    from mirage.sources import style_classifier, style_family
+    from mirage.toy.tasks import classify_style
+
+    cfg = {"backend": "vllm", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4}
+    toy = {"source": "toy", "family": "add"}
+    assert style_family(toy) == "add" and style_family({"source": "file", "family": "add"}) is None
+    styled = _sample(tmp_path, tokenizer_dir, cfg, style_family=style_family(toy))
+    assert styled["style"].to_list() == [classify_style(t) for t in styled["completion"]]
+    assert styled["style"].is_not_null().all()
+    plain = _sample(tmp_path, tokenizer_dir, cfg, model="p")
+    assert plain["style"].is_null().all() and plain["correct"].to_list() == styled["correct"].to_list()
+    with pytest.raises(ValueError, match="unknown task family 'sums'"):
+        style_classifier("sums")
 
 
 def test_the_vllm_engine_settings_of_the_config_reach_vllm_llm(tmp_path, tokenizer_dir, fake_vllm, paper_config):

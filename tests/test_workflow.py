@@ -48,7 +48,7 @@ def test_dry_run_of_the_default_study(tmp_path):
         assert f"results/rl/{model}/{task}/one_shot_reference/reward_history.parquet" in proc.stdout
     for claim in ("random", "random_ungated", "incorrect", "incorrect_label"):
         assert f"results/rl/toy_a/add/{claim}/seed1/model" in proc.stdout
-    assert jobs["verdict_tables"] == 1 and jobs["plot_gain_vs_alignment"] == 1
+    assert jobs["verdict_tables"] == 1 and jobs["plot_gain_vs_alignment"] == 1 and jobs["plot_style_shift"] == 1
     assert jobs["contamination_check"] == 2 and jobs["contamination_table"] == 1 and jobs["plot_contamination"] == 1
 
 
@@ -116,6 +116,8 @@ def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_pa
     models, tasks, seeds = ["qwen2_5_7b", "llama3_1_8b_instruct"], ["math", "logic"], [1, 2, 3]
     assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS) * len(seeds)
     assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 4 and "pretrain_toy_model" not in jobs
+    # the paper's tasks carry no solution styles: no style figure (the toy study draws one)
+    assert "plot_style_shift" not in jobs and jobs["plot_claim_gains"] == 1
     # incorrect_label's votes on a subset of the train split; the base models sampled again by the
     # evaluation sampler (avg@16, top_p 0.7), as their checkpoints are
     assert jobs["sample_votes"] == jobs["wrong_labels"] == jobs["evaluate_base"] == len(models) * len(tasks)
@@ -230,17 +232,21 @@ def test_smoke_study_outputs(smoke_study):
 @pytest.mark.slow
 def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     from mirage.claims import CLAIMS
-    from mirage.schemas import EVAL, RUN_CURVES
+    from mirage.schemas import EVAL, EVAL_STYLES, RUN_CURVES
 
     res = smoke_study / "results"
     claims = set(CLAIMS)
     evals = EVAL.read(res / "tables" / "eval.parquet")
     assert set(evals["claim"]) == claims | {"base"}
     assert evals.filter(pl.col("claim") != "base").select("model", "task").unique().rows() == [("toy_a", "add")]
-    for col in ("avg_at_n", "pass_at_k", "procedure_share", "well_formed_share"):
+    for col in ("avg_at_n", "pass_at_k", "well_formed_share"):
         assert evals[col].is_between(0, 1).all()
-    shares = evals.select(pl.sum_horizontal("procedure_share", "flawed_share", "direct_share", "other_share"))
-    assert shares.to_series().to_list() == pytest.approx([1.0] * evals.height)
+    # the toy family's styles, one share per style used, over every row of the eval table
+    styles = EVAL_STYLES.read(res / "tables" / "eval_styles.parquet")
+    keys = ["model", "task", "claim", "seed", "benchmark"]
+    assert set(styles["style"]) <= {"procedure", "flawed", "direct", "other"}
+    totals = styles.group_by(keys).agg(pl.col("share").sum())
+    assert totals.height == evals.height and totals["share"].to_list() == pytest.approx([1.0] * evals.height)
 
     curves = RUN_CURVES.read(res / "tables" / "training_curves.parquet")
     trained = claims - {"incorrect_label"}

@@ -8,4 +8,5 @@ with rule_logging(snakemake):
         curve_files=list(snakemake.input.curves),
         eval_path=snakemake.output.eval,
         curves_path=snakemake.output.curves,
+        styles_path=snakemake.output.styles,
     )

@@ -8,7 +8,7 @@ with rule_logging(snakemake):
     if snakemake.rule == "plot_claim_gains":
         plots.plot_claim_gains(snakemake.input[0], out, dpi)
     elif snakemake.rule == "plot_style_shift":
-        plots.plot_style_shift(snakemake.input.eval, snakemake.input.claims, out, dpi)
+        plots.plot_style_shift(snakemake.input.styles, snakemake.input.claims, out, dpi)
     elif snakemake.rule == "plot_training_curves":
         plots.plot_training_curves(snakemake.input[0], snakemake.params.claims, out, dpi)
     elif snakemake.rule == "plot_gain_vs_alignment":

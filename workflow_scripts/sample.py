@@ -17,4 +17,5 @@ if __name__ == "__main__":
             answer_fallback=snakemake.params.answer_fallback,
             num_problems=snakemake.params.get("num_problems"),  # sample_votes: a subset of the train split
             load=snakemake.params.load,
+            style_family=snakemake.params.style_family,
         )

@@ -6,13 +6,10 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from mirage.prompts import render_prompt
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
 from mirage.toy.tasks import make_family
-
-
-def render_prompt(template: str, question: str) -> str:
-    return template.format(question=question)
 
 
 def generate_task_splits(

@@ -14,7 +14,7 @@ import polars as pl
 
 from mirage.atomic import atomic_directory
 from mirage.checkpoints import CheckpointDir, checkpoint_step, resume_callback
-from mirage.toy.data import render_prompt
+from mirage.prompts import render_prompt
 from mirage.seeding import stable_seed
 from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, Problem, core_question, make_family
 

@@ -51,9 +51,16 @@ def core_question(question: str) -> str:
 
 
 class TaskFamily(ABC):
-    """One synthetic task: how problems are drawn, and how each style solves them."""
+    """One synthetic task: how problems are drawn, and how each style solves them.
+    The family labels a completion with the style it chose (``classify_style``);
+    the shared sampling code tags samples with it (``mirage.sources.style_classifier``)."""
 
     name: str
+    styles = (*STYLES, "other")  # what classify_style can return
+
+    @staticmethod
+    def classify_style(completion: str) -> str:
+        return classify_style(completion)
 
     def __init__(self, digits: int = 3, require_trap: bool = True, context: str = ""):
         self.digits = digits
