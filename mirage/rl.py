@@ -180,6 +180,32 @@ def without_dynamic_sampling(rl: dict) -> dict:
     return {**rl, "dynamic_sampling": {**rl.get("dynamic_sampling", {}), "enabled": False}}
 
 
+TRACKING_ROOT = "results/tracking"
+
+
+def direct_tensorboard(trainer, logging_dir: str) -> None:
+    """Point the trainer's TensorBoard callback at ``logging_dir`` (transformers 5
+    has no ``logging_dir`` argument; its callback opens its writer at the start of
+    training, in the folder its ``logging_dir`` names)."""
+    from transformers.integrations import TensorBoardCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback):
+            callback.logging_dir = logging_dir
+
+
+def tracking_settings(report_to: str, model: str, task: str, claim: str, seed: int) -> dict | None:
+    """The GRPOConfig arguments of a run's experiment tracking (``rl.report_to``):
+    None for ``none``; else the run is named ``{model}-{task}-{claim}-seed{seed}``
+    and a tensorboard run writes its event files to
+    ``results/tracking/{model}/{task}/{claim}/seed{seed}`` (beside the study's
+    results, not inside a model folder: event files carry wall-clock times)."""
+    if report_to == "none":
+        return None
+    return {"report_to": report_to, "run_name": f"{model}-{task}-{claim}-seed{seed}",
+            "logging_dir": f"{TRACKING_ROOT}/{model}/{task}/{claim}/seed{seed}"}
+
+
 def updates_per_rollout(rl: dict) -> int:
     """Optimizer steps per rollout batch: verl splits each batch of
     prompts_per_generation x num_generations completions into
@@ -188,7 +214,7 @@ def updates_per_rollout(rl: dict) -> int:
 
 
 def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, steps: int | None = None,
-                processes: int = 1):
+                processes: int = 1, tracking: dict | None = None):
     """GRPOConfig from the config's ``rl.grpo`` section. ``rl.grpo.steps``,
     ``warmup_steps`` and ``checkpoints.rl_every`` count rollout batches, as the
     released verl run counts them; TRL counts optimizer steps, so each is
@@ -199,7 +225,8 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
     (equal values of the two would silently make training on-policy again).
     ``steps``: rollout batches, overriding ``rl.grpo.steps`` (the reference run).
     ``processes``: the job's training processes; each holds 1/processes of every
-    mini-batch, so the global batch is the configured one whatever their number."""
+    mini-batch, so the global batch is the configured one whatever their number.
+    ``tracking``: where the run reports (``tracking_settings``); none by default."""
     from trl import GRPOConfig
 
     prompts, gens, spg = rl["prompts_per_generation"], rl["num_generations"], rl["steps_per_generation"]
@@ -259,7 +286,8 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
         shuffle_dataset=True,
         use_cpu=use_cpu,
         bf16=not use_cpu,  # bf16 autocast on the CPU is slower than float32
-        report_to="none",
+        report_to=(tracking or {}).get("report_to", "none"),
+        run_name=(tracking or {}).get("run_name"),
         logging_steps=1,
         seed=seed,
         data_seed=seed,
@@ -281,7 +309,8 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
              seed: int, outputs: RunOutputs, *, polarity: str = "both", steps: int | None = None,
              prompt_format: str = "plain", answer_fallback: bool = False, threads: int = 1,
              use_cpu: bool | None = None, checkpoints: CheckpointDir | None = None, resume_key: str = "",
-             callbacks: tuple = (), summary: dict | None = None, load: dict | None = None) -> None:
+             callbacks: tuple = (), summary: dict | None = None, load: dict | None = None,
+             tracking: dict | None = None) -> None:
     """One GRPO run on ``rows`` (load, build the reward and trainer, train,
     write). With ``checkpoints``, a run killed part-way and started again
     resumes from its last complete checkpoint and ends as an uninterrupted run
@@ -291,7 +320,8 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
     grading fallback (see ``mirage.verify``). ``callbacks``: more transformers
     ``TrainerCallback``s; ``summary``: more entries of the model folder's ``run.json``;
     ``load``: the model's load settings (``mirage.models``: revision,
-    trust_remote_code; the policy's dtype is ``rl.grpo.model_dtype``)."""
+    trust_remote_code; the policy's dtype is ``rl.grpo.model_dtype``);
+    ``tracking``: experiment tracking (``tracking_settings``)."""
     import torch
     from datasets import Dataset
     from transformers import set_seed
@@ -310,7 +340,7 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
     checkpoints = checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
     # the trainer's arguments before the model: under DeepSpeed ZeRO-3 they make from_pretrained load
     # each process's shard only (zero3_init_flag), not the whole model in every process
-    args = grpo_config(rl, checkpoints, seed, use_cpu, steps, processes)
+    args = grpo_config(rl, checkpoints, seed, use_cpu, steps, processes, tracking)
     model = load_model(model_path, load, dtype=training_dtype(rl))
     recorder = RewardRecorder()
     # each process draws its own stateful rewards (process 0 as a single process would)
@@ -329,6 +359,8 @@ def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_setting
         max_generation_batches=dynamic.get("max_generation_batches", 2),
         callbacks=[resume_callback(resumable), *callbacks],
     )
+    if tracking and tracking.get("logging_dir"):
+        direct_tensorboard(trainer, tracking["logging_dir"])
     if isinstance(reward, EntropyMinReward):
         reward.bind(trainer.model, tokenizer, batch_size=trainer.args.per_device_train_batch_size,
                     autocast=trainer.accelerator.autocast)

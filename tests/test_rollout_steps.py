@@ -141,3 +141,45 @@ def test_decomposed_polarity_claims_run_without_dynamic_sampling(base, tmp_path)
         curves[claim] = pl.read_parquet(out / "curves.parquet")
     assert curves["nsr"]["generation_batches"].is_not_null().all()
     assert curves["nsr_decomposed"]["generation_batches"].is_null().all()
+
+
+def tensorboard_scalars(folder) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) per tag of the event files under ``folder``, read as TFRecords
+    (length, its CRC, an Event protobuf, its CRC) with tensorboardX's Event message."""
+    import struct
+    from pathlib import Path
+
+    from tensorboardX.proto.event_pb2 import Event
+
+    scalars = {}
+    for path in sorted(Path(folder).rglob("events.out.tfevents.*")):
+        data, at = path.read_bytes(), 0
+        while at < len(data):
+            (length,) = struct.unpack("<Q", data[at:at + 8])
+            event = Event.FromString(data[at + 12:at + 12 + length])
+            at += 12 + length + 4
+            for value in event.summary.value:
+                if value.HasField("simple_value"):
+                    scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_tensorboard_tracking_writes_each_step_under_the_runs_name(base, tmp_path, monkeypatch):
+    from mirage.rl import tracking_settings
+
+    root, rows = base
+    assert tracking_settings("none", "toy", "add", "ground_truth", 1) is None
+    tracking = tracking_settings("tensorboard", "toy", "add", "ground_truth", 1)
+    assert tracking["run_name"] == "toy-add-ground_truth-seed1"
+    monkeypatch.chdir(tmp_path)  # the job's working directory: the study's
+    out = RunOutputs(str(tmp_path / "model"), str(tmp_path / "curves.parquet"), str(tmp_path / "history.parquet"))
+    run_grpo(str(root / "base"), rows, "ground_truth", {}, {**GRPO, "steps": 2}, "integer", 1, out, use_cpu=True,
+             tracking=tracking)
+    scalars = tensorboard_scalars(tmp_path / "results" / "tracking" / "toy" / "add" / "ground_truth" / "seed1")
+    curves = pl.read_parquet(tmp_path / "curves.parquet")
+    # the reward of every logged step, as the curves table has it
+    logged = dict(scalars["train/reward"])
+    measured = dict(curves.filter(pl.col("reward").is_not_null()).select("step", "reward").iter_rows())
+    assert logged.keys() == measured.keys() and len(logged) >= 2
+    assert [logged[s] for s in sorted(logged)] == pytest.approx([measured[s] for s in sorted(measured)], abs=1e-6)
+    assert not list((tmp_path / "model").rglob("events.out.tfevents.*"))  # nothing in the model folder

@@ -3,6 +3,7 @@ from pathlib import Path
 
 from mirage.checkpoints import job_checkpoints
 from mirage.launch import TrainingJob, granted_processes, run_training_job
+from mirage.rl import tracking_settings
 from mirage.seeding import stable_seed
 from mirage.workflow import rule_logging
 
@@ -24,7 +25,10 @@ with rule_logging(snakemake):
             claim_settings=params.settings,
             # one seed per (model, task, seed), shared by all claims: paired comparisons
             seed=stable_seed(params.seed, "rl", wc.model, wc.task, wc.seed),
-            wrong_labels_path=snakemake.input.get("wrong_labels"), selection_path=snakemake.input.get("selection"))
+            wrong_labels_path=snakemake.input.get("wrong_labels"), selection_path=snakemake.input.get("selection"),
+            # read from the config, not a param: tracking changes no result, so it reruns no job
+            tracking=tracking_settings(snakemake.config["rl"].get("report_to", "none"), wc.model, wc.task, wc.claim,
+                                       int(wc.seed)))
     job = TrainingJob(function, arguments, checkpoints=dict(root=str(checkpoints.root), every=checkpoints.every,
                                                             keep=checkpoints.keep),
                       resume_key=resume_key, provenance={"rule": snakemake.rule, "params": dict(params.items())})
