@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mirage.registry import Registry
+
 REWARDS = ("ground_truth", "random", "random_ungated", "incorrect", "incorrect_label", "format", "majority_vote",
            "entropy_min")
 DATA = ("full", "one_shot", "few_shot")
@@ -88,11 +90,8 @@ _ENTRIES = [
           summary="RLVR-Decomposed's PSR: advantage r on samples with reward > 0, not group-normalised"),
 ]
 
-CLAIMS: dict[str, Claim] = {c.name: c for c in _ENTRIES}
+CLAIMS: Registry[Claim] = Registry("claim", {c.name: c for c in _ENTRIES})
 
 
 def get_claim(name: str) -> Claim:
-    try:
-        return CLAIMS[name]
-    except KeyError:
-        raise ValueError(f"unknown claim {name!r}; known: {', '.join(CLAIMS)}") from None
+    return CLAIMS.lookup(name)

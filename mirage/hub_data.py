@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from mirage.prompts import render_prompt
+from mirage.registry import Registry
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
 
@@ -99,7 +100,7 @@ def _korbench(category: str) -> Source:
     )
 
 
-SOURCES: dict[str, Source] = {
+SOURCES: Registry[Source] = Registry("source", {
     "deepscaler": Source(
         hub_name="agentica-org/DeepScaleR-Preview-Dataset", config=None, splits={"train": "train"},
         question=("problem",), answer=("answer",), family="math", benchmark="deepscaler", verifier="math"),
@@ -125,7 +126,7 @@ SOURCES: dict[str, Source] = {
         question=("question",), answer=("answer",), family="math", benchmark="amc23", verifier="math"),
     **{f"korbench_{category}": _korbench(category)
        for category in ("operation", "counterfactual", "puzzle", "cipher", "logic")},
-}
+})
 
 
 class HubDataOffline(ConnectionError):
@@ -149,9 +150,7 @@ def load_source(
     when the hub is offline), or from ``data_files`` (JSON, JSONL or Parquet, in
     the source's own schema) when given. Rows with an empty question or answer
     are dropped; ``limit`` keeps the first ``limit`` rows that remain."""
-    source = SOURCES.get(source_name)
-    if source is None:
-        raise ValueError(f"unknown source {source_name!r}; known: {', '.join(sorted(SOURCES))}")
+    source = SOURCES.lookup(source_name)
     if split not in source.splits:
         raise ValueError(f"source {source_name!r} has no {split!r} split; it serves: {', '.join(source.splits)}")
     if limit is not None and limit < 1:

@@ -33,11 +33,12 @@ from pathlib import Path
 
 from mirage.checkpoints import CheckpointDir
 from mirage.provenance import set_job
+from mirage.registry import Registry
 from mirage.rl import RunOutputs, reference_run, train_claim
 
 log = logging.getLogger(__name__)
 
-JOB_FUNCTIONS = {"train_claim": train_claim, "reference_run": reference_run}
+JOB_FUNCTIONS = Registry("training job function", {"train_claim": train_claim, "reference_run": reference_run})
 ENGINES = ("ddp", "zero3", "fsdp2")
 PR_SET_PDEATHSIG = 1
 
@@ -63,13 +64,11 @@ class TrainingJob:
 
     def call(self, threads: int) -> None:
         """Run the job in this process (one of its processes when several)."""
-        if self.function not in JOB_FUNCTIONS:
-            raise ValueError(f"unknown training job function {self.function!r}; known: {', '.join(JOB_FUNCTIONS)}")
+        function = JOB_FUNCTIONS.lookup(self.function)
         arguments = dict(self.arguments)
         if "outputs" in arguments:
             arguments["outputs"] = RunOutputs(**arguments["outputs"])
-        JOB_FUNCTIONS[self.function](**arguments, threads=threads, checkpoints=self.checkpoint_dir(),
-                                     resume_key=self.resume_key)
+        function(**arguments, threads=threads, checkpoints=self.checkpoint_dir(), resume_key=self.resume_key)
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))

@@ -7,10 +7,10 @@ TRL hands a reward function the whole generation batch, each prompt's
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from mirage.logprobs import completion_mean_logprobs
+from mirage.registry import Registry
 from mirage.seeding import stable_seed
 from mirage.selection import majority_answer
 from mirage.verify import get_verifier
@@ -223,16 +223,12 @@ class EntropyMinReward(Reward):
                                         autocast=self.autocast)
 
 
-REWARD_CLASSES = {
+REWARD_CLASSES: Registry[type[Reward]] = Registry("reward", {
     cls.name: cls
     for cls in (GroundTruthReward, RandomReward, RandomUngatedReward, IncorrectReward, IncorrectLabelReward, FormatReward,
                 MajorityVoteReward, EntropyMinReward)
-}
+})
 
 
 def make_reward(name: str, **kwargs) -> Reward:
-    try:
-        cls = REWARD_CLASSES[name]
-    except KeyError:
-        raise ValueError(f"unknown reward {name!r}; known: {sorted(REWARD_CLASSES)}") from None
-    return cls(**kwargs)
+    return REWARD_CLASSES.lookup(name)(**kwargs)

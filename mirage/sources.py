@@ -49,6 +49,4 @@ def style_classifier(family: str | None) -> Callable[[str], str] | None:
         return None
     from mirage.toy.tasks import FAMILIES
 
-    if family not in FAMILIES:
-        raise ValueError(f"unknown task family {family!r}; known: {sorted(FAMILIES)}")
-    return FAMILIES[family].classify_style
+    return FAMILIES.lookup(family).classify_style

@@ -30,6 +30,8 @@ import math_verify.errors
 import math_verify.utils
 import sympy
 
+from mirage.registry import Registry
+
 # DOTALL on purpose: the released code's format regex lacked it, so a newline
 # inside the answer zeroed the reward.
 _WELL_FORMED = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
@@ -256,7 +258,7 @@ class AnswerRules:
 
 # One entry per verifier name; "kor:<subset>" names a KOR-Bench subset, "kor"
 # a mix of subsets (the rules they share).
-LOGIC_RULES: dict[str, AnswerRules] = {
+LOGIC_RULES: Registry[AnswerRules] = Registry("logic subset", {
     "kor": AnswerRules(),
     "kor:operation": AnswerRules(),
     # choice letters: a multi-select answer ([[B;C]]) is a set
@@ -266,7 +268,7 @@ LOGIC_RULES: dict[str, AnswerRules] = {
     "kor:cipher": AnswerRules(numeric=False, split_lists=False),
     "kor:logic": AnswerRules(),
     "synlogic": AnswerRules(),
-}
+})
 
 _LIST_SEPARATOR = re.compile(r"[,;]")
 _QUOTES = "\"'`"
@@ -315,10 +317,8 @@ class LogicVerifier(AnswerVerifier):
     and compared by the rules of ``LOGIC_RULES[name]``."""
 
     def __init__(self, name: str = "kor", fallback: bool = False):
-        if name not in LOGIC_RULES:
-            raise ValueError(f"unknown logic subset {name!r}; known: {sorted(LOGIC_RULES)}")
+        self.rules = LOGIC_RULES.lookup(name)
         self.name = name
-        self.rules = LOGIC_RULES[name]
         self.fallback = bool(fallback)
 
     def extract(self, text: str) -> str | None:
@@ -471,13 +471,13 @@ class ChoiceVerifier(TextFallbackVerifier):
 
 
 # name -> a factory taking no argument
-VERIFIERS = {
+VERIFIERS: Registry[type[AnswerVerifier]] = Registry("verifier", {
     "exact": ExactVerifier,
     "choice": ChoiceVerifier,
     "integer": IntegerVerifier,
     "math": MathVerifier,
     **{name: functools.partial(LogicVerifier, name) for name in LOGIC_RULES},
-}
+})
 
 
 def get_verifier(name, fallback: bool = False):
@@ -485,10 +485,7 @@ def get_verifier(name, fallback: bool = False):
     only with ``fallback``; a verifier object (already configured) is returned as is."""
     if isinstance(name, AnswerVerifier):
         return name
-    try:
-        verifier = VERIFIERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown verifier {name!r}; known: {sorted(VERIFIERS)}") from None
+    verifier = VERIFIERS.lookup(name)()
     if fallback:
         verifier.fallback = True
     return verifier
@@ -497,7 +494,7 @@ def get_verifier(name, fallback: bool = False):
 # The SynLogic task types' verifiers (``synlogic`` and ``synlogic:<task type>``,
 # replacing the string rule above under the name ``synlogic``): the module adds
 # them to VERIFIERS when imported, so this import stays last.
-import mirage.synlogic  # noqa: E402,F401
 # ``reasoning_gym``: a reasoning-gym generator's own score_answer (reasoning-gym is imported
 # only when a problem is graded).
 import mirage.reasoning_gym_tasks  # noqa: E402,F401
+import mirage.synlogic  # noqa: E402,F401

@@ -15,12 +15,13 @@ import polars as pl
 from mirage.atomic import atomic_directory
 from mirage.checkpoints import CheckpointDir, checkpoint_step, resume_callback
 from mirage.prompts import render_prompt
+from mirage.registry import Registry
 from mirage.seeding import stable_seed
 from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, Problem, core_question, make_family
 
 log = logging.getLogger(__name__)
 
-ARCHITECTURES = {"llama": "LlamaConfig", "qwen2": "Qwen2Config"}
+ARCHITECTURES: Registry[str] = Registry("architecture type", {"llama": "LlamaConfig", "qwen2": "Qwen2Config"})
 
 
 def build_model(arch: dict, tokenizer):
@@ -29,9 +30,7 @@ def build_model(arch: dict, tokenizer):
 
     params = dict(arch)
     kind = params.pop("type")
-    if kind not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture type {kind!r}; known: {sorted(ARCHITECTURES)}")
-    config = getattr(transformers, ARCHITECTURES[kind])(
+    config = getattr(transformers, ARCHITECTURES.lookup(kind))(
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,

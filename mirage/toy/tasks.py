@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mirage.registry import Registry
+
 
 STYLES = ("procedure", "flawed", "direct")
 STYLE_MARKERS = {"procedure": "S:", "flawed": "Q:"}
@@ -223,17 +225,13 @@ class DigitSum(TaskFamily):
         return steps, running
 
 
-FAMILIES: dict[str, type[TaskFamily]] = {
+FAMILIES: Registry[type[TaskFamily]] = Registry("task family", {
     cls.name: cls for cls in (Addition, Subtraction, Multiplication, DigitSum)
-}
+})
 
 
 def make_family(name: str, **params) -> TaskFamily:
-    try:
-        cls = FAMILIES[name]
-    except KeyError:
-        raise ValueError(f"unknown task family {name!r}; known: {sorted(FAMILIES)}") from None
-    return cls(**params)
+    return FAMILIES.lookup(name)(**params)
 
 
 def classify_style(completion: str) -> str:
