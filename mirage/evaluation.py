@@ -57,7 +57,7 @@ def sample_styles(samples: pl.DataFrame, claim: str, seed: int) -> pl.DataFrame:
         share=pl.col("len") / pl.col("len").sum().over("model", "task", "benchmark"),
         claim=pl.lit(claim), seed=pl.lit(seed, dtype=pl.Int64),
     )
-    return EVAL_STYLES.check(shares.select(EVAL_STYLES.columns))
+    return EVAL_STYLES.check(shares)
 
 
 def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path, styles_path) -> None:
