@@ -58,7 +58,6 @@ class TaskFamily(ABC):
     the shared sampling code tags samples with it (``mirage.sources.style_classifier``)."""
 
     name: str
-    styles = (*STYLES, "other")  # what classify_style can return
 
     @staticmethod
     def classify_style(completion: str) -> str:
