@@ -61,7 +61,7 @@ def child(variant: str, sequences: int) -> dict:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from mirage.logprobs import completion_mean_logprobs
+    from mirage.logprobs import ScoringLayout, completion_mean_logprobs
 
     torch.set_num_threads(2)
     torch.manual_seed(0)
@@ -76,7 +76,7 @@ def child(variant: str, sequences: int) -> dict:
     start = time.perf_counter()
     if variant == "chunked":
         rewards = completion_mean_logprobs(model, prompts, completions, TEMPERATURE, 0,
-                                           batch_size=BATCH_SIZE, chunk_size=CHUNK_SIZE)
+                                           layout=ScoringLayout(batch_size=BATCH_SIZE, chunk_size=CHUNK_SIZE))
     else:
         rewards = full_batch(model, prompts, completions, TEMPERATURE, 0)
     seconds = time.perf_counter() - start

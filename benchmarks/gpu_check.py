@@ -168,7 +168,8 @@ def run_grpo_job(spec: dict) -> dict:
     import polars as pl
     import torch
 
-    from mirage.rl import RunOutputs, run_grpo
+    from mirage.rl import GRPOJob, GRPORun, RunOutputs, Runtime, run_grpo
+    from mirage.settings import GRPOSettings
 
     cuda = torch.cuda.is_available() and not spec["cpu"]
     if cuda:
@@ -176,9 +177,12 @@ def run_grpo_job(spec: dict) -> dict:
     out = Path(spec["out"])
     timer = step_timer()
     start = time.perf_counter()
-    run_grpo(spec["model"], spec["rows"], "random_ungated", {"p": 0.5}, spec["rl"], "integer", seed=1,
-             outputs=RunOutputs(str(out / "model"), str(out / "curves.parquet"), str(out / "history.parquet")),
-             threads=spec["threads"], use_cpu=spec["cpu"], callbacks=(timer,), summary={"claim": "gpu_check"})
+    job = GRPOJob(model_path=spec["model"], problems_path="", verifier="integer", seed=1,
+                  grpo=GRPOSettings.from_dict(spec["rl"]),
+                  outputs=RunOutputs(str(out / "model"), str(out / "curves.parquet"), str(out / "history.parquet")))
+    run_grpo(GRPORun(job=job, rows=spec["rows"], reward="random_ungated", reward_settings={"p": 0.5}, grpo=job.grpo,
+                     summary={"claim": "gpu_check"}),
+             Runtime(threads=spec["threads"], use_cpu=spec["cpu"], callbacks=(timer,)))
     wall = time.perf_counter() - start
     curves = pl.read_parquet(out / "curves.parquet")
     run_info = json.loads((out / "model" / "run.json").read_text())

@@ -17,6 +17,10 @@ import sys
 from pathlib import Path
 
 from mirage import provenance
+from mirage.config import ConfigError, load_config
+from mirage.download import download as fetch_all
+from mirage.plan import PlanGap, format_plan, job_counts, make_plan, write_parquet
+from mirage.sampling import PasskRequest, quick_passk
 from mirage.verdicts import comparison_markdown, paper_comparison, read_claims, write_verdict_tables
 
 START, END = "<!-- verdict-table:start -->", "<!-- verdict-table:end -->"
@@ -61,9 +65,6 @@ def verdict_tables(claims_path: str, out_dir: str | None, min_gain: float) -> in
 
 
 def plan(configfiles: list[str] | None, fmt: str, output: str | None) -> int:
-    # imported here: mirage.plan loads Snakemake and torch (seconds), which the other commands do not need
-    from mirage.plan import PlanGap, format_plan, make_plan, write_parquet
-
     try:
         study = make_plan([Path(f) for f in configfiles] if configfiles else None)
     except PlanGap as error:
@@ -84,16 +85,11 @@ CONFIGFILE_HELP = ("config files, overlaid as by snakemake --configfile (later f
 
 def check_config(configfiles: list[str] | None) -> int:
     """One line per error, as the Snakefile prints it; else the DAG's jobs per rule."""
-    from mirage.config import ConfigError, load_config
-
     try:
         load_config(configfiles)
     except (ConfigError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 1
-    # imported here: mirage.plan loads Snakemake and torch (seconds)
-    from mirage.plan import PlanGap, job_counts
-
     try:
         counts = job_counts([Path(f) for f in configfiles] if configfiles else None)
     except PlanGap as error:
@@ -108,9 +104,6 @@ def check_config(configfiles: list[str] | None) -> int:
 
 
 def download(configfiles: list[str] | None, dry_run: bool) -> int:
-    from mirage.config import ConfigError, load_config
-    from mirage.download import download as fetch_all
-
     try:
         config = load_config(configfiles)
     except (ConfigError, FileNotFoundError) as error:
@@ -120,19 +113,16 @@ def download(configfiles: list[str] | None, dry_run: bool) -> int:
 
 
 def passk(args) -> int:
-    from mirage.config import ConfigError, load_config
-
     try:
         config = load_config(args.configfile)
     except (ConfigError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 1
-    from mirage.alignment import quick_passk
-
     load = {"revision": args.revision, "dtype": args.dtype, "trust_remote_code": args.trust_remote_code or None}
     try:
-        table = quick_passk(config, args.model, args.task, n=args.n, ks=args.k, max_problems=args.max_problems,
-                            prompt_format=args.prompt_format, load=load, threads=args.threads)
+        table = quick_passk(config, PasskRequest(args.model, args.task, n=args.n, ks=args.k,
+                                                 max_problems=args.max_problems, prompt_format=args.prompt_format,
+                                                 load=load, threads=args.threads))
     except (ValueError, OSError) as error:
         print(f"mirage passk: {' '.join(str(error).split())}", file=sys.stderr)
         return 1

@@ -25,6 +25,7 @@ from typing import Protocol
 
 from mirage.atomic import write_text_atomic
 from mirage.provenance import config_hash
+from mirage.settings import CheckpointSettings
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +175,8 @@ def load_extra_state(checkpoint: Path, extra: dict[str, Resumable]) -> None:
 def job_checkpoints(snakemake, every_key: str):
     """The checkpoint folder of a training job, below ``checkpoints.dir`` by rule and
     wildcards, and the key that ties it to this job's params and inputs."""
-    cfg = snakemake.config.get("checkpoints", {})
+    cfg = CheckpointSettings.from_dict(snakemake.config.get("checkpoints"))
     parts = [snakemake.rule, *(f"{k}={v}" for k, v in sorted(snakemake.wildcards.items()))]
-    folder = os.path.join(cfg.get("dir", "results/checkpoints"), *parts)
+    folder = os.path.join(cfg.dir, *parts)
     key = run_key(dict(snakemake.params.items()), list(snakemake.input))
-    return CheckpointDir(folder, cfg.get(every_key, 0), cfg.get("keep", 2)), key
+    return CheckpointDir(folder, getattr(cfg, every_key), cfg.keep), key

@@ -7,6 +7,12 @@ from pathlib import Path
 
 import yaml
 
+from mirage.claims import CLAIMS
+from mirage.hub_sources import SOURCES
+from mirage.settings import CheckpointSettings, GRPOSettings, SamplerSettings, SFTSettings
+from mirage.task_checks import check_file_task, check_generator
+from mirage.verifier_names import VERIFIER_NAMES
+
 
 class ConfigError(ValueError):
     """A config value that the study cannot run with."""
@@ -50,16 +56,11 @@ def check_schema(config: dict, schema_path: str | Path) -> None:
 def check_hub_tasks(tasks: dict) -> dict[str, list[str]]:
     """Check each hub task's verifier and sources; return the benchmarks each
     hub task is evaluated on."""
-    from mirage.hub_data import SOURCES
-    from mirage.verify import VERIFIERS
-
     benchmarks = {}
     for name, task in tasks.items():
         if task["source"] != "hub":
             continue
-        if task["verifier"] not in VERIFIERS:
-            raise ConfigError(f"config error: 'tasks.{name}.verifier' is '{task['verifier']}', expected one of "
-                              f"{', '.join(sorted(VERIFIERS))}")
+        check_verifier(name, task)
         entries = [("train", f"tasks.{name}.train", task["train"])]
         entries += [("eval", f"tasks.{name}.eval.{i}", e) for i, e in enumerate(task["eval"])]
         for split, where, entry in entries:
@@ -76,27 +77,27 @@ def check_hub_tasks(tasks: dict) -> dict[str, list[str]]:
     return benchmarks
 
 
-def check_source_tasks(tasks: dict) -> dict[str, list[str]]:
-    """Check each file and reasoning-gym task (mirage.file_tasks,
-    mirage.reasoning_gym_tasks); return the benchmark each is evaluated on."""
-    from mirage.verify import VERIFIERS
+def check_verifier(name: str, task: dict) -> None:
+    """A task's verifier is one of mirage.verify.VERIFIERS (known here by name,
+    mirage.verifier_names: the verifiers themselves load math-verify)."""
+    if task["verifier"] not in VERIFIER_NAMES:
+        raise ConfigError(f"config error: 'tasks.{name}.verifier' is '{task['verifier']}', expected one of "
+                          f"{', '.join(sorted(VERIFIER_NAMES))}")
 
+
+def check_source_tasks(tasks: dict) -> dict[str, list[str]]:
+    """Check each file and reasoning-gym task (mirage.task_checks); return the
+    benchmark each is evaluated on."""
     benchmarks = {}
     for name, task in tasks.items():
         if task["source"] == "file":
-            from mirage.file_tasks import check_file_task
-
             try:
                 check_file_task(name, task)
             except ValueError as err:
                 raise ConfigError(f"config error: {err}") from None
-            if task["verifier"] not in VERIFIERS:
-                raise ConfigError(f"config error: 'tasks.{name}.verifier' is '{task['verifier']}', expected one of "
-                                  f"{', '.join(sorted(VERIFIERS))}")
+            check_verifier(name, task)
             benchmarks[name] = [task.get("benchmark", name)]
         elif task["source"] == "reasoning_gym":
-            from mirage.reasoning_gym_tasks import check_generator
-
             try:
                 check_generator(task["generator"], task.get("config", {}))
             except ImportError as err:
@@ -151,8 +152,6 @@ def check_references(config: dict) -> None:
                     f"config error: 'models.{name}.architecture.hidden_size' ({arch['hidden_size']}) must be "
                     f"divisible by num_attention_heads ({arch['num_attention_heads']})"
                 )
-    from mirage.claims import CLAIMS
-
     rl = config["rl"]
     for claim in rl["claims"]:
         if claim not in CLAIMS:
@@ -199,13 +198,11 @@ def check_training_processes(config: dict) -> None:
     """The generation batch splits evenly over the optimizer steps of a rollout
     batch and the training processes, so that the global batch is the
     configured one whatever the process count."""
-    grpo = config["rl"]["grpo"]
-    batch, spg, procs = grpo["prompts_per_generation"] * grpo["num_generations"], grpo["steps_per_generation"], \
-        training_processes(config)
-    if batch % (spg * procs):
-        raise ConfigError(f"config error: 'rl.grpo' prompts_per_generation x num_generations ({batch}) must be divisible "
-                          f"by steps_per_generation ({spg}) x the training processes ({procs}: resources.train.gpu, "
-                          f"or resources.train.processes on the CPU)")
+    grpo, procs = config["rl"]["grpo"], training_processes(config)
+    try:
+        GRPOSettings.from_dict(grpo).check_batch_split(procs)
+    except ValueError as err:
+        raise ConfigError(f"config error: {err}") from None
     if grpo.get("model_dtype") == "bfloat16" and config["rl"].get("distributed") != "zero3":
         raise ConfigError("config error: 'rl.grpo.model_dtype' is bfloat16, which needs 'rl.distributed: zero3' "
                           "(its optimizer keeps float32 master weights); with bf16 weights otherwise, AdamW's updates "
@@ -229,8 +226,6 @@ def check_claim_settings(config: dict) -> None:
     if "majority_vote" in claims and votes < grpo["num_generations"]:
         raise ConfigError(f"{where}.majority_vote.votes' ({votes}) is smaller than 'rl.grpo.num_generations' "
                           f"({grpo['num_generations']}): the trained group is among the votes")
-    from mirage.claims import CLAIMS
-
     if not any(CLAIMS[c].data != "full" for c in claims):
         return
     one_shot, prompts = settings["one_shot"], grpo["prompts_per_generation"]
@@ -258,11 +253,12 @@ def check_checkpoints(config: dict) -> None:
     """A checkpoint must fall where a resumed run continues exactly: on a logging
     step of SFT (the trainer restarts its loss average there), and between GRPO
     generation batches (a resumed run generates a fresh batch)."""
-    ckpt = config.get("checkpoints", {})
-    sft_every = ckpt.get("sft_every", 0)
+    sft_every = CheckpointSettings.from_dict(config.get("checkpoints")).sft_every
     for name, model in config["models"].items():
-        logging_steps = model.get("sft", {}).get("logging_steps", 25)
-        if model["source"] == "toy" and sft_every % logging_steps:
+        if model["source"] != "toy":
+            continue
+        logging_steps = SFTSettings.from_dict(model["sft"]).logging_steps
+        if sft_every % logging_steps:
             raise ConfigError(f"config error: 'checkpoints.sft_every' ({sft_every}) must be a multiple of "
                               f"'models.{name}.sft.logging_steps' ({logging_steps})")
     # rl_every counts rollout batches: a GRPO checkpoint always falls between generation batches
@@ -370,7 +366,7 @@ def without_plan_hints(task: dict) -> dict:
 # -- samplers ---------------------------------------------------------------------------------
 
 # Settings of the vLLM engine (passed to vllm.LLM); the hf backend ignores them.
-VLLM_ENGINE_KEYS = ("tensor_parallel_size", "max_model_len", "gpu_memory_utilization", "enable_prefix_caching")
+VLLM_ENGINE_KEYS = SamplerSettings.ENGINE_KEYS
 # Settings that decide what the samples are drawn from (the rest only decide how fast).
 DISTRIBUTION_KEYS = ("backend", "n", "temperature", "top_p", "max_new_tokens", "max_model_len")
 
@@ -384,7 +380,7 @@ def evaluation_sampler(config: dict) -> dict:
 def vote_sampler(config: dict) -> dict:
     """The sampler of the base model's incorrect-label votes: the alignment
     sampler with n = ``rl.claim_settings.incorrect_label.votes``."""
-    votes = config["rl"].get("claim_settings", {}).get("incorrect_label", {}).get("votes", config["sampler"]["n"])
+    votes = config["rl"]["claim_settings"]["incorrect_label"]["votes"]
     return {**config["sampler"], "n": votes}
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from mirage.hub_sources import SOURCES
+
 # files from_pretrained never reads: original checkpoints of other frameworks
 MODEL_IGNORE = ["original/*", "*.pth", "*.gguf", "*.msgpack", "*.h5", "*.onnx", "*.onnx_data", "*.ot"]
 
@@ -45,8 +47,6 @@ def is_hub_id(path: str) -> bool:
 def hub_fetches(config: dict) -> list[Fetch]:
     """Everything the study reads from the hub (and its local data files), in
     config order, each once."""
-    from mirage.hub_data import SOURCES
-
     found: dict[tuple, Fetch] = {}
 
     def add(item: Fetch) -> None:

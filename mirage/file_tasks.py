@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 
-import datasets
 import numpy as np
 import polars as pl
 
@@ -30,8 +28,6 @@ from mirage.hub_data import (
     NUMBER_TYPES,
     TEXT_TYPES,
     HubDataOffline,
-    JsonKey,
-    Step,
     _label,
     _mistyped,
     _read_files,
@@ -42,70 +38,10 @@ from mirage.hub_data import (
 )
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
+# the config's checks (mirage.config runs them without reading data), re-exported
+from mirage.task_checks import check_file_task, parse_path  # noqa: F401
 
 log = logging.getLogger(__name__)
-
-_NAME = r"(?:(?!->)[^.\[\]])+"
-_STEP = re.compile(rf"\.({_NAME})|\[(\d+)\]|->({_NAME})")
-_HEAD = re.compile(_NAME)
-
-
-def parse_path(text: str) -> tuple[Step, ...]:
-    """``"prompt[0].content"`` -> ``("prompt", 0, "content")``; ``"a->b"`` reads
-    key ``b`` of the JSON text in column ``a``. Raises ValueError on a path that
-    does not read."""
-    head = _HEAD.match(text)
-    if head is None:
-        raise ValueError(f"column path {text!r} does not start with a column name")
-    path: list[Step] = [head.group(0).strip()]
-    pos = head.end()
-    while pos < len(text):
-        step = _STEP.match(text, pos)
-        if step is None:
-            raise ValueError(f"column path {text!r} does not read at {text[pos:]!r} "
-                             "(expected .field, [index] or ->json_key)")
-        field, index, key = step.groups()
-        path.append(field.strip() if field is not None else int(index) if index is not None else JsonKey(key.strip()))
-        pos = step.end()
-    return tuple(path)
-
-
-def check_file_task(name: str, task: dict) -> None:
-    """What the schema cannot say about a file task: its splits and its column
-    paths. Raises ValueError naming the key."""
-    key = f"tasks.{name}"
-    if "data" in task:
-        for other in ("train", "eval"):
-            if other in task:
-                raise ValueError(f"'{key}' has both 'data' and '{other}': give one table to split (data, "
-                                 "n_eval, n_train) or a table per split (train, eval)")
-        if "n_eval" not in task:
-            raise ValueError(f"'{key}' needs 'n_eval': the evaluation problems drawn from 'data'")
-    else:
-        missing = [s for s in ("train", "eval") if s not in task]
-        if missing:
-            raise ValueError(f"'{key}' needs 'data' (one table to split) or both 'train' and 'eval'; "
-                             f"'{missing[0]}' is missing")
-        for n in ("n_train", "n_eval"):
-            if n in task:
-                raise ValueError(f"'{key}.{n}' splits 'data', which this task has not; use "
-                                 f"'{'train' if n == 'n_train' else 'eval'}.max_problems'")
-    for split in ("data", "train", "eval"):
-        entry = task.get(split)
-        if entry is not None and ("path" in entry) == ("dataset" in entry):
-            raise ValueError(f"'{key}.{split}' needs exactly one of 'path' (a local file) and 'dataset' (a hub data set)")
-    for field in ("question", "answer"):
-        try:
-            parse_path(task[field])
-        except ValueError as err:
-            raise ValueError(f"'{key}.{field}': {err}") from None
-    for column, values in task.get("filters", {}).items():
-        try:
-            parse_path(column)
-        except ValueError as err:
-            raise ValueError(f"'{key}.filters': {err}") from None
-        if isinstance(values, list) and not values:
-            raise ValueError(f"'{key}.filters.{column}' is an empty list: no row would pass")
 
 
 def read_table(entry: dict, cache_dir: str | os.PathLike | None = None) -> tuple[pl.DataFrame, str]:
@@ -115,6 +51,8 @@ def read_table(entry: dict, cache_dir: str | os.PathLike | None = None) -> tuple
         return _read_files([str(f) for f in files], cache_dir), ", ".join(map(str, files))
     name, config, split, revision = entry["dataset"], entry.get("config"), entry.get("split", "train"), entry.get("revision")
     where = f"{name}@{revision or 'main'}{f' ({config})' if config else ''} split {split!r}"
+    import datasets  # a second to import: only when a data set is read
+
     try:
         ds = datasets.load_dataset(name, config, split=split, revision=revision,
                                    cache_dir=None if cache_dir is None else str(cache_dir))

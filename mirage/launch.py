@@ -32,13 +32,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mirage.checkpoints import CheckpointDir
-from mirage.provenance import set_job
+from mirage import provenance
 from mirage.registry import Registry
-from mirage.rl import RunOutputs, reference_run, train_claim
+from mirage.workflow import offline_hub
+from mirage.rl import ClaimJob, ReferenceJob, Runtime, reference_run, train_claim
 
 log = logging.getLogger(__name__)
 
-JOB_FUNCTIONS = Registry("training job function", {"train_claim": train_claim, "reference_run": reference_run})
+# each job function with the run specification it takes
+JOB_FUNCTIONS = Registry("training job function", {"train_claim": (train_claim, ClaimJob),
+                                                   "reference_run": (reference_run, ReferenceJob)})
 ENGINES = ("ddp", "zero3", "fsdp2")
 PR_SET_PDEATHSIG = 1
 
@@ -48,7 +51,7 @@ class TrainingJob:
     """One training job, as every one of its processes runs it.
 
     ``function``: ``train_claim`` or ``reference_run`` (``mirage.rl``);
-    ``arguments``: its keyword arguments, JSON-able (``outputs`` as a dict);
+    ``arguments``: its run specification (``ClaimJob``, ``ReferenceJob``) as a dict;
     ``checkpoints``: the job's checkpoint folder (``root``, ``every``, ``keep``);
     ``resume_key``: what ties the folder to this job's params and inputs;
     ``provenance``: the job's params, recorded in the tables it writes."""
@@ -64,11 +67,9 @@ class TrainingJob:
 
     def call(self, threads: int) -> None:
         """Run the job in this process (one of its processes when several)."""
-        function = JOB_FUNCTIONS.lookup(self.function)
-        arguments = dict(self.arguments)
-        if "outputs" in arguments:
-            arguments["outputs"] = RunOutputs(**arguments["outputs"])
-        function(**arguments, threads=threads, checkpoints=self.checkpoint_dir(), resume_key=self.resume_key)
+        function, spec = JOB_FUNCTIONS.lookup(self.function)
+        function(spec.from_dict(self.arguments),
+                 Runtime(threads=threads, checkpoints=self.checkpoint_dir(), resume_key=self.resume_key))
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -168,11 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     rank = os.environ.get("RANK", "0")
     logging.basicConfig(level=logging.INFO if rank == "0" else logging.WARNING,
                         format=f"%(asctime)s [process {rank}] %(levelname)s %(name)s: %(message)s")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    offline_hub()
     job = TrainingJob.read(argv[0])
-    set_job(job.provenance)
-    job.call(int(os.environ.get("MIRAGE_THREADS", "1")))
+    with provenance.recording(job.provenance):
+        job.call(int(os.environ.get("MIRAGE_THREADS", "1")))
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():

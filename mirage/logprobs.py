@@ -22,10 +22,10 @@ and ``_get_per_token_logps_and_entropies``, ``trl.trainer.utils.add_fused_lm_hea
   log p = logit(token) - logsumexp(logits).
 
 :func:`completion_token_logprobs` does the same, in micro-batches of sequences
-and, within one, on chunks of at most ``chunk_size`` completion positions: no
-(batch, sequence, vocabulary) logits tensor exists, only (chunk_size,
-vocabulary) ones. :func:`completion_mean_logprobs` averages over each
-completion's tokens.
+and, within one, on chunks of at most ``chunk_size`` completion positions
+(both set by a :class:`ScoringLayout`): no (batch, sequence, vocabulary)
+logits tensor exists, only (chunk_size, vocabulary) ones.
+:func:`completion_mean_logprobs` averages over each completion's tokens.
 
 TRL hands a reward function the prompts as text, not as token ids;
 :class:`PromptIdsMixin` (a GRPOTrainer mixin) passes the ids TRL used to every
@@ -35,6 +35,7 @@ reward function as the keyword argument ``prompt_ids``.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Callable, ContextManager, Sequence
 
 import torch
@@ -46,6 +47,42 @@ PROMPT_IDS_KEY = "prompt_ids"
 # function scores NaN/None gets advantage 0 and stays out of its group's
 # baseline), where 0.0 would give it the best score any completion can get.
 EMPTY_COMPLETION = float("nan")
+
+
+@dataclass(frozen=True)
+class ScoringLayout:
+    """How :func:`completion_token_logprobs` batches, pads and runs the forward
+    pass over a batch of prompts and completions.
+
+    Parameters:
+        batch_size (`int`, defaults to `4`):
+            Sequences that go through the model at a time (TRL's
+            ``per_device_train_batch_size``). The padded layout is the whole
+            batch's, as in TRL, so the result does not depend on it. Must be
+            positive.
+        chunk_size (`int`, defaults to `512`):
+            Completion positions the LM head projects at a time, within one
+            micro-batch: the largest vocabulary-wide tensor is (chunk_size,
+            vocab). The result does not depend on it. Must be positive.
+        pad_to_multiple_of (`int` or `None`, defaults to `None`):
+            If set, the prompt width and the completion width of the padded batch
+            are each rounded up to a multiple of this value (TRL's
+            ``GRPOConfig.pad_to_multiple_of``; the left padding, like TRL's, takes
+            position numbers). `None` (or 0) pads to the longest prompt and the
+            longest completion.
+        autocast (`Callable[[], ContextManager]` or `None`, defaults to `None`):
+            A context-manager factory the forward runs under (TRL:
+            ``trainer.accelerator.autocast``). `None` runs it as it is.
+    """
+
+    batch_size: int = 4
+    chunk_size: int = 512
+    pad_to_multiple_of: int | None = None
+    autocast: Callable[[], ContextManager] | None = None
+
+    def __post_init__(self):
+        if self.batch_size < 1 or self.chunk_size < 1:
+            raise ValueError("batch_size and chunk_size must be positive")
 
 
 def logit_transform(model) -> tuple[float, float | None]:
@@ -110,33 +147,27 @@ def completion_token_logprobs(
     *,
     temperature: float = 1.0,
     pad_id: int | None = 0,
-    batch_size: int = 4,
-    chunk_size: int = 512,
-    pad_to_multiple_of: int | None = None,
-    autocast: Callable[[], ContextManager] | None = None,
+    layout: ScoringLayout = ScoringLayout(),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-token log p(completion token | prompt, earlier completion tokens) with
     logits / ``temperature``, as TRL 1.16's GRPOTrainer computes them for the
-    same (unpadded) ``prompt_ids`` and ``completion_ids``.
+    same (unpadded) ``prompt_ids`` and ``completion_ids``, padded with ``pad_id``
+    (None: 0).
 
-    Returns ``(logps, mask)``, both (len(completion_ids), longest completion):
-    float32 log-probabilities (0 on padding) and the completion mask.
+    Returns ``(logps, mask)``, both (len(completion_ids), longest completion,
+    rounded up to ``layout.pad_to_multiple_of``): float32 log-probabilities (0 on
+    padding) and the completion mask.
 
-    ``batch_size`` sequences go through the model at a time (TRL's
-    ``per_device_train_batch_size``); within them, the LM head projects at most
-    ``chunk_size`` completion positions at a time, so the largest vocabulary-wide
-    tensor is (chunk_size, vocab). The padded layout is the whole batch's, as in
-    TRL, so the result does not depend on ``batch_size`` or ``chunk_size``.
-    ``autocast``: a context-manager factory the forward runs under (TRL:
-    ``trainer.accelerator.autocast``). No gradient; the model runs in eval mode
-    and gets its previous mode back.
+    ``layout`` (:class:`ScoringLayout`): the micro-batch size, the LM head's
+    chunk size, the padding multiple and the autocast of the forward. No
+    gradient; the model runs in eval mode and gets its previous mode back.
     """
     if len(prompt_ids) != len(completion_ids):
         raise ValueError(f"{len(prompt_ids)} prompts for {len(completion_ids)} completions")
     if temperature <= 0:
         raise ValueError("temperature must be positive")
-    if batch_size < 1 or chunk_size < 1:
-        raise ValueError("batch_size and chunk_size must be positive")
+    batch_size, chunk_size = layout.batch_size, layout.chunk_size
+    pad_to_multiple_of, autocast = layout.pad_to_multiple_of, layout.autocast
     if any(len(p) == 0 for p in prompt_ids):
         raise ValueError("an empty prompt leaves the first completion token without a prefix to score it from")
     n = len(completion_ids)
@@ -186,10 +217,7 @@ def completion_mean_logprobs(
     temperature: float = 1.0,
     pad_id: int | None = 0,
     *,
-    batch_size: int = 4,
-    chunk_size: int = 512,
-    pad_to_multiple_of: int | None = None,
-    autocast: Callable[[], ContextManager] | None = None,
+    layout: ScoringLayout = ScoringLayout(),
     empty: float = EMPTY_COMPLETION,
 ) -> list[float]:
     """Mean over each completion's tokens of log p(token | prefix), logits /
@@ -197,8 +225,7 @@ def completion_mean_logprobs(
     ``empty`` (default NaN: undefined, which TRL treats as unscorable). See
     :func:`completion_token_logprobs` for the other arguments."""
     logps, mask = completion_token_logprobs(
-        model, prompt_ids, completion_ids, temperature=temperature, pad_id=pad_id, batch_size=batch_size,
-        chunk_size=chunk_size, pad_to_multiple_of=pad_to_multiple_of, autocast=autocast)
+        model, prompt_ids, completion_ids, temperature=temperature, pad_id=pad_id, layout=layout)
     counts = mask.sum(dim=1)
     sums = (logps.double() * mask).sum(dim=1)
     return [float(s / c) if c > 0 else empty for s, c in zip(sums.tolist(), counts.tolist())]

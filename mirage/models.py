@@ -12,7 +12,7 @@ A pretrained model's config (``models.<name>``) may set
     check: ``auto`` (the checkpoint's own; the vLLM CPU build: float32),
     ``float32``, ``bfloat16`` or ``float16``. The policy in GRPO training is
     held in ``rl.grpo.model_dtype`` instead (bfloat16 only under ZeRO-3, whose
-    optimizer keeps float32 master weights): :func:`training_dtype`.
+    optimizer keeps float32 master weights): ``rl.grpo.model_dtype``.
 ``trust_remote_code``
     run the model's own code from the hub (off unless the config says so);
     passed to every ``from_pretrained`` of the model and its tokenizer, and to
@@ -86,12 +86,6 @@ def torch_dtype(name: str):
     return name if name == "auto" else getattr(torch, name)
 
 
-def training_dtype(rl: dict) -> str:
-    """The dtype the GRPO policy is held in: ``rl.grpo.model_dtype`` (the
-    config check allows bfloat16 only with ZeRO-3)."""
-    return rl.get("model_dtype", "float32")
-
-
 def vllm_dtype(settings, on_cpu: bool) -> str:
     """vLLM's ``dtype``: the model's; ``auto`` on the CPU build is float32
     (it computes in float32)."""
@@ -123,7 +117,7 @@ def load_tokenizer(path: str, settings=None, *, padding_side: str | None = "left
 
 def load_model(path: str, settings=None, *, dtype: str | None = None):
     """The causal LM of ``path`` with the model's settings; ``dtype``
-    overrides the settings' (training: :func:`training_dtype`)."""
+    overrides the settings' (training: ``rl.grpo.model_dtype``)."""
     from transformers import AutoModelForCausalLM
 
     s = LoadSettings.of(settings)

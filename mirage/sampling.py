@@ -1,20 +1,30 @@
-"""Sampling completions from a model, behind one interface so that the
-backend (Hugging Face ``generate`` here, vLLM at paper scale) is a config choice.
-Both backends take prompt token ids, rendered by ``mirage.prompts`` exactly as
-the GRPO trainer renders its prompts."""
+"""Sampling a model on a task's split and grading every completion: the base
+models (alignment stage, incorrect-label votes) and RL checkpoints alike (the
+tables made from the samples are ``mirage.evaluation``'s).
+
+The samplers sit behind one interface so that the backend (Hugging Face
+``generate`` here, vLLM at paper scale) is a config choice. Both backends take
+prompt token ids, rendered by ``mirage.prompts`` exactly as the GRPO trainer
+renders its prompts."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
 import polars as pl
 
-from mirage.models import hub_kwargs, load_model, load_tokenizer, vllm_dtype
+from mirage.models import hub_kwargs, load_model, load_settings, load_tokenizer, vllm_dtype
+from mirage.passk import passk_table
 from mirage.prompts import prompt_token_ids
-from mirage.schemas import SAMPLES
+from mirage.schemas import PROBLEMS, SAMPLES
+from mirage.seeding import stable_seed
+from mirage.settings import SamplerSettings, setting
+from mirage.sources import prepare_problems, style_classifier
 from mirage.verify import get_verifier
 
 log = logging.getLogger(__name__)
@@ -27,18 +37,15 @@ class SamplingParams:
     top_p: float
     max_new_tokens: int
     seed: int
-    batch_size: int = 256  # sequences per generate call
+    batch_size: int = setting("sampler", "batch_size")  # sequences per generate call
 
     @classmethod
-    def from_config(cls, cfg: dict, seed: int) -> "SamplingParams":
-        return cls(
-            n=cfg["n"],
-            temperature=cfg["temperature"],
-            top_p=cfg["top_p"],
-            max_new_tokens=cfg["max_new_tokens"],
-            seed=seed,
-            batch_size=cfg.get("batch_size", 256),
-        )
+    def from_config(cls, cfg: dict | SamplerSettings, seed: int) -> "SamplingParams":
+        """The sampling parameters of a sampler section (a dict or ``SamplerSettings``)."""
+        cfg = cfg.as_dict() if isinstance(cfg, SamplerSettings) else cfg
+        batch = {"batch_size": cfg["batch_size"]} if cfg.get("batch_size") is not None else {}
+        return cls(n=cfg["n"], temperature=cfg["temperature"], top_p=cfg["top_p"],
+                   max_new_tokens=cfg["max_new_tokens"], seed=seed, **batch)
 
 
 @dataclass(frozen=True)
@@ -142,13 +149,13 @@ class VLLMSampler:
         return out
 
 
-def engine_settings(sampler_cfg: dict) -> dict:
+def engine_settings(sampler_cfg: dict | SamplerSettings) -> dict:
     """The vLLM engine settings of a sampler section (``tensor_parallel_size``,
     ``max_model_len``, ``gpu_memory_utilization``, ``enable_prefix_caching``)
     that it sets; ``make_sampler`` takes them as keywords."""
-    from mirage.config import VLLM_ENGINE_KEYS
-
-    return {k: sampler_cfg[k] for k in VLLM_ENGINE_KEYS if sampler_cfg.get(k) is not None}
+    if isinstance(sampler_cfg, SamplerSettings):
+        return sampler_cfg.engine()
+    return {k: sampler_cfg[k] for k in SamplerSettings.ENGINE_KEYS if sampler_cfg.get(k) is not None}
 
 
 def make_sampler(backend: str, model_path: str, threads: int = 1, load: dict | None = None, **engine) -> Sampler:
@@ -208,3 +215,128 @@ def sample_and_grade(
             }
         )
     return SAMPLES.frame(rows)
+
+
+# -- a sampling job: base models and RL checkpoints --------------------------------------------
+
+def problem_subset(problems: pl.DataFrame, size: int | None, seed: int) -> pl.DataFrame:
+    """At most ``size`` of the problems, drawn without replacement under
+    ``seed`` and kept in the table's order; all of them when ``size`` is None
+    or not smaller than the table."""
+    if size is None or size >= problems.height:
+        return problems
+    ids = sorted(problems["problem_id"].to_list())
+    chosen = np.random.default_rng(seed).choice(ids, size=size, replace=False).tolist()
+    return problems.filter(pl.col("problem_id").is_in(chosen))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SamplingJob:
+    """One sampling job (rules sample_base, sample_votes, evaluate_base,
+    evaluate_claim), built by its adapter from the rule's input, params and output.
+
+    ``model_name``: the configured model it is reported as; ``model_path``: the
+    folder (or hub id) sampled, a base model or an RL checkpoint;
+    ``problems_path``: the task's problems table, of which ``split`` is sampled;
+    ``sampler``: the sampler's settings; ``seed``: the study's seed;
+    ``out_path``: the samples table written; ``prompt_format``: the model's
+    (``models.<model>.prompt_format``); ``answer_fallback``: the task's
+    (``tasks.<task>.answer_fallback``); ``num_problems``: sample at most this
+    many problems of the split, a subset drawn under the study's seed and the
+    task (the same for every model), None for all; ``load``: the model's load
+    settings (``mirage.models.load_settings``); ``style_family``: the task
+    family whose styles label the samples (``mirage.sources.style_family``),
+    None for none."""
+
+    model_name: str
+    model_path: str
+    problems_path: str
+    split: str
+    sampler: SamplerSettings
+    seed: int
+    out_path: str
+    prompt_format: str = "plain"
+    answer_fallback: bool = False
+    num_problems: int | None = None
+    load: dict | None = None
+    style_family: str | None = None
+
+
+def sample_split(job: SamplingJob, threads: int = 1) -> pl.DataFrame:
+    """Sample and grade ``job.split`` of the task, write the samples table and return it."""
+    problems = PROBLEMS.read(job.problems_path).filter(pl.col("split") == job.split)
+    if problems.is_empty():
+        raise ValueError(f"{job.problems_path}: no problems in split {job.split!r}")
+    task = problems["task"][0]
+    total = problems.height
+    problems = problem_subset(problems, job.num_problems, stable_seed(job.seed, "problem-subset", task, job.split))
+    if problems.height < total:
+        log.info("%s/%s: a seeded subset of %d of the %d problems", task, job.split, problems.height, total)
+    params = SamplingParams.from_config(job.sampler, stable_seed(job.seed, "sample", job.model_name, task, job.split))
+    sampler = make_sampler(job.sampler.backend, job.model_path, threads=threads, load=job.load,
+                           **engine_settings(job.sampler))
+    start = time.perf_counter()
+    samples = sample_and_grade(sampler, problems, params, job.model_name, job.prompt_format, job.answer_fallback,
+                               style_classifier(job.style_family))
+    elapsed = time.perf_counter() - start
+    tokens = int(samples["n_tokens"].sum())
+    log.info(
+        "%s on %s/%s: %d completions, %d tokens in %.1f s (%.0f tokens/s); accuracy %.3f",
+        job.model_name, task, job.split, samples.height, tokens, elapsed, tokens / max(elapsed, 1e-9),
+        samples["correct"].mean(),
+    )
+    SAMPLES.write(samples, job.out_path)
+    return samples
+
+
+def task_problems(config: dict, task: str) -> pl.DataFrame:
+    """The problems table of a configured task, as its data job builds it
+    (a hub task reads the local cache, or the hub where it is not offline)."""
+    return prepare_problems(task, config["tasks"][task], config["prompt_template"], config["seed"])
+
+
+@dataclass(frozen=True)
+class PasskRequest:
+    """What ``python -m mirage passk`` asks: ``model`` (a configured model's
+    name, a local folder or a hub id) on the eval split of the configured
+    ``task``; ``n``: samples per problem instead of the alignment sampler's;
+    ``ks``: the k reported (None: the table's default); ``max_problems``: a
+    seeded subset of the split, as ``SamplingJob.num_problems`` draws it;
+    ``prompt_format`` / ``load``: override a configured model's; ``threads``."""
+
+    model: str
+    task: str
+    n: int | None = None
+    ks: list[int] | None = None
+    max_problems: int | None = None
+    prompt_format: str | None = None
+    load: dict | None = None
+    threads: int = 1
+
+
+def quick_passk(config: dict, request: PasskRequest) -> pl.DataFrame:
+    """pass@k of a model on a task, sampled by the config's alignment sampler,
+    without the workflow: nothing is written. A configured model brings its
+    path, prompt format and load settings."""
+    model, task = request.model, request.task
+    if task not in config["tasks"]:
+        raise ValueError(f"unknown task {task!r}; configured: {', '.join(config['tasks'])}")
+    cfg = config["models"].get(model)
+    if cfg is not None and cfg["source"] == "toy":
+        raise ValueError(f"model {model!r} is a toy model of the config: pass the folder the workflow built "
+                         f"(results/models/{model}/base)")
+    path = cfg["path"] if cfg else model
+    settings = {**load_settings(cfg or {}), **{k: v for k, v in (request.load or {}).items() if v is not None}}
+    fmt = request.prompt_format or (cfg or {}).get("prompt_format", "plain")
+    sampler_cfg = {**config["sampler"], **({"n": request.n} if request.n else {})}
+    problems = task_problems(config, task).filter(pl.col("split") == "eval")
+    problems = problem_subset(problems, request.max_problems,
+                              stable_seed(config["seed"], "problem-subset", task, "eval"))
+    params = SamplingParams.from_config(sampler_cfg, stable_seed(config["seed"], "sample", model, task, "eval"))
+    if request.ks and max(request.ks) > params.n:
+        raise ValueError(f"k={max(request.ks)} is larger than n={params.n}")
+    sampler = make_sampler(sampler_cfg["backend"], path, threads=request.threads, load=settings,
+                           **engine_settings(sampler_cfg))
+    samples = sample_and_grade(sampler, problems, params, model, fmt,
+                               config["tasks"][task].get("answer_fallback", False))
+    return passk_table(samples, request.ks or None)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from mirage import provenance
+from mirage.atomic import atomic_file
+
 
 @dataclass(frozen=True)
 class TableSchema:
@@ -45,9 +48,6 @@ def write_parquet_atomic(df: pl.DataFrame, path: str | os.PathLike) -> None:
     import json
 
     import pyarrow.parquet as pq
-
-    from mirage import provenance
-    from mirage.atomic import atomic_file
 
     table = df.to_arrow()
     meta = dict(table.schema.metadata or {})

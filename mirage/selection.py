@@ -13,6 +13,7 @@ import polars as pl
 
 from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, WRONG_LABELS
 from mirage.seeding import stable_seed
+from mirage.settings import GRPOSettings
 from mirage.verify import get_verifier
 
 
@@ -93,9 +94,20 @@ def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: in
                               (pl.col("problem_id") == pick).alias("random_pick"))
 
 
-def chosen_examples(ranking: pl.DataFrame, claim_name: str, few_shot_k: int = 4) -> list[str]:
+def reference_steps(grpo: GRPOSettings, one_shot: dict) -> int:
+    """Rollout batches of the One-Shot reference run: the configured budget, or
+    just enough for every candidate to be visited ``min_visits`` times (one
+    epoch over the pool visits each candidate once)."""
+    per_epoch = one_shot["candidates"] // grpo.prompts_per_generation
+    return one_shot.get("steps") or per_epoch * one_shot["min_visits"]
+
+
+def chosen_examples(ranking: pl.DataFrame, claim_name: str, few_shot_k: int | None = None) -> list[str]:
     """The problems a one/few-shot claim trains on: rank 1 (``one_shot``),
-    ranks 1..k (``few_shot``), the random pick (``one_shot_random``)."""
+    ranks 1..k (``few_shot``, k = ``rl.claim_settings.few_shot.k``), the random
+    pick (``one_shot_random``)."""
+    if claim_name == "few_shot" and few_shot_k is None:
+        raise ValueError("few_shot: no k given (rl.claim_settings.few_shot.k)")
     if claim_name == "one_shot_random":
         ids = ranking.filter(pl.col("random_pick"))["problem_id"].to_list()
     else:

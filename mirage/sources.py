@@ -2,8 +2,11 @@
 ``toy`` (a synthetic family, ``mirage.toy``), ``hub`` (the paper's data sets,
 ``mirage.hub_data``), ``file`` (a local file or hub data set named by column paths,
 ``mirage.file_tasks``), ``reasoning_gym`` (a generator, ``mirage.reasoning_gym_tasks``).
-Each source's module is imported only when a task of it is prepared: a toy study needs
-neither ``datasets`` nor reasoning-gym."""
+
+The Snakefile imports this module when it is parsed (``style_family``), so none of
+these modules imports a heavy library when it is loaded: ``datasets`` is imported
+when a table is read, math-verify when an answer is graded, reasoning-gym when a
+generator is built. A toy study never imports any of them."""
 
 from __future__ import annotations
 
@@ -11,25 +14,23 @@ from collections.abc import Callable
 
 import polars as pl
 
+from mirage.file_tasks import prepare_file_task
+from mirage.hub_data import prepare_hub_task
+from mirage.reasoning_gym_tasks import prepare_reasoning_gym_task
+from mirage.toy.data import generate_task_splits
+from mirage.toy.tasks import FAMILIES
+
 
 def prepare_problems(task: str, cfg: dict, prompt_template: str, seed: int) -> pl.DataFrame:
     """Both splits of task ``task`` (its config ``cfg``) as a PROBLEMS table."""
     source = cfg["source"]
     if source == "hub":
-        from mirage.hub_data import prepare_hub_task
-
         return prepare_hub_task(task, cfg, prompt_template)
     if source == "file":
-        from mirage.file_tasks import prepare_file_task
-
         return prepare_file_task(task, cfg, prompt_template)
     if source == "reasoning_gym":
-        from mirage.reasoning_gym_tasks import prepare_reasoning_gym_task
-
         return prepare_reasoning_gym_task(task, cfg, prompt_template, seed)
     if source == "toy":
-        from mirage.toy.data import generate_task_splits
-
         return generate_task_splits(task=task, family=cfg["family"], family_params=cfg.get("params", {}),
                                     n_train=cfg["n_train"], n_eval=cfg["n_eval"], seed=seed,
                                     prompt_template=prompt_template, verifier=cfg["verifier"])
@@ -47,6 +48,4 @@ def style_classifier(family: str | None) -> Callable[[str], str] | None:
     """The style classifier of a toy task family (``style_family``), None for None."""
     if family is None:
         return None
-    from mirage.toy.tasks import FAMILIES
-
     return FAMILIES.lookup(family).classify_style

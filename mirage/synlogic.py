@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
 
+from mirage.verifier_names import SYNLOGIC_TASK_TYPES
 from mirage.verify import (
     VERIFIERS,
     MathVerifier,
@@ -1072,6 +1073,12 @@ RULES: dict[str, Rule] = {
     "zebra_puzzle": Rule(_parse_json, _check_zebra, ("@answer",),
                          doc="the JSON object (last code block) equals the answer's, types included"),
 }
+
+# Config validation knows the task types by name alone (mirage.verifier_names.SYNLOGIC_TASK_TYPES):
+# a task type added here or removed must be added or removed there too.
+if set(RULES) != set(SYNLOGIC_TASK_TYPES):
+    raise ImportError(f"mirage.synlogic.RULES and mirage.verifier_names.SYNLOGIC_TASK_TYPES differ: "
+                      f"{', '.join(sorted(set(RULES) ^ set(SYNLOGIC_TASK_TYPES)))}")
 
 
 def missing_fields(task_type: str, game: dict) -> list[str]:

@@ -25,12 +25,8 @@ import re
 import threading
 from dataclasses import dataclass
 
-import math_verify
-import math_verify.errors
-import math_verify.utils
-import sympy
-
 from mirage.registry import Registry
+from mirage.verifier_names import LOGIC_VERIFIERS
 
 # DOTALL on purpose: the released code's format regex lacked it, so a newline
 # inside the answer zeroed the reward.
@@ -68,18 +64,34 @@ def canonical_integer(text: str) -> str | None:
 
 
 class AnswerVerifier:
-    """A verifier grades by extracting the answer (``extract``) and comparing it
-    with the gold one (``equal``); subclasses say how. ``fallback``: whether a
-    completion without answer tags is graded by the verifier's fallback rule
-    (verifiers without one grade the same either way)."""
+    """The interface of every verifier. It grades by extracting the answer
+    (``extract``) and comparing it with the gold one (``equal``); the
+    label-free and incorrect-label rewards also need the form in which two
+    answers are compared (``canonical``, for majority votes) and a wrong label
+    (``fallback_wrong``). Subclasses say how: ``equal``, ``canonical`` and
+    ``fallback_wrong`` have no default. ``fallback``: whether a completion
+    without answer tags is graded by the verifier's fallback rule (verifiers
+    without one grade the same either way)."""
 
+    name: str = ""
     fallback: bool = False
 
     def extract(self, completion: str) -> str | None:
+        """The answer a completion gives (the last ``<answer>`` tag's), None if none."""
         return extract_answer(completion)
 
     def equal(self, gold: str, answer: str) -> bool:
-        raise NotImplementedError
+        """Whether an extracted ``answer`` is the ``gold`` one."""
+        raise NotImplementedError(f"{type(self).__name__}.equal")
+
+    def canonical(self, answer: str) -> str | None:
+        """The form in which two answers are compared (majority votes); None if
+        the answer has no such form."""
+        raise NotImplementedError(f"{type(self).__name__}.canonical")
+
+    def fallback_wrong(self, gold: str) -> str:
+        """A wrong label for a problem the base model never answered wrongly."""
+        raise NotImplementedError(f"{type(self).__name__}.fallback_wrong")
 
     def grade(self, completion: str, gold: str) -> Grade:
         answer = self.extract(completion)
@@ -159,16 +171,35 @@ def _require_main_thread() -> None:
         raise RuntimeError("MathVerifier must run in the main thread: math-verify's timeouts use SIGALRM")
 
 
+@functools.cache
+def _math_verify():
+    """math-verify and sympy, imported on the first math grade: with
+    latex2sympy2 they take a third of a second, which config validation and data
+    preparation (that import this module's names, never grade) need not pay."""
+    import math_verify
+    import math_verify.errors
+    import math_verify.utils
+    import sympy
+
+    return math_verify, sympy
+
+
+def _timeout_error() -> type[BaseException]:
+    """math-verify's timeout, which is not an ``Exception``."""
+    return _math_verify()[0].errors.TimeoutException
+
+
 @functools.lru_cache(maxsize=16_384)
 def _parse_math(text: str, timeout_seconds: int) -> tuple:
     """math-verify's parse as an immutable tuple (cached: the gold answer is
     parsed once per group, not once per completion). Bare LaTeX such as
     ``\\frac12`` is only found between dollars, so text without any is wrapped."""
     wrapped = text if "$" in text else f"${text}$"
-    return tuple(math_verify.parse(wrapped, parsing_timeout=timeout_seconds))
+    return tuple(_math_verify()[0].parse(wrapped, parsing_timeout=timeout_seconds))
 
 
 def _first_expression(parsed: tuple):
+    sympy = _math_verify()[1]
     return next((p for p in parsed if isinstance(p, (sympy.Basic, sympy.MatrixBase))), None)
 
 
@@ -176,16 +207,17 @@ def _first_expression(parsed: tuple):
 def _math_equal(gold: str, answer: str, parse_timeout: int, verify_timeout: int) -> bool:
     """Cached: a group's completions often repeat one answer, and an answer that
     runs into the timeout should cost it once, not once per copy."""
+    math_verify, timeout_error = _math_verify()[0], _timeout_error()
     try:
         want, got = _parse_math(gold, parse_timeout), _parse_math(answer, parse_timeout)
-    except (Exception, math_verify.errors.TimeoutException):
+    except (Exception, timeout_error):
         return False
     if _first_expression(want) is None or _first_expression(got) is None:
         return False
     try:
         # lists: math-verify takes any other container for a single expression
         return bool(math_verify.verify(list(want), list(got), timeout_seconds=verify_timeout))
-    except (Exception, math_verify.errors.TimeoutException):
+    except (Exception, timeout_error):
         return False
 
 
@@ -207,9 +239,10 @@ class MathVerifier(AnswerVerifier):
         return extract_math_answer(completion, self.fallback)
 
     def _parse(self, text: str) -> tuple:
+        timeout_error = _timeout_error()
         try:
             return _parse_math(text, self.parse_timeout)
-        except (Exception, math_verify.errors.TimeoutException):
+        except (Exception, timeout_error):
             return ()
 
     def equal(self, gold: str, answer: str) -> bool:
@@ -230,6 +263,7 @@ class MathVerifier(AnswerVerifier):
         _require_main_thread()
         expression = _first_expression(self._parse(answer))
         if expression is not None:
+            math_verify, sympy = _math_verify()
             try:
                 return math_verify.utils.timeout(self.parse_timeout)(sympy.latex)(expression)
             except (Exception, math_verify.errors.TimeoutException):
@@ -256,19 +290,18 @@ class AnswerRules:
     ordered: bool = True  # False: a list is compared as a multiset
 
 
-# One entry per verifier name; "kor:<subset>" names a KOR-Bench subset, "kor"
-# a mix of subsets (the rules they share).
-LOGIC_RULES: Registry[AnswerRules] = Registry("logic subset", {
-    "kor": AnswerRules(),
-    "kor:operation": AnswerRules(),
+# The rules that differ from the default ones.
+_SPECIAL_RULES = {
     # choice letters: a multi-select answer ([[B;C]]) is a set
     "kor:counterfactual": AnswerRules(ordered=False),
-    "kor:puzzle": AnswerRules(),
     # a ciphertext is one string: "0012" is not "12", and its commas are text
     "kor:cipher": AnswerRules(numeric=False, split_lists=False),
-    "kor:logic": AnswerRules(),
-    "synlogic": AnswerRules(),
-})
+}
+# One entry per verifier name (mirage.verifier_names.LOGIC_VERIFIERS): "kor:<subset>"
+# names a KOR-Bench subset, "kor" a mix of subsets (the rules they share), "synlogic"
+# a SynLogic label.
+LOGIC_RULES: Registry[AnswerRules] = Registry(
+    "logic subset", {name: _SPECIAL_RULES.get(name, AnswerRules()) for name in LOGIC_VERIFIERS})
 
 _LIST_SEPARATOR = re.compile(r"[,;]")
 _QUOTES = "\"'`"

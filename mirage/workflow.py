@@ -1,4 +1,5 @@
-"""Support for the thin workflow scripts: logging into the rule's log file."""
+"""Support for the thin workflow scripts: what every ``script:`` job does around
+its work, each piece named (``rule_job`` opens them all)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ import logging
 import os
 import sys
 
+from mirage import provenance
 
-@contextlib.contextmanager
-def rule_logging(snakemake):
-    """Send stdout, stderr and ``logging`` of a ``script:`` job to its log file,
-    and make sure nothing reaches a model or data set hub."""
+
+def offline_hub() -> None:
+    """Nothing reaches a model or data set hub from a job: models and data come
+    from the local cache (``python -m mirage download`` fills it). A variable
+    the user set wins."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
-    from mirage import provenance
 
-    provenance.set_job({"rule": snakemake.rule, "params": dict(snakemake.params.items())})
+
+@contextlib.contextmanager
+def rule_logging(snakemake):
+    """Send stdout, stderr and ``logging`` of a ``script:`` job to its log file.
+    A failure with bad input (ValueError, OSError) prints one line naming it on
+    the console and exits 1; the traceback stays in the log."""
     log_path = snakemake.log[0] if len(snakemake.log) else os.devnull
     console = sys.stderr  # before the redirect: what Snakemake shows the user
     with open(log_path, "w", buffering=1) as handle:
@@ -32,9 +39,23 @@ def rule_logging(snakemake):
             except BaseException as error:
                 logging.exception("job failed")
                 if isinstance(error, (ValueError, OSError)):
-                    # bad input: one line on the console naming what was wrong; the traceback stays in the log
                     print(f"mirage: rule {snakemake.rule} failed: {error} (details: {log_path})", file=console)
                     raise SystemExit(1) from None
                 raise
             finally:
                 root.removeHandler(handler)
+
+
+def job_provenance(snakemake) -> dict:
+    """What a job's tables and figures record: its rule and params."""
+    return {"rule": snakemake.rule, "params": dict(snakemake.params.items())}
+
+
+@contextlib.contextmanager
+def rule_job(snakemake):
+    """Around a ``script:`` job's work: the hub offline (``offline_hub``), its
+    log file (``rule_logging``) and its provenance recorded in every table and
+    figure it writes (``mirage.provenance.recording``)."""
+    offline_hub()
+    with rule_logging(snakemake), provenance.recording(job_provenance(snakemake)):
+        yield

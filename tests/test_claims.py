@@ -220,10 +220,12 @@ def test_default_grpo_config_is_off_policy(tmp_path):
     from conftest import REPO
     from mirage.checkpoints import CheckpointDir
     from mirage.rl import grpo_config
+    from mirage.settings import GRPOSettings
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     rl = config["rl"]["grpo"]
-    args = grpo_config(rl, CheckpointDir(tmp_path, config["checkpoints"]["rl_every"]), seed=1, use_cpu=True)
+    args = grpo_config(GRPOSettings.from_dict(rl), CheckpointDir(tmp_path, config["checkpoints"]["rl_every"]), seed=1,
+                       use_cpu=True)
     assert args.steps_per_generation == 2 and args.gradient_accumulation_steps == 1
     assert args.generation_batch_size == rl["prompts_per_generation"] * rl["num_generations"]
     assert args.beta == 0.0 and args.epsilon == 0.2 and args.epsilon_high == 0.28

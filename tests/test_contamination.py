@@ -24,7 +24,7 @@ def test_rouge_l_is_the_lcs_f1():
 def test_a_contaminated_toy_model_is_flagged_and_a_clean_one_is_not(tmp_path):
     from mirage.schemas import PROBLEMS
     from mirage.toy.data import generate_task_splits
-    from mirage.toy.pretrain import pretrain_toy_model
+    from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
     from mirage.toy.tokenizer import build_tokenizer
 
     template = "{question} -> <think> <answer>\n"
@@ -41,7 +41,8 @@ def test_a_contaminated_toy_model_is_flagged_and_a_clean_one_is_not(tmp_path):
     for name, share in (("clean", 0.0), ("contaminated", 0.5)):
         cfg = {**base, "name": name, **({"contamination": share} if share else {})}
         out = tmp_path / name
-        pretrain_toy_model(tmp_path / "tok", [problems], out, cfg, {"add": task}, template, seed=5)
+        pretrain_toy_model(PretrainJob(tokenizer_dir=tmp_path / "tok", problem_files=[problems], out_dir=out,
+                                       model_cfg=cfg, task_families={"add": task}, prompt_template=template, seed=5))
         checks.append(check_model(name, str(out), str(problems), fraction=0.6))
     summary = contamination_summary(checks, flag_exact_match=0.2).sort("model")
     flagged = dict(summary.select("model", "flagged").iter_rows())

@@ -13,7 +13,7 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from trl import GRPOConfig, GRPOTrainer
 from trl.trainer.utils import pad
 
-from mirage.logprobs import PromptIdsMixin, completion_mean_logprobs, completion_token_logprobs
+from mirage.logprobs import PromptIdsMixin, ScoringLayout, completion_mean_logprobs, completion_token_logprobs
 from mirage.toy.tokenizer import build_tokenizer
 
 TEMPERATURE = 0.7
@@ -108,13 +108,12 @@ def test_equals_trl_per_token_logprobs(trl_trainer, tokenizer, batch_size, chunk
     trl_logps, trl_mask, trl_means = trl_mean_logprobs(trl_trainer, prompts, completions, batch_size=4)
     model = trl_trainer.model
     model.train()
-    ours = completion_mean_logprobs(model, prompts, completions, TEMPERATURE, tokenizer.pad_token_id,
-                                    batch_size=batch_size, chunk_size=chunk_size)
+    layout = ScoringLayout(batch_size=batch_size, chunk_size=chunk_size)
+    ours = completion_mean_logprobs(model, prompts, completions, TEMPERATURE, tokenizer.pad_token_id, layout=layout)
     assert model.training  # mode restored
     assert ours == pytest.approx(trl_means, abs=1e-5)
     logps, mask = completion_token_logprobs(model, prompts, completions, temperature=TEMPERATURE,
-                                            pad_id=tokenizer.pad_token_id, batch_size=batch_size,
-                                            chunk_size=chunk_size)
+                                            pad_id=tokenizer.pad_token_id, layout=layout)
     assert mask.equal(trl_mask)
     torch.testing.assert_close(logps, trl_logps.float() * trl_mask, atol=1e-5, rtol=0)
     # and it is the log-probability, not an artefact shared with TRL: one sequence at a time, no padding, float64
@@ -130,7 +129,8 @@ def test_under_the_trainers_bf16_autocast_equals_trl(tmp_path, tokenizer):
     prompts, completions = random_batch(tokenizer)
     _, _, trl_means = trl_mean_logprobs(trainer, prompts, completions, batch_size=4)
     ours = completion_mean_logprobs(trainer.model, prompts, completions, TEMPERATURE, tokenizer.pad_token_id,
-                                    batch_size=2, chunk_size=3, autocast=trainer.accelerator.autocast)
+                                    layout=ScoringLayout(batch_size=2, chunk_size=3,
+                                                         autocast=trainer.accelerator.autocast))
     assert ours == pytest.approx(trl_means, abs=1e-5)
     float32 = completion_mean_logprobs(trainer.model, prompts, completions, TEMPERATURE, tokenizer.pad_token_id)
     assert max(abs(a - b) for a, b in zip(float32, trl_means)) > 1e-3
@@ -139,7 +139,8 @@ def test_under_the_trainers_bf16_autocast_equals_trl(tmp_path, tokenizer):
 def test_chunking_does_not_change_the_result(trl_trainer, tokenizer):
     prompts, completions = random_batch(tokenizer, seed=7)
     runs = [completion_mean_logprobs(trl_trainer.model, prompts, completions, TEMPERATURE, tokenizer.pad_token_id,
-                                     batch_size=b, chunk_size=c) for b, c in [(1, 1), (2, 5), (7, 64)]]
+                                     layout=ScoringLayout(batch_size=b, chunk_size=c))
+            for b, c in [(1, 1), (2, 5), (7, 64)]]
     for run in runs[1:]:
         assert run == pytest.approx(runs[0], abs=1e-6)
 
@@ -160,7 +161,7 @@ def test_empty_completion_is_nan_and_leaves_the_others_alone(trl_trainer, tokeni
     full = completion_mean_logprobs(trl_trainer.model, prompts, completions, TEMPERATURE, tokenizer.pad_token_id)
     completions[2] = []
     some_empty = completion_mean_logprobs(trl_trainer.model, prompts, completions, TEMPERATURE,
-                                          tokenizer.pad_token_id, batch_size=3)
+                                          tokenizer.pad_token_id, layout=ScoringLayout(batch_size=3))
     assert math.isnan(some_empty[2])
     assert some_empty[:2] + some_empty[3:] == pytest.approx(full[:2] + full[3:], abs=1e-5)
     assert completion_mean_logprobs(trl_trainer.model, prompts[:2], [[], []], 1.0, 0, empty=0.0) == [0.0, 0.0]
@@ -192,7 +193,7 @@ def test_reward_sees_the_prompt_ids_trl_trains_on(tmp_path, tokenizer):
 
     def entropy_reward(prompts, completions, completion_ids, prompt_ids, **kwargs):
         rewards = completion_mean_logprobs(model, prompt_ids, completion_ids, TEMPERATURE, tokenizer.pad_token_id,
-                                           batch_size=3, chunk_size=2)
+                                           layout=ScoringLayout(batch_size=3, chunk_size=2))
         seen.extend(zip(map(tuple, prompt_ids), map(tuple, completion_ids), rewards))
         return rewards
 
@@ -260,7 +261,8 @@ def test_no_batch_by_sequence_by_vocabulary_logits():
     head_rows = []
     hook = model.get_output_embeddings().register_forward_hook(lambda m, i, o: head_rows.append(o.shape[:-1]))
     with LargestVocabTensor(vocab) as traced:
-        completion_mean_logprobs(model, prompts, completions, 0.9, 0, batch_size=2, chunk_size=chunk)
+        completion_mean_logprobs(model, prompts, completions, 0.9, 0,
+                                 layout=ScoringLayout(batch_size=2, chunk_size=chunk))
     hook.remove()
     assert head_rows and all(len(s) == 1 and s[0] <= chunk for s in head_rows)
     assert 0 < traced.rows <= chunk and traced.rows_f32 <= chunk

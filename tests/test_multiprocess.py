@@ -124,9 +124,18 @@ def test_launch_commands(tmp_path):
 
 
 def test_a_job_spec_round_trips(tmp_path):
-    job = TrainingJob("reference_run", {"seed": 3, "outputs": {"model_dir": "m", "curves": "c", "history": "h"}},
-                      {"root": str(tmp_path), "every": 2, "keep": 2}, "key", {"rule": "one_shot_reference"})
+    import yaml
+
+    from mirage.rl import ReferenceJob, RunOutputs
+    from mirage.settings import GRPOSettings
+
+    grpo = GRPOSettings.from_dict(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["grpo"])
+    spec = ReferenceJob(model_path="base", problems_path="p.parquet", outputs=RunOutputs("m", "c", "h"), grpo=grpo,
+                        verifier="integer", seed=3, one_shot={"candidates": 8, "min_visits": 2}, load={"dtype": "auto"})
+    job = TrainingJob("reference_run", spec.as_dict(), {"root": str(tmp_path), "every": 2, "keep": 2}, "key",
+                      {"rule": "one_shot_reference"})
     job.write(tmp_path / "job.json")
-    assert TrainingJob.read(tmp_path / "job.json") == job
+    read = TrainingJob.read(tmp_path / "job.json")
+    assert read == job and ReferenceJob.from_dict(read.arguments) == spec  # the settings object comes back whole
     with pytest.raises(ValueError, match="unknown training job function"):
         TrainingJob("train_everything", {}, {"root": str(tmp_path), "every": 0}, "").call(1)

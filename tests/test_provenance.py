@@ -13,8 +13,8 @@ def _table(path):
 
 
 def test_a_table_records_the_config_hash_code_version_and_package_versions(tmp_path, capsys):
-    provenance.set_job({"rule": "passk_table", "params": {"ks": [1]}})
-    _table(tmp_path / "a.parquet")
+    with provenance.recording({"rule": "passk_table", "params": {"ks": [1]}}):
+        _table(tmp_path / "a.parquet")
     info = provenance.read(tmp_path / "a.parquet")
     assert info["config_hash"] == provenance.config_hash({"rule": "passk_table", "params": {"ks": [1]}})
     assert len(info["git_commit"]) == 40 and info["git_dirty"] in ("true", "false")
@@ -25,23 +25,26 @@ def test_a_table_records_the_config_hash_code_version_and_package_versions(tmp_p
 
 
 def test_same_job_same_bytes_and_another_config_another_hash(tmp_path):
-    provenance.set_job({"params": {"x": 1}})
-    _table(tmp_path / "a.parquet")
-    _table(tmp_path / "b.parquet")
+    with provenance.recording({"params": {"x": 1}}):
+        _table(tmp_path / "a.parquet")
+        _table(tmp_path / "b.parquet")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
-    provenance.set_job({"params": {"x": 2}})
-    _table(tmp_path / "c.parquet")
+    with provenance.recording({"params": {"x": 2}}):
+        _table(tmp_path / "c.parquet")
     assert provenance.read(tmp_path / "c.parquet")["config_hash"] != provenance.read(tmp_path / "a.parquet")["config_hash"]
+    # outside a job's block nothing is recorded as its hash: no state is left behind
+    _table(tmp_path / "d.parquet")
+    assert provenance.read(tmp_path / "d.parquet")["config_hash"] == "none"
 
 
 def test_figures_record_provenance_in_png_and_svg(tmp_path):
     from mirage.plots import _figure_module, save_figure
 
-    provenance.set_job({"params": {"figures": {"dpi": 50}}})
     plt = _figure_module()
     fig, ax = plt.subplots()
     ax.plot([0, 1], [0, 1])
-    save_figure(fig, [str(tmp_path / "f.png"), str(tmp_path / "f.svg")], dpi=50)
+    with provenance.recording({"params": {"figures": {"dpi": 50}}}):
+        save_figure(fig, [str(tmp_path / "f.png"), str(tmp_path / "f.svg")], dpi=50)
     plt.close(fig)
     for name in ("f.png", "f.svg"):
         assert provenance.read(tmp_path / name)["config_hash"] == provenance.config_hash({"params": {"figures": {"dpi": 50}}})

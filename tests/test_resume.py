@@ -11,9 +11,10 @@ from safetensors.torch import load_file
 from conftest import Killed, StopAfterSaving
 from mirage.atomic import atomic_directory, atomic_file
 from mirage.checkpoints import CheckpointDir
-from mirage.rl import train_claim
+from mirage.rl import ClaimJob, RunOutputs, Runtime, train_claim
+from mirage.settings import GRPOSettings
 from mirage.toy.data import generate_task_splits
-from mirage.toy.pretrain import pretrain_toy_model
+from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
 from mirage.toy.tokenizer import build_tokenizer
 
 TEMPLATE = "{question} -> <think> <answer>\n"
@@ -29,12 +30,17 @@ GRPO = {"steps": 6, "prompts_per_generation": 4, "num_generations": 4, "steps_pe
         "max_completion_length": 24}
 
 
+def sft_job(inputs, out):
+    return PretrainJob(tokenizer_dir=inputs / "tokenizer", problem_files=[inputs / "add.parquet"], out_dir=out,
+                       model_cfg=MODEL, task_families=FAMILIES, prompt_template=TEMPLATE, seed=5)
+
+
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("resume")
     build_tokenizer().save_pretrained(str(root / "tokenizer"))
     generate_task_splits("add", "add", {"digits": 2}, 16, 4, 3, TEMPLATE).write_parquet(root / "add.parquet")
-    pretrain_toy_model(root / "tokenizer", [root / "add.parquet"], root / "base", MODEL, FAMILIES, TEMPLATE, seed=5)
+    pretrain_toy_model(sft_job(root, root / "base"))
     return root
 
 
@@ -51,8 +57,7 @@ def assert_same_weights(a, b):
 
 def test_sft_stopped_after_a_checkpoint_resumes_to_the_same_weights(inputs, tmp_path):
     def pretrain(out, **kwargs):
-        return pretrain_toy_model(inputs / "tokenizer", [inputs / "add.parquet"], out, MODEL, FAMILIES, TEMPLATE,
-                                  seed=5, resume_key="run", **kwargs)
+        return pretrain_toy_model(sft_job(inputs, out), resume_key="run", **kwargs)
 
     ckpt = CheckpointDir(tmp_path / "ckpt", every=2)
     with pytest.raises(Killed):
@@ -77,17 +82,18 @@ def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_pat
     the same walk through the data."""
     rl = {**GRPO, "dynamic_sampling": {"enabled": dynamic, "max_generation_batches": 2}}
 
-    def train(name, **kwargs):
+    def train(name, **runtime):
         out = tmp_path / name
-        train_claim(str(inputs / "base"), str(inputs / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
-                    str(out / "history.parquet"), claim, rl, {}, "integer", seed=11, resume_key="run",
-                    use_cpu=True, **kwargs)
+        job = ClaimJob(model_path=str(inputs / "base"), problems_path=str(inputs / "add.parquet"),
+                       outputs=RunOutputs(str(out / "model"), str(out / "curves.parquet"), str(out / "history.parquet")),
+                       grpo=GRPOSettings.from_dict(rl), verifier="integer", seed=11, claim=claim)
+        train_claim(job, Runtime(resume_key="run", use_cpu=True, **runtime))
         return out
 
     straight = train("straight")
     ckpt = CheckpointDir(tmp_path / "ckpt", every=1)
     with pytest.raises(Killed):
-        train("resumed", checkpoints=ckpt, callbacks=[StopAfterSaving(10)])
+        train("resumed", checkpoints=ckpt, callbacks=(StopAfterSaving(10),))
     assert not (tmp_path / "resumed" / "model").exists()
     resumed = train("resumed", checkpoints=ckpt)
     assert json.loads((resumed / "model" / "run.json").read_text())["resumed_from_step"] == 10

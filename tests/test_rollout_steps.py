@@ -8,9 +8,10 @@ import pytest
 from transformers import TrainerCallback
 
 from mirage.rewards import GroundTruthReward
-from mirage.rl import RunOutputs, rollout_lr_scheduler, run_grpo
+from mirage.rl import ClaimJob, GRPOJob, GRPORun, RunOutputs, Runtime, rollout_lr_scheduler, run_grpo
+from mirage.settings import GRPOSettings
 from mirage.toy.data import generate_task_splits
-from mirage.toy.pretrain import pretrain_toy_model
+from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
 from mirage.toy.tokenizer import build_tokenizer
 
 TEMPLATE = "{question} -> <think> <answer>\n"
@@ -23,6 +24,21 @@ GRPO = {"steps": 4, "prompts_per_generation": 4, "num_generations": 2, "steps_pe
         "learning_rate": 1e-3, "warmup_steps": 2, "weight_decay": 0.0, "max_grad_norm": 1.0, "epsilon": 0.2,
         "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
         "max_completion_length": 8}
+
+
+def grpo_run(root, rows, reward, reward_settings, grpo, out_dir, **job):
+    """A GRPO run of the toy base model on ``rows``, writing into ``out_dir``."""
+    outputs = RunOutputs(str(out_dir / "model"), str(out_dir / "curves.parquet"), str(out_dir / "history.parquet"))
+    spec = GRPOJob(model_path=str(root / "base"), problems_path=str(root / "add.parquet"), outputs=outputs,
+                   grpo=GRPOSettings.from_dict(grpo), verifier="integer", seed=1, **job)
+    return GRPORun(job=spec, rows=rows, reward=reward, reward_settings=reward_settings, grpo=spec.grpo)
+
+
+def claim_job(root, out, claim, grpo, **extra):
+    """A claim job on the toy base model's add task, writing into ``out``."""
+    return ClaimJob(model_path=str(root / "base"), problems_path=str(root / "add.parquet"),
+                    outputs=RunOutputs(str(out / "model"), str(out / "curves.parquet"), str(out / "history.parquet")),
+                    grpo=GRPOSettings.from_dict(grpo), verifier="integer", seed=1, claim=claim, **extra)
 
 
 class LearningRates(TrainerCallback):
@@ -41,8 +57,10 @@ def base(tmp_path_factory):
     build_tokenizer().save_pretrained(str(root / "tokenizer"))
     problems = generate_task_splits("add", "add", {"digits": 2}, 8, 2, 3, TEMPLATE)
     problems.write_parquet(root / "add.parquet")
-    pretrain_toy_model(root / "tokenizer", [root / "add.parquet"], root / "base", MODEL,
-                       {"add": {"family": "add", "params": {"digits": 2}}}, TEMPLATE, seed=5)
+    pretrain_toy_model(PretrainJob(tokenizer_dir=root / "tokenizer", problem_files=[root / "add.parquet"],
+                                   out_dir=root / "base", model_cfg=MODEL,
+                                   task_families={"add": {"family": "add", "params": {"digits": 2}}},
+                                   prompt_template=TEMPLATE, seed=5))
     return root, problems.filter(pl.col("split") == "train").select("prompt", "answer", "problem_id").to_dicts()
 
 
@@ -52,8 +70,7 @@ def test_steps_are_rollout_batches_of_two_updates_with_a_per_batch_warmup(base, 
     score = GroundTruthReward.score
     monkeypatch.setattr(GroundTruthReward, "score", lambda self, *a, **k: calls.append(len(a[1])) or score(self, *a, **k))
     lrs = LearningRates()
-    out = RunOutputs(str(tmp_path / "model"), str(tmp_path / "curves.parquet"), str(tmp_path / "history.parquet"))
-    run_grpo(str(root / "base"), rows, "ground_truth", {}, GRPO, "integer", 1, out, use_cpu=True, callbacks=(lrs,))
+    run_grpo(grpo_run(root, rows, "ground_truth", {}, GRPO, tmp_path), Runtime(use_cpu=True, callbacks=(lrs,)))
     assert calls == [8] * 4  # 4 rollout batches of 4 prompts x 2 completions, one generation each
     assert len(lrs.lrs) == 8  # 2 optimizer updates per rollout batch
     # warm-up over 2 rollout batches (0, then 1/2), constant within a batch
@@ -94,9 +111,7 @@ def test_majority_vote_samples_its_extra_votes_from_the_policy(base, tmp_path, m
 
     monkeypatch.setattr(MajorityVoteReward, "bind_vote_sampler", recording)
     root, rows = base
-    out = RunOutputs(str(tmp_path / "model"), str(tmp_path / "curves.parquet"), str(tmp_path / "history.parquet"))
-    run_grpo(str(root / "base"), rows, "majority_vote", {"votes": 5}, {**GRPO, "steps": 2}, "integer", 1, out,
-             use_cpu=True)
+    run_grpo(grpo_run(root, rows, "majority_vote", {"votes": 5}, {**GRPO, "steps": 2}, tmp_path), Runtime(use_cpu=True))
     assert seen == [(4, 3, 12, True)] * 2  # per rollout batch: 4 prompts x 3 more votes (5 - 2 trained)
 
 
@@ -114,9 +129,8 @@ def test_a_claim_with_nothing_to_train_on_writes_an_untrained_run(base, tmp_path
                                   "majority_count": 4, "majority_wrong": False} for r in rows])
     WRONG_LABELS.write(labels, tmp_path / "labels.parquet")
     out = tmp_path / "run"
-    train_claim(str(root / "base"), str(root / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
-                str(out / "history.parquet"), "incorrect_label", GRPO, {}, "integer", seed=1,
-                wrong_labels_path=str(tmp_path / "labels.parquet"), use_cpu=True)
+    train_claim(claim_job(root, out, "incorrect_label", GRPO, wrong_labels_path=str(tmp_path / "labels.parquet")),
+                Runtime(use_cpu=True))
     run = json.loads((out / "model" / "run.json").read_text())
     assert run["trained"] is False and run["training_problems"] == [] and not was_trained(str(out / "model"))
     assert pl.read_parquet(out / "curves.parquet").height == 0 and pl.read_parquet(out / "history.parquet").height == 0
@@ -136,8 +150,7 @@ def test_decomposed_polarity_claims_run_without_dynamic_sampling(base, tmp_path)
     curves = {}
     for claim in ("nsr", "nsr_decomposed"):
         out = tmp_path / claim
-        train_claim(str(root / "base"), str(root / "add.parquet"), str(out / "model"), str(out / "curves.parquet"),
-                    str(out / "history.parquet"), claim, rl, {}, "integer", seed=1, use_cpu=True)
+        train_claim(claim_job(root, out, claim, rl), Runtime(use_cpu=True))
         curves[claim] = pl.read_parquet(out / "curves.parquet")
     assert curves["nsr"]["generation_batches"].is_not_null().all()
     assert curves["nsr_decomposed"]["generation_batches"].is_null().all()
@@ -172,9 +185,8 @@ def test_tensorboard_tracking_writes_each_step_under_the_runs_name(base, tmp_pat
     tracking = tracking_settings("tensorboard", "toy", "add", "ground_truth", 1)
     assert tracking["run_name"] == "toy-add-ground_truth-seed1"
     monkeypatch.chdir(tmp_path)  # the job's working directory: the study's
-    out = RunOutputs(str(tmp_path / "model"), str(tmp_path / "curves.parquet"), str(tmp_path / "history.parquet"))
-    run_grpo(str(root / "base"), rows, "ground_truth", {}, {**GRPO, "steps": 2}, "integer", 1, out, use_cpu=True,
-             tracking=tracking)
+    run_grpo(grpo_run(root, rows, "ground_truth", {}, {**GRPO, "steps": 2}, tmp_path, tracking=tracking),
+             Runtime(use_cpu=True))
     scalars = tensorboard_scalars(tmp_path / "results" / "tracking" / "toy" / "add" / "ground_truth" / "seed1")
     curves = pl.read_parquet(tmp_path / "curves.parquet")
     # the reward of every logged step, as the curves table has it

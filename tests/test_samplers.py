@@ -100,7 +100,7 @@ def _problems(n, task="add"):
 
 
 def test_problem_subset_is_seeded_and_keeps_the_table_order():
-    from mirage.alignment import problem_subset
+    from mirage.sampling import problem_subset
 
     problems = _problems(50)
     subset = problem_subset(problems, 10, seed=3)
@@ -154,13 +154,15 @@ def tokenizer_dir(tmp_path_factory):
 
 
 def _sample(tmp_path, tokenizer_dir, sampler_cfg, num_problems=None, model="m", style_family=None):
-    from mirage.alignment import sample_problems
+    from mirage.sampling import SamplingJob, sample_split
     from mirage.schemas import PROBLEMS
+    from mirage.settings import SamplerSettings
 
     PROBLEMS.write(_problems(20), tmp_path / "add.parquet")
-    return sample_problems(model, tokenizer_dir, str(tmp_path / "add.parquet"), "train", sampler_cfg, seed=1,
-                           out_path=str(tmp_path / f"{model}.parquet"), num_problems=num_problems,
-                           style_family=style_family)
+    return sample_split(SamplingJob(model_name=model, model_path=tokenizer_dir, problems_path=str(tmp_path / "add.parquet"),
+                                    split="train", sampler=SamplerSettings.from_dict(sampler_cfg), seed=1,
+                                    out_path=str(tmp_path / f"{model}.parquet"), num_problems=num_problems,
+                                    style_family=style_family))
 
 
 def test_samples_carry_a_style_only_where_the_task_family_labels_styles(tmp_path, tokenizer_dir, fake_vllm):
@@ -189,10 +191,16 @@ def test_the_vllm_engine_settings_of_the_config_reach_vllm_llm(tmp_path, tokeniz
     assert samples.height == 20 * 3 and samples["correct"].sum() == 3  # problem 0's answer is 1
 
 
-def test_absent_engine_settings_are_left_to_vllm(tmp_path, tokenizer_dir, fake_vllm):
+def test_absent_engine_settings_take_the_schemas_defaults_or_are_left_to_vllm(tmp_path, tokenizer_dir, fake_vllm):
     _sample(tmp_path, tokenizer_dir, {"backend": "vllm", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4})
     llm = fake_vllm["LLM"]
-    assert llm["max_model_len"] is None and llm["tensor_parallel_size"] == 1 and llm["enable_prefix_caching"] is None
+    # the schema's sampler defaults; max_model_len has none: vLLM takes the model's own
+    assert llm["tensor_parallel_size"] == 1 and llm["gpu_memory_utilization"] == 0.9
+    assert llm["enable_prefix_caching"] is True and llm["max_model_len"] is None
+    # a raw section without them passes none to vLLM
+    from mirage.sampling import engine_settings
+
+    assert engine_settings({"backend": "vllm", "n": 2}) == {}
 
 
 def test_votes_are_sampled_for_the_seeded_subset_only_the_same_for_every_model(tmp_path, tokenizer_dir, fake_vllm):

@@ -1,5 +1,5 @@
 from mirage.toy.tokenizer import save_tokenizer
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     save_tokenizer(snakemake.output[0])

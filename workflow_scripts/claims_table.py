@@ -1,8 +1,8 @@
 from mirage.schemas import CLAIMS_TABLE
 from mirage.verdicts import claims_table, was_trained
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     runs = zip(snakemake.params.runs, snakemake.input.rl, snakemake.input.models)
     table = claims_table(
         base_files=list(snakemake.input.base),

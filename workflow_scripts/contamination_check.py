@@ -1,8 +1,8 @@
 from mirage import contamination
 from mirage.schemas import CONTAMINATION
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     checks = contamination.check_model(snakemake.wildcards.model, snakemake.params.model_path,
                                        snakemake.input.problems, snakemake.params.contamination["fraction"],
                                        threads=snakemake.threads, prompt_format=snakemake.params.prompt_format,

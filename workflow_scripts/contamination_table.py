@@ -1,8 +1,8 @@
 from mirage.evaluation import contamination_summary
 from mirage.schemas import CONTAMINATION, CONTAMINATION_SUMMARY
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     summary = contamination_summary([CONTAMINATION.read(f) for f in snakemake.input],
                                     snakemake.params.contamination["flag_exact_match"])
     CONTAMINATION_SUMMARY.write(summary, snakemake.output[0])

@@ -1,7 +1,7 @@
 from mirage.evaluation import eval_tables
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     eval_tables(
         base_files=list(snakemake.input.base),
         rl_runs=[(claim, seed, path) for (claim, seed), path in zip(snakemake.params.runs, snakemake.input.rl)],

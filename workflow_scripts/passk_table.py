@@ -1,7 +1,7 @@
 from mirage.evaluation import alignment_tables
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     alignment_tables(
         sample_files=list(snakemake.input),
         ks=snakemake.params.ks,

@@ -1,7 +1,7 @@
 from mirage.plots import plot_passk_curves
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     plot_passk_curves(
         passk_path=snakemake.input[0],
         model=snakemake.wildcards.model,

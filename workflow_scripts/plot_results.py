@@ -1,8 +1,8 @@
 from mirage import plots
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
 # one adapter for the results figures: the rule's name picks the plot
-with rule_logging(snakemake):
+with rule_job(snakemake):
     out = [snakemake.output.png, snakemake.output.svg]
     dpi = snakemake.params.figures["dpi"]
     if snakemake.rule == "plot_claim_gains":

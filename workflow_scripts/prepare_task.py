@@ -1,8 +1,8 @@
 from mirage.schemas import PROBLEMS
 from mirage.sources import prepare_problems
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     task = snakemake.wildcards.task
     df = prepare_problems(task, snakemake.params.task, snakemake.params.prompt_template, snakemake.params.seed)
     PROBLEMS.write(df, snakemake.output[0])

@@ -1,10 +1,10 @@
 from mirage.checkpoints import job_checkpoints
-from mirage.toy.pretrain import pretrain_toy_model
-from mirage.workflow import rule_logging
+from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     checkpoints, resume_key = job_checkpoints(snakemake, "sft_every")
-    pretrain_toy_model(
+    job = PretrainJob(
         tokenizer_dir=snakemake.input.tokenizer,
         problem_files=snakemake.input.problems,
         out_dir=snakemake.output[0],
@@ -12,7 +12,5 @@ with rule_logging(snakemake):
         task_families=snakemake.params.tasks,
         prompt_template=snakemake.params.prompt_template,
         seed=snakemake.params.seed,
-        threads=snakemake.threads,
-        checkpoints=checkpoints,
-        resume_key=resume_key,
     )
+    pretrain_toy_model(job, threads=snakemake.threads, checkpoints=checkpoints, resume_key=resume_key)

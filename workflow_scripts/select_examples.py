@@ -1,10 +1,10 @@
 from mirage.selection import example_selection_table, rank_cell_candidates
 from mirage.schemas import CANDIDATE_RANKING, EXAMPLE_SELECTION
 from mirage.seeding import stable_seed
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
 # one adapter for One-Shot RLVR's example selection: a cell's ranking, or the table of every cell
-with rule_logging(snakemake):
+with rule_job(snakemake):
     if snakemake.rule == "select_examples":
         wc = snakemake.wildcards
         table = rank_cell_candidates(

@@ -3,35 +3,35 @@ from pathlib import Path
 
 from mirage.checkpoints import job_checkpoints
 from mirage.launch import TrainingJob, granted_processes, run_training_job
-from mirage.rl import tracking_settings
+from mirage.rl import ClaimJob, ReferenceJob, RunOutputs, tracking_settings
 from mirage.seeding import stable_seed
-from mirage.workflow import rule_logging
+from mirage.settings import GRPOSettings
+from mirage.workflow import job_provenance, rule_job
 
 # one adapter for the GRPO jobs: a claim's run, or the One-Shot reference run of a cell;
 # one process, or one per granted GPU (resources.train.processes on the CPU), see mirage.launch
-with rule_logging(snakemake):
+with rule_job(snakemake):
     checkpoints, resume_key = job_checkpoints(snakemake, "rl_every")
     wc, params, out = snakemake.wildcards, snakemake.params, snakemake.output
-    common = dict(model_path=params.model_path, problems_path=snakemake.input.problems, rl=params.grpo,
-                  verifier=params.verifier, prompt_format=params.prompt_format, answer_fallback=params.answer_fallback,
-                  load=params.load)
+    common = dict(model_path=params.model_path, problems_path=snakemake.input.problems,
+                  outputs=RunOutputs(model_dir=out.model, curves=out.curves, history=out.history),
+                  grpo=GRPOSettings.from_dict(params.grpo), verifier=params.verifier,
+                  prompt_format=params.prompt_format, answer_fallback=params.answer_fallback, load=params.load)
     if snakemake.rule == "one_shot_reference":
-        function, arguments = "reference_run", dict(
-            common, one_shot=params.one_shot, outputs=dict(model_dir=out.model, curves=out.curves, history=out.history),
-            seed=stable_seed(params.seed, "one-shot-reference", wc.model, wc.task))
+        function, spec = "reference_run", ReferenceJob(
+            **common, one_shot=params.one_shot, seed=stable_seed(params.seed, "one-shot-reference", wc.model, wc.task))
     else:
-        function, arguments = "train_claim", dict(
-            common, out_dir=out.model, curves_path=out.curves, history_path=out.history, claim_name=wc.claim,
-            claim_settings=params.settings,
+        function, spec = "train_claim", ClaimJob(
+            **common, claim=wc.claim, claim_settings=params.settings,
             # one seed per (model, task, seed), shared by all claims: paired comparisons
             seed=stable_seed(params.seed, "rl", wc.model, wc.task, wc.seed),
             wrong_labels_path=snakemake.input.get("wrong_labels"), selection_path=snakemake.input.get("selection"),
             # read from the config, not a param: tracking changes no result, so it reruns no job
-            tracking=tracking_settings(snakemake.config["rl"].get("report_to", "none"), wc.model, wc.task, wc.claim,
+            tracking=tracking_settings(snakemake.config["rl"]["report_to"], wc.model, wc.task, wc.claim,
                                        int(wc.seed)))
-    job = TrainingJob(function, arguments, checkpoints=dict(root=str(checkpoints.root), every=checkpoints.every,
-                                                            keep=checkpoints.keep),
-                      resume_key=resume_key, provenance={"rule": snakemake.rule, "params": dict(params.items())})
+    job = TrainingJob(function, spec.as_dict(), checkpoints=dict(root=str(checkpoints.root), every=checkpoints.every,
+                                                                 keep=checkpoints.keep),
+                      resume_key=resume_key, provenance=job_provenance(snakemake))
     run_training_job(job, granted_processes(snakemake.resources.gpu, params.processes), snakemake.threads,
                      engine=params.distributed, accelerate_dir=Path(snakemake.scriptdir).parent / "config" / "accelerate",
                      output=sys.stdout)

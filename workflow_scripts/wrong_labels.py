@@ -1,8 +1,8 @@
 from mirage.selection import majority_labels
 from mirage.schemas import PROBLEMS, SAMPLES, WRONG_LABELS
-from mirage.workflow import rule_logging
+from mirage.workflow import rule_job
 
-with rule_logging(snakemake):
+with rule_job(snakemake):
     problems = PROBLEMS.read(snakemake.input.problems)
     train = problems.filter(problems["split"] == "train")
     samples = SAMPLES.read(snakemake.input.samples)

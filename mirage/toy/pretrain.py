@@ -7,6 +7,8 @@ import json
 import logging
 import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,9 @@ from mirage.checkpoints import CheckpointDir, checkpoint_step, resume_callback
 from mirage.prompts import render_prompt
 from mirage.registry import Registry
 from mirage.seeding import stable_seed
+from mirage.settings import SFTSettings
 from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, Problem, core_question, make_family
+from mirage.toy.tokenizer import build_tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +100,6 @@ def save_random_model(out_dir: str | Path, arch: dict, seed: int = 0) -> str:
     model (for sampler tests and throughput benchmarks: they need no training)."""
     import torch
 
-    from mirage.toy.tokenizer import build_tokenizer
-
     torch.manual_seed(seed)
     tokenizer = build_tokenizer()
     build_model(arch, tokenizer).save_pretrained(str(out_dir))
@@ -139,14 +141,30 @@ def _problem_from_question(fam, question: str) -> Problem:
     return Problem(question, numbers, fam.solve(numbers))
 
 
+@dataclass(frozen=True, kw_only=True)
+class PretrainJob:
+    """One toy model's pre-training: what it reads, what it writes, its settings."""
+
+    tokenizer_dir: str | Path
+    """The saved toy tokenizer (``save_pretrained`` folder)."""
+    problem_files: Sequence[str | Path]
+    """Problem tables of the model's tasks: their evaluation problems are kept out
+    of the SFT rows (and are the contamination texts of a contaminated model)."""
+    out_dir: str | Path
+    """The model folder written (model, tokenizer and ``pretrain_summary.json``)."""
+    model_cfg: dict
+    """The model's config section (``models.<name>`` of a toy model) with its ``name``."""
+    task_families: dict[str, dict]
+    """The config sections of the model's tasks, by task name."""
+    prompt_template: str
+    """The study's prompt template (holds ``{question}``)."""
+    seed: int
+    """The study's seed (the model's own seed derives from it and its name)."""
+
+
 def pretrain_toy_model(
-    tokenizer_dir: str | Path,
-    problem_files: list[str | Path],
-    out_dir: str | Path,
-    model_cfg: dict,
-    task_families: dict[str, dict],
-    prompt_template: str,
-    seed: int,
+    job: PretrainJob,
+    *,
     threads: int = 1,
     checkpoints: CheckpointDir | None = None,
     resume_key: str = "",
@@ -154,7 +172,8 @@ def pretrain_toy_model(
 ) -> dict:
     """SFT a tiny model from scratch and save it like a hub model (``save_pretrained``).
 
-    With ``checkpoints``, a run killed part-way and started again resumes from its
+    ``threads``: torch's CPU threads. With ``checkpoints`` (default: none kept), a run
+    killed part-way and started again with the same ``resume_key`` resumes from its
     last complete checkpoint and ends with the same weights as an uninterrupted run.
     ``callbacks``: more transformers ``TrainerCallback``s."""
     import torch
@@ -163,10 +182,11 @@ def pretrain_toy_model(
     from trl import SFTConfig, SFTTrainer
 
     torch.set_num_threads(threads)
-    sft = model_cfg["sft"]
-    model_seed = stable_seed(seed, "model", model_cfg["name"])
+    model_cfg = job.model_cfg
+    sft = SFTSettings.from_dict(model_cfg["sft"])
+    model_seed = stable_seed(job.seed, "model", model_cfg["name"])
     set_seed(model_seed)
-    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    tokenizer = AutoTokenizer.from_pretrained(str(job.tokenizer_dir))
     model = build_model(model_cfg["architecture"], tokenizer)
     n_params = sum(p.numel() for p in model.parameters())
     log.info("model %s: %.2fM parameters", model_cfg["name"], n_params / 1e6)
@@ -174,34 +194,35 @@ def pretrain_toy_model(
     # Evaluation problems never enter the SFT data (a contaminated model is a
     # deliberate, separate configuration).
     excluded = set()
-    for f in problem_files:
+    for f in job.problem_files:
         df = pl.read_parquet(f)
         excluded |= {core_question(q) for q in df.filter(pl.col("split") == "eval")["question"].to_list()}
-    n_rows = sft["steps"] * sft["batch_size"]
-    rows = sft_rows(model_cfg["mixture"], task_families, excluded, n_rows, prompt_template, model_seed)
-    share = model_cfg.get("contamination", 0.0)
+    n_rows = sft.steps * sft.batch_size
+    rows = sft_rows(model_cfg["mixture"], job.task_families, excluded, n_rows, job.prompt_template, model_seed)
+    share = model_cfg.get("contamination")  # the schema has no default: absent is none
     if share:
-        rows = contaminate(rows, problem_files, task_families, share, prompt_template, model_seed)
+        rows = contaminate(rows, job.problem_files, job.task_families, share, job.prompt_template, model_seed)
     composition = pl.DataFrame(rows).group_by("task", "practice", "style").len().sort("task", "practice", "style")
     log.info("SFT rows by task, practice and style:\n%s", composition)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
 
-    checkpoints = checkpoints or CheckpointDir(Path(out_dir).with_name(f".{Path(out_dir).name}.checkpoints"), 0)
+    out_dir = Path(job.out_dir)
+    checkpoints = checkpoints or CheckpointDir(out_dir.with_name(f".{out_dir.name}.checkpoints"), 0)
     resume_from = checkpoints.prepare(resume_key)
     args = SFTConfig(
         **checkpoints.trainer_args(),
-        max_steps=sft["steps"],
-        per_device_train_batch_size=sft["batch_size"],
-        learning_rate=sft["learning_rate"],
-        lr_scheduler_type=sft.get("lr_scheduler", "cosine"),
-        warmup_steps=sft.get("warmup_steps", 0),
-        weight_decay=sft.get("weight_decay", 0.0),
-        max_length=sft["max_length"],
+        max_steps=sft.steps,
+        per_device_train_batch_size=sft.batch_size,
+        learning_rate=sft.learning_rate,
+        lr_scheduler_type=sft.lr_scheduler,
+        warmup_steps=sft.warmup_steps,
+        weight_decay=sft.weight_decay,
+        max_length=sft.max_length,
         completion_only_loss=True,
         use_cpu=True,
         bf16=False,
         report_to="none",
-        logging_steps=sft.get("logging_steps", 25),
+        logging_steps=sft.logging_steps,
         seed=model_seed,
         data_seed=model_seed,
         dataloader_num_workers=0,

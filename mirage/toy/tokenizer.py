@@ -8,6 +8,7 @@ from pathlib import Path
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
+from mirage.atomic import atomic_directory
 from mirage.toy.tasks import SPECIAL_TAGS
 
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
@@ -37,7 +38,5 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
 
 
 def save_tokenizer(path: str | Path) -> None:
-    from mirage.atomic import atomic_directory
-
     with atomic_directory(path) as tmp:
         build_tokenizer().save_pretrained(str(tmp))

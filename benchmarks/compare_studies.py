@@ -1,0 +1,138 @@
+"""Compare the results of two study directories file by file: are they the
+same study? Usage:
+
+    python benchmarks/compare_studies.py DIR_A DIR_B [--json OUT]
+
+Every file under ``results/`` of either directory is compared:
+
+- Parquet tables: the data and the schema (with its metadata) exactly, and the
+  provenance except the code version (``git_commit``, ``git_dirty``), which
+  names the commit that wrote the file and so differs between two commits;
+- PNG figures: the decoded pixels and every text chunk, the provenance as above;
+  SVG figures: the text with the provenance comment's code version removed;
+- a model folder's ``run.json``: every entry but ``train_seconds`` (wall time);
+- every other file (weights, tokenizers, configs, JSON): byte for byte.
+
+Prints one line per differing file and a summary; exit status 1 if any differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mirage import provenance  # noqa: E402
+
+CODE_VERSION = ("git_commit", "git_dirty")
+
+
+def _stamp(info: dict) -> dict:
+    return {k: v for k, v in info.items() if k not in CODE_VERSION}
+
+
+def same_parquet(a: Path, b: Path) -> str | None:
+    import pyarrow.parquet as pq
+
+    ta, tb = pq.read_table(a), pq.read_table(b)
+    meta_a = {k: v for k, v in (ta.schema.metadata or {}).items() if k != provenance.KEY.encode()}
+    meta_b = {k: v for k, v in (tb.schema.metadata or {}).items() if k != provenance.KEY.encode()}
+    if _ipc_bytes(ta) != _ipc_bytes(tb):  # bit for bit: a NaN equals a NaN, as equals() would not say
+        return "table data differ"
+    if meta_a != meta_b or ta.schema.remove_metadata() != tb.schema.remove_metadata():
+        return "schema differs"
+    if _stamp(provenance.read(a)) != _stamp(provenance.read(b)):
+        return f"provenance differs: {_stamp(provenance.read(a))} vs {_stamp(provenance.read(b))}"
+    return None
+
+
+def _ipc_bytes(table) -> bytes:
+    import pyarrow as pa
+
+    table = table.replace_schema_metadata(None).combine_chunks()
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def same_png(a: Path, b: Path) -> str | None:
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(a) as ia, Image.open(b) as ib:
+        if ia.size != ib.size or not np.array_equal(np.asarray(ia), np.asarray(ib)):
+            return "pixels differ"
+        info_a = {k: v for k, v in ia.info.items() if k != provenance.KEY}
+        info_b = {k: v for k, v in ib.info.items() if k != provenance.KEY}
+    if info_a != info_b:
+        return "PNG chunks differ"
+    if _stamp(provenance.read(a)) != _stamp(provenance.read(b)):
+        return "provenance differs"
+    return None
+
+
+def same_svg(a: Path, b: Path) -> str | None:
+    def body(path: Path) -> str:
+        text = path.read_text()
+        for key in CODE_VERSION:
+            value = provenance.read(path).get(key)
+            if value is not None:
+                text = text.replace(json.dumps({key: value})[1:-1], f'"{key}": "-"')
+        return text
+
+    return None if body(a) == body(b) else "SVG text differs"
+
+
+def same_run_json(a: Path, b: Path) -> str | None:
+    ja, jb = (json.loads(p.read_text()) for p in (a, b))
+    ja.pop("train_seconds", None)
+    jb.pop("train_seconds", None)
+    return None if ja == jb else f"run.json differs: {ja} vs {jb}"
+
+
+def compare(dir_a: Path, dir_b: Path) -> dict:
+    files_a = {p.relative_to(dir_a) for p in (dir_a / "results").rglob("*") if p.is_file()}
+    files_b = {p.relative_to(dir_b) for p in (dir_b / "results").rglob("*") if p.is_file()}
+    differ = {str(p): "only in A" for p in files_a - files_b}
+    differ.update({str(p): "only in B" for p in files_b - files_a})
+    kinds: dict[str, int] = {}
+    for rel in sorted(files_a & files_b):
+        a, b = dir_a / rel, dir_b / rel
+        if rel.suffix == ".parquet":
+            why, kind = same_parquet(a, b), "parquet"
+        elif rel.suffix == ".png":
+            why, kind = same_png(a, b), "png"
+        elif rel.suffix == ".svg":
+            why, kind = same_svg(a, b), "svg"
+        elif rel.name == "run.json":
+            why, kind = same_run_json(a, b), "run.json"
+        else:
+            why, kind = (None if a.read_bytes() == b.read_bytes() else "bytes differ"), "bytes"
+        kinds[kind] = kinds.get(kind, 0) + 1
+        if why:
+            differ[str(rel)] = why
+    return {"compared": len(files_a & files_b), "by_kind": kinds, "differ": differ}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("a", type=Path)
+    ap.add_argument("b", type=Path)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    result = compare(args.a, args.b)
+    for path, why in sorted(result["differ"].items()):
+        print(f"DIFFER {path}: {why}")
+    print(f"{result['compared']} files compared ({result['by_kind']}); {len(result['differ'])} differ")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, sort_keys=True))
+    return 1 if result["differ"] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
