@@ -29,6 +29,10 @@ except ConfigError as error:
 
 # Jobs import the mirage package from this checkout, in a venv or a conda env alike.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+# Jobs never reach a model or data set hub (python -m mirage download fills the cache first):
+# set here, so that a job has it before its first import of huggingface_hub, which reads it once.
+for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+    os.environ.setdefault(variable, "1")
 
 
 report: "report/workflow.rst"

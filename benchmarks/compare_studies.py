@@ -10,7 +10,8 @@ Every file under ``results/`` of either directory is compared:
   names the commit that wrote the file and so differs between two commits;
 - PNG figures: the decoded pixels and every text chunk, the provenance as above;
   SVG figures: the text with the provenance comment's code version removed;
-- a model folder's ``run.json``: every entry but ``train_seconds`` (wall time);
+- a model folder's ``run.json`` and ``pretrain_summary.json``: every entry but the
+  wall-clock ones (``train_seconds``, ``train_runtime``, ...);
 - every other file (weights, tokenizers, configs, JSON): byte for byte.
 
 Prints one line per differing file and a summary; exit status 1 if any differ.
@@ -88,11 +89,21 @@ def same_svg(a: Path, b: Path) -> str | None:
     return None if body(a) == body(b) else "SVG text differs"
 
 
-def same_run_json(a: Path, b: Path) -> str | None:
-    ja, jb = (json.loads(p.read_text()) for p in (a, b))
-    ja.pop("train_seconds", None)
-    jb.pop("train_seconds", None)
-    return None if ja == jb else f"run.json differs: {ja} vs {jb}"
+# wall-clock entries of a training summary (run.json, pretrain_summary.json and its log history)
+TIMINGS = ("train_seconds", "train_runtime", "train_samples_per_second", "train_steps_per_second")
+
+
+def _without_timings(value):
+    if isinstance(value, dict):
+        return {k: _without_timings(v) for k, v in value.items() if k not in TIMINGS}
+    if isinstance(value, list):
+        return [_without_timings(v) for v in value]
+    return value
+
+
+def same_summary(a: Path, b: Path) -> str | None:
+    ja, jb = (_without_timings(json.loads(p.read_text())) for p in (a, b))
+    return None if ja == jb else f"{a.name} differs beyond its wall-clock entries"
 
 
 def compare(dir_a: Path, dir_b: Path) -> dict:
@@ -109,8 +120,8 @@ def compare(dir_a: Path, dir_b: Path) -> dict:
             why, kind = same_png(a, b), "png"
         elif rel.suffix == ".svg":
             why, kind = same_svg(a, b), "svg"
-        elif rel.name == "run.json":
-            why, kind = same_run_json(a, b), "run.json"
+        elif rel.name in ("run.json", "pretrain_summary.json"):
+            why, kind = same_summary(a, b), "training summary"
         else:
             why, kind = (None if a.read_bytes() == b.read_bytes() else "bytes differ"), "bytes"
         kinds[kind] = kinds.get(kind, 0) + 1

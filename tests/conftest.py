@@ -13,10 +13,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
-def run_snakemake(*args, cwd=REPO, check=True, timeout=1800):
-    """Run the real Snakemake CLI on this repository's workflow."""
+def run_snakemake(*args, cwd=REPO, check=True, timeout=1800, env=None):
+    """Run the real Snakemake CLI on this repository's workflow (``env``: its
+    environment, this process's by default)."""
     cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
     return proc

@@ -2,6 +2,7 @@
 run to completion in a temporary directory."""
 
 import json
+import os
 import re
 import shutil
 
@@ -180,7 +181,10 @@ def test_dry_run_compares_checkpoints_with_base_samples_of_the_evaluation_sample
 def smoke_study(tmp_path_factory):
     work = tmp_path_factory.mktemp("smoke")
     shutil.copy(REPO / "tests" / "smoke" / "config.yaml", work / "smoke.yaml")
-    run_snakemake("--configfile", str(work / "smoke.yaml"), "--directory", str(work), "--cores", "2", timeout=900)
+    # without the hub switched off by the tests: the Snakefile must switch it off for its jobs
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
+    run_snakemake("--configfile", str(work / "smoke.yaml"), "--directory", str(work), "--cores", "2", timeout=900,
+                  env=env)
     return work
 
 
@@ -227,6 +231,9 @@ def test_smoke_study_outputs(smoke_study):
     model = AutoModelForCausalLM.from_pretrained(res / "models" / "toy_a" / "base")
     tok = AutoTokenizer.from_pretrained(res / "models" / "toy_a" / "base")
     assert model.config.model_type == "llama" and model.config.vocab_size == len(tok)
+    # the job ran with the hub off from its first import (the Snakefile sets it for every job)
+    config = json.loads((res / "models" / "toy_a" / "base" / "tokenizer_config.json").read_text())
+    assert config["local_files_only"] is True
 
 
 @pytest.mark.slow
