@@ -6,6 +6,7 @@ import sys
 from snakemake.utils import min_version, update_config
 
 from mirage.config import ConfigError, typed_overrides, validate_config
+from mirage.workflow import offline_hub
 
 min_version("9.0")
 
@@ -30,9 +31,8 @@ except ConfigError as error:
 # Jobs import the mirage package from this checkout, in a venv or a conda env alike.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 # Jobs never reach a model or data set hub (python -m mirage download fills the cache first):
-# set here, so that a job has it before its first import of huggingface_hub, which reads it once.
-for variable in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
-    os.environ.setdefault(variable, "1")
+# set here, so that every job has it before its first import of huggingface_hub, which reads it once.
+offline_hub()
 
 
 report: "report/workflow.rst"

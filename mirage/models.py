@@ -12,7 +12,7 @@ A pretrained model's config (``models.<name>``) may set
     check: ``auto`` (the checkpoint's own; the vLLM CPU build: float32),
     ``float32``, ``bfloat16`` or ``float16``. The policy in GRPO training is
     held in ``rl.grpo.model_dtype`` instead (bfloat16 only under ZeRO-3, whose
-    optimizer keeps float32 master weights): ``rl.grpo.model_dtype``.
+    optimizer keeps float32 master weights).
 ``trust_remote_code``
     run the model's own code from the hub (off unless the config says so);
     passed to every ``from_pretrained`` of the model and its tokenizer, and to

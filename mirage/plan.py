@@ -322,10 +322,10 @@ def plan_notes(jobs: pl.DataFrame, rules: pl.DataFrame, config: dict) -> list[st
 
 def caveats(jobs: pl.DataFrame, config: dict) -> list[str]:
     priced = jobs.filter(pl.col("gpu_hours").is_not_null() & (pl.col("gpus") > 0))
-    dynamic = config["rl"]["grpo"].get("dynamic_sampling") or {}
+    dynamic = GRPOSettings.from_dict(config["rl"]["grpo"]).dynamic_sampling
     notes = []
-    if dynamic.get("enabled") and (priced["rule"] == "train_claim").any():
-        notes.append(f"training tokens count {dynamic.get('max_generation_batches', 2)} generation batches per "
+    if dynamic.enabled and (priced["rule"] == "train_claim").any():
+        notes.append(f"training tokens count {dynamic.max_generation_batches} generation batches per "
                      "rollout batch (dynamic sampling's max_generation_batches): an upper bound")
     if (priced["rule"] == "contamination_check").any():
         notes.append("contamination_check generates with transformers (greedy), priced at the vLLM sampling rate")

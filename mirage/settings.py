@@ -4,8 +4,9 @@
 takes its default from the schema (a required key has none; an optional key
 the schema gives no default is None, "absent"). A settings object is built with
 ``from_dict`` from the section as the validated config holds it (or as a job's
-params carry it); an unknown key, a missing required key or a value of the
-wrong kind is a ``ValueError`` naming the section and the key. Cross-field
+params carry it); an unknown key or a missing required key is a ``ValueError``
+naming the section and the key (the values' types are the schema's to check,
+in ``mirage.config``). Cross-field
 rules a library function also depends on are methods here, written once and
 called by the config's validation (``mirage.config``) and the library alike.
 
@@ -62,10 +63,10 @@ def schema_section(path: str) -> dict:
 
 
 def _frozen(value):
-    if isinstance(value, dict):
-        return tuple(sorted(value.items()))
-    if isinstance(value, list):
-        return tuple(value)
+    """A scalar default as it is; a settings field with a dict or list default
+    would not survive the JSON round trip of a run specification."""
+    if isinstance(value, (dict, list)):
+        raise TypeError(f"a settings field needs a scalar default, not {value!r} (use a nested Settings class)")
     return value
 
 
@@ -193,7 +194,8 @@ class GRPOSettings(Settings):
 class SamplerSettings(Settings):
     """A sampler (``sampler``, ``evaluation.sampler``): what the samples are drawn
     from and how fast. A sampling job's params leave out the vLLM engine's keys
-    on the hf backend (``mirage.config.job_sampler``): those are None here then."""
+    on the hf backend (``mirage.config.job_sampler``): they take the schema's
+    defaults here then, which the hf backend ignores."""
 
     SECTION = "sampler"
     backend: str = setting(SECTION, "backend")
@@ -227,7 +229,6 @@ class SFTSettings(Settings):
     weight_decay: float = setting(SECTION, "weight_decay")
     max_length: int = setting(SECTION, "max_length")
     logging_steps: int = setting(SECTION, "logging_steps")
-    lr_scheduler: str = setting(SECTION, "lr_scheduler")
 
 
 @dataclass(frozen=True, kw_only=True)

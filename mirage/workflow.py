@@ -13,8 +13,10 @@ from mirage import provenance
 
 def offline_hub() -> None:
     """Nothing reaches a model or data set hub from a job: models and data come
-    from the local cache (``python -m mirage download`` fills it). A variable
-    the user set wins."""
+    from the local cache (``python -m mirage download`` fills it). huggingface_hub
+    reads the variables once, when it is imported: the Snakefile calls this for
+    every job before any job starts; ``rule_job`` and each training process
+    again, for a job run some other way. A variable the user set wins."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")

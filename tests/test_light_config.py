@@ -27,8 +27,7 @@ def test_config_validation_names_are_the_registries_names():
 
 
 def test_config_and_sources_import_no_heavy_package():
-    # huggingface_hub too: the jobs switch the hub off (HF_HUB_OFFLINE) after their
-    # imports, which it reads when it is imported
+    # huggingface_hub too: it reads HF_HUB_OFFLINE once, when it is imported
     # and the command line (python -m mirage --help answers in well under a second)
     code = ("import sys, mirage.config, mirage.sources, mirage.__main__; "
             f"print(sorted(m for m in {(*HEAVY, 'huggingface_hub')!r} if m in sys.modules))")

@@ -126,7 +126,7 @@ def test_launch_commands(tmp_path):
 def test_a_job_spec_round_trips(tmp_path):
     import yaml
 
-    from mirage.rl import ReferenceJob, RunOutputs
+    from mirage.rl import ClaimJob, ReferenceJob, RunOutputs
     from mirage.settings import GRPOSettings
 
     grpo = GRPOSettings.from_dict(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["grpo"])
@@ -137,5 +137,11 @@ def test_a_job_spec_round_trips(tmp_path):
     job.write(tmp_path / "job.json")
     read = TrainingJob.read(tmp_path / "job.json")
     assert read == job and ReferenceJob.from_dict(read.arguments) == spec  # the settings object comes back whole
+    claim = ClaimJob(model_path="base", problems_path="p.parquet", outputs=RunOutputs("m", "c", "h"), grpo=grpo,
+                     verifier="integer", seed=3, claim="few_shot", claim_settings={"k": 4},
+                     selection_path="s.parquet", tracking={"report_to": "tensorboard", "run_name": "r"})
+    job = TrainingJob("train_claim", claim.as_dict(), {"root": str(tmp_path), "every": 0, "keep": 1}, "key")
+    job.write(tmp_path / "claim.json")
+    assert ClaimJob.from_dict(TrainingJob.read(tmp_path / "claim.json").arguments) == claim
     with pytest.raises(ValueError, match="unknown training job function"):
         TrainingJob("train_everything", {}, {"root": str(tmp_path), "every": 0}, "").call(1)

@@ -214,7 +214,7 @@ def pretrain_toy_model(
         max_steps=sft.steps,
         per_device_train_batch_size=sft.batch_size,
         learning_rate=sft.learning_rate,
-        lr_scheduler_type=sft.lr_scheduler,
+        lr_scheduler_type="cosine",  # the toy SFT's schedule (not a setting of the config)
         warmup_steps=sft.warmup_steps,
         weight_decay=sft.weight_decay,
         max_length=sft.max_length,
