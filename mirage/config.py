@@ -365,8 +365,6 @@ def without_plan_hints(task: dict) -> dict:
 
 # -- samplers ---------------------------------------------------------------------------------
 
-# Settings of the vLLM engine (passed to vllm.LLM); the hf backend ignores them.
-VLLM_ENGINE_KEYS = SamplerSettings.ENGINE_KEYS
 # Settings that decide what the samples are drawn from (the rest only decide how fast).
 DISTRIBUTION_KEYS = ("backend", "n", "temperature", "top_p", "max_new_tokens", "max_model_len")
 
@@ -389,7 +387,7 @@ def job_sampler(sampler: dict) -> dict:
     backend drops the vLLM engine's, so that they rerun nothing there."""
     if sampler["backend"] == "vllm":
         return dict(sampler)
-    return {k: v for k, v in sampler.items() if k not in VLLM_ENGINE_KEYS}
+    return {k: v for k, v in sampler.items() if k not in SamplerSettings.ENGINE_KEYS}
 
 
 def samples_alike(a: dict, b: dict) -> bool:

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-# the registry and its types, re-exported: mirage.hub_sources imports no data library
-from mirage.hub_sources import FAMILIES, SOURCES, JsonKey, RuleSidecar, Source, Step  # noqa: F401
+# the registry and its types (mirage.hub_sources imports no data library)
+from mirage.hub_sources import SOURCES, JsonKey, RuleSidecar, Source, Step
 from mirage.prompts import render_prompt
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed

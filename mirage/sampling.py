@@ -41,11 +41,11 @@ class SamplingParams:
 
     @classmethod
     def from_config(cls, cfg: dict | SamplerSettings, seed: int) -> "SamplingParams":
-        """The sampling parameters of a sampler section (a dict or ``SamplerSettings``)."""
-        cfg = cfg.as_dict() if isinstance(cfg, SamplerSettings) else cfg
-        batch = {"batch_size": cfg["batch_size"]} if cfg.get("batch_size") is not None else {}
-        return cls(n=cfg["n"], temperature=cfg["temperature"], top_p=cfg["top_p"],
-                   max_new_tokens=cfg["max_new_tokens"], seed=seed, **batch)
+        """The sampling parameters of a sampler section (read as ``SamplerSettings``:
+        an absent key takes the schema's default)."""
+        cfg = SamplerSettings.from_dict(cfg)
+        return cls(n=cfg.n, temperature=cfg.temperature, top_p=cfg.top_p,
+                   max_new_tokens=cfg.max_new_tokens, seed=seed, batch_size=cfg.batch_size)
 
 
 @dataclass(frozen=True)
@@ -149,19 +149,10 @@ class VLLMSampler:
         return out
 
 
-def engine_settings(sampler_cfg: dict | SamplerSettings) -> dict:
-    """The vLLM engine settings of a sampler section (``tensor_parallel_size``,
-    ``max_model_len``, ``gpu_memory_utilization``, ``enable_prefix_caching``)
-    that it sets; ``make_sampler`` takes them as keywords."""
-    if isinstance(sampler_cfg, SamplerSettings):
-        return sampler_cfg.engine()
-    return {k: sampler_cfg[k] for k in SamplerSettings.ENGINE_KEYS if sampler_cfg.get(k) is not None}
-
-
 def make_sampler(backend: str, model_path: str, threads: int = 1, load: dict | None = None, **engine) -> Sampler:
     """``load``: the model's load settings (``mirage.models``: revision, dtype,
     trust_remote_code); ``engine``: settings of the vLLM engine
-    (``engine_settings``), passed to ``vllm.LLM``; the hf backend ignores them."""
+    (``SamplerSettings.engine()``), passed to ``vllm.LLM``; the hf backend ignores them."""
     if backend == "hf":
         import torch
 
@@ -274,7 +265,7 @@ def sample_split(job: SamplingJob, threads: int = 1) -> pl.DataFrame:
         log.info("%s/%s: a seeded subset of %d of the %d problems", task, job.split, problems.height, total)
     params = SamplingParams.from_config(job.sampler, stable_seed(job.seed, "sample", job.model_name, task, job.split))
     sampler = make_sampler(job.sampler.backend, job.model_path, threads=threads, load=job.load,
-                           **engine_settings(job.sampler))
+                           **job.sampler.engine())
     start = time.perf_counter()
     samples = sample_and_grade(sampler, problems, params, job.model_name, job.prompt_format, job.answer_fallback,
                                style_classifier(job.style_family))
@@ -328,15 +319,15 @@ def quick_passk(config: dict, request: PasskRequest) -> pl.DataFrame:
     path = cfg["path"] if cfg else model
     settings = {**load_settings(cfg or {}), **{k: v for k, v in (request.load or {}).items() if v is not None}}
     fmt = request.prompt_format or (cfg or {}).get("prompt_format", "plain")
-    sampler_cfg = {**config["sampler"], **({"n": request.n} if request.n else {})}
+    sampler_cfg = SamplerSettings.from_dict({**config["sampler"], **({"n": request.n} if request.n else {})})
     problems = task_problems(config, task).filter(pl.col("split") == "eval")
     problems = problem_subset(problems, request.max_problems,
                               stable_seed(config["seed"], "problem-subset", task, "eval"))
     params = SamplingParams.from_config(sampler_cfg, stable_seed(config["seed"], "sample", model, task, "eval"))
     if request.ks and max(request.ks) > params.n:
         raise ValueError(f"k={max(request.ks)} is larger than n={params.n}")
-    sampler = make_sampler(sampler_cfg["backend"], path, threads=request.threads, load=settings,
-                           **engine_settings(sampler_cfg))
+    sampler = make_sampler(sampler_cfg.backend, path, threads=request.threads, load=settings,
+                           **sampler_cfg.engine())
     samples = sample_and_grade(sampler, problems, params, model, fmt,
                                config["tasks"][task].get("answer_fallback", False))
     return passk_table(samples, request.ks or None)

@@ -20,7 +20,7 @@ import yaml
 from conftest import REPO
 from mirage.config import ConfigError, validate_config
 from mirage.file_tasks import parse_path, prepare_file_task
-from mirage.hub_data import JsonKey
+from mirage.hub_sources import JsonKey
 from mirage.reasoning_gym_tasks import (
     NO_WRONG_LABEL,
     ReasoningGymVerifier,
@@ -422,7 +422,8 @@ FIXTURES = REPO / "tests" / "fixtures" / "hub"
     ("amc23", "amc23.parquet", "question", "answer"),
 ])
 def test_a_registry_source_written_as_a_file_task_reads_the_same_problems(source, fixture, question, answer):
-    from mirage.hub_data import SOURCES, load_source
+    from mirage.hub_data import load_source
+    from mirage.hub_sources import SOURCES
 
     split = next(iter(SOURCES[source].splits))
     registry = load_source(source, revision=None, split=split, prompt_template=TEMPLATE, task="t",

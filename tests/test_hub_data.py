@@ -27,7 +27,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mirage.hub_data import FAMILIES, SOURCES, HubDataOffline, Source, load_source
+from mirage.hub_data import HubDataOffline, load_source
+from mirage.hub_sources import FAMILIES, SOURCES, Source
 from mirage.schemas import PROBLEMS
 from mirage.verify import VERIFIERS
 

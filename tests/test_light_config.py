@@ -13,7 +13,7 @@ HEAVY = ("datasets", "math_verify", "sympy", "torch", "transformers", "trl", "vl
 
 
 def test_config_validation_names_are_the_registries_names():
-    from mirage.hub_data import SOURCES as HUB_DATA_SOURCES
+    from mirage.hub_data import SOURCES as HUB_DATA_SOURCES  # the registry hub_data reads
     from mirage.hub_sources import SOURCES
     from mirage.synlogic import RULES
     from mirage.verifier_names import LOGIC_VERIFIERS, SYNLOGIC_TASK_TYPES, VERIFIER_NAMES

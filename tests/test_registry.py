@@ -14,7 +14,7 @@ def test_lookup_returns_the_entry_and_names_the_kind_and_known_names_otherwise()
 
 def test_every_registry_of_mirage_is_one():
     from mirage.claims import CLAIMS
-    from mirage.hub_data import SOURCES
+    from mirage.hub_sources import SOURCES
     from mirage.launch import JOB_FUNCTIONS
     from mirage.rewards import REWARD_CLASSES
     from mirage.toy.pretrain import ARCHITECTURES

@@ -13,9 +13,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from mirage.config import (
-    VLLM_ENGINE_KEYS, evaluation_sampler, job_sampler, samples_alike, validate_config, vote_sampler,
-)
+from mirage.config import evaluation_sampler, job_sampler, samples_alike, validate_config, vote_sampler
+from mirage.settings import SamplerSettings
 
 SCHEMA = REPO / "config" / "schema.yaml"
 ENGINE = {"tensor_parallel_size": 2, "max_model_len": 512, "gpu_memory_utilization": 0.5,
@@ -66,7 +65,7 @@ def test_samplers_alike_differ_only_in_speed(default_config):
 
 def test_job_sampler_keeps_the_engine_settings_for_vllm_only(default_config):
     hf = {**default_config["sampler"], **ENGINE}
-    assert not set(VLLM_ENGINE_KEYS) & set(job_sampler(hf))
+    assert not set(SamplerSettings.ENGINE_KEYS) & set(job_sampler(hf))
     assert job_sampler({**hf, "backend": "vllm"}) == {**hf, "backend": "vllm"}
 
 
@@ -80,12 +79,12 @@ def test_the_paper_evaluates_avg_at_16_with_the_released_validation_settings(pap
     ev = evaluation_sampler(paper_config)
     assert (ev["n"], ev["temperature"], ev["top_p"], ev["max_new_tokens"]) == (16, 1.0, 0.7, 8192)
     assert not samples_alike(ev, paper_config["sampler"])  # the base model is sampled again (evaluate_base)
-    assert {k: ev[k] for k in VLLM_ENGINE_KEYS} == {"tensor_parallel_size": 1, "max_model_len": 10240,
+    assert {k: ev[k] for k in SamplerSettings.ENGINE_KEYS} == {"tensor_parallel_size": 1, "max_model_len": 10240,
                                                      "gpu_memory_utilization": 0.9, "enable_prefix_caching": True}
 
 
 def test_schema_defaults_of_the_vllm_engine(default_config):
-    assert {k: default_config["sampler"].get(k) for k in VLLM_ENGINE_KEYS} == {
+    assert {k: default_config["sampler"].get(k) for k in SamplerSettings.ENGINE_KEYS} == {
         "tensor_parallel_size": 1, "max_model_len": None, "gpu_memory_utilization": 0.9, "enable_prefix_caching": True}
 
 
@@ -197,10 +196,6 @@ def test_absent_engine_settings_take_the_schemas_defaults_or_are_left_to_vllm(tm
     # the schema's sampler defaults; max_model_len has none: vLLM takes the model's own
     assert llm["tensor_parallel_size"] == 1 and llm["gpu_memory_utilization"] == 0.9
     assert llm["enable_prefix_caching"] is True and llm["max_model_len"] is None
-    # a raw section without them passes none to vLLM
-    from mirage.sampling import engine_settings
-
-    assert engine_settings({"backend": "vllm", "n": 2}) == {}
 
 
 def test_votes_are_sampled_for_the_seeded_subset_only_the_same_for_every_model(tmp_path, tokenizer_dir, fake_vllm):
@@ -212,14 +207,14 @@ def test_votes_are_sampled_for_the_seeded_subset_only_the_same_for_every_model(t
 
 
 def test_the_hf_backend_ignores_the_vllm_engine_settings(tmp_path, tokenizer_dir):
-    from mirage.sampling import engine_settings, make_sampler
+    from mirage.sampling import make_sampler
     from mirage.toy.pretrain import save_random_model
 
     path = save_random_model(tmp_path / "model", {"type": "llama", "hidden_size": 16, "num_hidden_layers": 1,
                                                   "num_attention_heads": 2, "intermediate_size": 32})
     cfg = {"backend": "hf", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4, "batch_size": 8, **ENGINE}
-    assert engine_settings(cfg) == ENGINE
-    sampler = make_sampler("hf", path, **engine_settings(cfg))
+    assert SamplerSettings.from_dict(cfg).engine() == ENGINE
+    sampler = make_sampler("hf", path, **SamplerSettings.from_dict(cfg).engine())
     from mirage.sampling import SamplingParams
 
     out = sampler.generate([[5, 6, 7]], SamplingParams.from_config(cfg, seed=1))

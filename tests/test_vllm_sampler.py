@@ -29,9 +29,9 @@ ENGINE = {"tensor_parallel_size": 1, "max_model_len": 48, "gpu_memory_utilizatio
 
 @pytest.fixture(scope="module")
 def sampler(toy_model_dir):
-    from mirage.sampling import engine_settings, make_sampler
+    from mirage.sampling import make_sampler
 
-    return make_sampler("vllm", toy_model_dir, **engine_settings({"backend": "vllm", **ENGINE}))
+    return make_sampler("vllm", toy_model_dir, **ENGINE)
 
 
 def test_the_engine_is_built_with_the_configured_settings(sampler):
