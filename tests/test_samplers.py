@@ -79,8 +79,8 @@ def test_the_paper_evaluates_avg_at_16_with_the_released_validation_settings(pap
     ev = evaluation_sampler(paper_config)
     assert (ev["n"], ev["temperature"], ev["top_p"], ev["max_new_tokens"]) == (16, 1.0, 0.7, 8192)
     assert not samples_alike(ev, paper_config["sampler"])  # the base model is sampled again (evaluate_base)
-    assert {k: ev[k] for k in SamplerSettings.ENGINE_KEYS} == {"tensor_parallel_size": 1, "max_model_len": 10240,
-                                                     "gpu_memory_utilization": 0.9, "enable_prefix_caching": True}
+    assert {k: ev[k] for k in SamplerSettings.ENGINE_KEYS} == {
+        "tensor_parallel_size": 1, "max_model_len": 10240, "gpu_memory_utilization": 0.9, "enable_prefix_caching": True}
 
 
 def test_schema_defaults_of_the_vllm_engine(default_config):
