@@ -319,15 +319,15 @@ def quick_passk(config: dict, request: PasskRequest) -> pl.DataFrame:
     path = cfg["path"] if cfg else model
     settings = {**load_settings(cfg or {}), **{k: v for k, v in (request.load or {}).items() if v is not None}}
     fmt = request.prompt_format or (cfg or {}).get("prompt_format", "plain")
-    sampler_cfg = SamplerSettings.from_dict({**config["sampler"], **({"n": request.n} if request.n else {})})
+    sampler_settings = SamplerSettings.from_dict({**config["sampler"], **({"n": request.n} if request.n else {})})
     problems = task_problems(config, task).filter(pl.col("split") == "eval")
     problems = problem_subset(problems, request.max_problems,
                               stable_seed(config["seed"], "problem-subset", task, "eval"))
-    params = SamplingParams.from_config(sampler_cfg, stable_seed(config["seed"], "sample", model, task, "eval"))
+    params = SamplingParams.from_config(sampler_settings, stable_seed(config["seed"], "sample", model, task, "eval"))
     if request.ks and max(request.ks) > params.n:
         raise ValueError(f"k={max(request.ks)} is larger than n={params.n}")
-    sampler = make_sampler(sampler_cfg.backend, path, threads=request.threads, load=settings,
-                           **sampler_cfg.engine())
+    sampler = make_sampler(sampler_settings.backend, path, threads=request.threads, load=settings,
+                           **sampler_settings.engine())
     samples = sample_and_grade(sampler, problems, params, model, fmt,
                                config["tasks"][task].get("answer_fallback", False))
     return passk_table(samples, request.ks or None)
