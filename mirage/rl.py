@@ -90,8 +90,10 @@ def claim_trainer_class():
 
         @property
         def updates_per_rollout(self) -> int:
-            """Optimizer steps per rollout (generation) batch."""
-            return self.args.steps_per_generation * self.args.num_iterations
+            """Optimizer steps per rollout (generation) batch: TRL's
+            steps_per_generation counts forward/backward passes (micro-batches),
+            gradient_accumulation_steps of which make one optimizer step."""
+            return self.args.steps_per_generation * self.args.num_iterations // self.args.gradient_accumulation_steps
 
         def create_scheduler(self, num_training_steps: int, optimizer=None):
             """verl steps its scheduler once per rollout batch: the learning rate
@@ -207,17 +209,23 @@ def grpo_config(grpo: GRPOSettings, checkpoints: CheckpointDir, seed: int, use_c
     ``warmup_steps`` and ``checkpoints.rl_every`` count rollout batches, as the
     released verl run counts them; TRL counts optimizer steps, so each is
     multiplied by the optimizer steps per rollout batch (the warm-up itself is
-    applied per rollout batch by ``rollout_lr_scheduler``). ``steps_per_generation``
-    optimizer steps per generation batch with gradient_accumulation_steps = 1:
-    the updates after the first are off-policy, which is what makes clipping act
-    (equal values of the two would silently make training on-policy again).
+    applied per rollout batch by ``rollout_lr_scheduler``). ``rl.grpo.steps_per_generation``
+    optimizer steps per generation batch: the updates after the first are
+    off-policy, which is what makes clipping act. Each optimizer step accumulates
+    its mini-batch over gradient_accumulation_steps micro-batches of
+    ``rl.grpo.micro_batch_size`` sequences per process (``GRPOSettings.batch_split``);
+    TRL's own ``steps_per_generation`` counts those micro-batches, so it is
+    ``rl.grpo.steps_per_generation`` x the accumulation steps. TRL's ``dapo``,
+    ``grpo`` and ``dr_grpo`` losses are normalised per mini-batch, so the
+    gradient of a step does not depend on the micro-batch (up to float
+    reduction order); ``bnpo`` averages per micro-batch.
     ``steps``: rollout batches, overriding ``rl.grpo.steps`` (the reference run).
     ``processes``: the job's training processes; each holds 1/processes of every
     mini-batch, so the global batch is the configured one whatever their number.
     ``tracking``: where the run reports (``tracking_settings``); none by default."""
     from trl import GRPOConfig
 
-    grpo.check_batch_split(processes)
+    micro_batch, accumulation = grpo.batch_split(processes)
     per_rollout = grpo.updates_per_rollout
     saving = checkpoints.trainer_args()
     if "save_steps" in saving:
@@ -225,9 +233,9 @@ def grpo_config(grpo: GRPOSettings, checkpoints: CheckpointDir, seed: int, use_c
     return GRPOConfig(
         **saving,
         max_steps=(steps or grpo.steps) * per_rollout,
-        per_device_train_batch_size=grpo.generation_batch // (grpo.steps_per_generation * processes),
-        steps_per_generation=grpo.steps_per_generation,
-        gradient_accumulation_steps=1,
+        per_device_train_batch_size=micro_batch,
+        steps_per_generation=grpo.steps_per_generation * accumulation,
+        gradient_accumulation_steps=accumulation,
         num_generations=grpo.num_generations,
         num_iterations=grpo.num_iterations,
         learning_rate=grpo.learning_rate,

@@ -137,6 +137,7 @@ class GRPOSettings(Settings):
     prompts_per_generation: int = setting(SECTION, "prompts_per_generation")
     num_generations: int = setting(SECTION, "num_generations")
     steps_per_generation: int = setting(SECTION, "steps_per_generation")
+    micro_batch_size: int | None = setting(SECTION, "micro_batch_size")
     num_iterations: int = setting(SECTION, "num_iterations")
     learning_rate: float = setting(SECTION, "learning_rate")
     warmup_steps: int = setting(SECTION, "warmup_steps")
@@ -178,11 +179,25 @@ class GRPOSettings(Settings):
     def check_batch_split(self, processes: int) -> None:
         """The generation batch splits evenly over the optimizer steps of a rollout
         batch and the training processes, so that the global batch is the configured
-        one whatever the process count."""
+        one whatever the process count; each process's share of a mini-batch splits
+        evenly into micro-batches."""
+        self.batch_split(processes)
+
+    def batch_split(self, processes: int) -> tuple[int, int]:
+        """(micro-batch, gradient accumulation steps) of each optimizer step on
+        ``processes`` processes: a mini-batch (generation_batch / steps_per_generation
+        sequences) is micro-batch x accumulation steps x processes sequences."""
         if self.generation_batch % (self.steps_per_generation * processes):
             raise ValueError(f"'rl.grpo' prompts_per_generation x num_generations ({self.generation_batch}) must be "
                              f"divisible by steps_per_generation ({self.steps_per_generation}) x the training "
                              f"processes ({processes}: resources.train.gpu, or resources.train.processes on the CPU)")
+        share = self.generation_batch // (self.steps_per_generation * processes)
+        micro = self.micro_batch_size or share
+        if share % micro:
+            raise ValueError(f"'rl.grpo.micro_batch_size' ({micro}) must divide each process's share of a mini-batch: "
+                             f"prompts_per_generation x num_generations ({self.generation_batch}) / steps_per_generation "
+                             f"({self.steps_per_generation}) / the training processes ({processes}) = {share}")
+        return micro, share // micro
 
     def without_dynamic_sampling(self) -> "GRPOSettings":
         """These settings with dynamic sampling off (the One-Shot reference run,

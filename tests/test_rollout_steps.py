@@ -195,3 +195,48 @@ def test_tensorboard_tracking_writes_each_step_under_the_runs_name(base, tmp_pat
     assert logged.keys() == measured.keys() and len(logged) >= 2
     assert [logged[s] for s in sorted(logged)] == pytest.approx([measured[s] for s in sorted(measured)], abs=1e-6)
     assert not list((tmp_path / "model").rglob("events.out.tfevents.*"))  # nothing in the model folder
+
+
+class BatchShape(TrainerCallback):
+    """The micro-batch and accumulation TRL trains with, and each update's learning rate."""
+
+    def __init__(self):
+        self.shape, self.lrs = None, []
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.shape = (args.per_device_train_batch_size, args.gradient_accumulation_steps, args.steps_per_generation)
+
+    def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
+        self.lrs.append(optimizer.param_groups[0]["lr"])
+
+
+def test_micro_batches_give_the_same_updates_and_learning_rates(base, tmp_path):
+    """rl.grpo.micro_batch_size splits each optimizer step's mini-batch into
+    gradient-accumulated micro-batches: the same optimizer steps, the same
+    learning rate at every step and the same weights (up to float reduction
+    order) as one forward/backward over the whole mini-batch. (A random reward:
+    the tiny base model gets every answer wrong, so ground truth moves nothing.)"""
+    import torch
+    from safetensors.torch import load_file
+
+    root, rows = base
+    grpo = {**GRPO, "steps": 3, "warmup_steps": 1}  # mini-batch: 4 prompts x 2 completions / 2 steps = 4 sequences
+    results = {}
+    for micro in (None, 2, 1):
+        out, seen = tmp_path / f"micro{micro}", BatchShape()
+        run_grpo(grpo_run(root, rows, "random_ungated", {"p": 0.5}, {**grpo, "micro_batch_size": micro}, out),
+                 Runtime(use_cpu=True, callbacks=(seen,)))
+        results[micro] = (seen, load_file(str(out / "model" / "model.safetensors")),
+                          pl.read_parquet(out / "history.parquet"), pl.read_parquet(out / "curves.parquet"))
+    assert results[None][0].shape == (4, 1, 2) and results[2][0].shape == (2, 2, 4) and results[1][0].shape == (1, 4, 8)
+    base_weights = load_file(str(root / "base" / "model.safetensors"))
+    full = results[None]
+    for micro in (2, 1):
+        seen, weights, history, curves = results[micro]
+        assert seen.lrs == full[0].lrs == pytest.approx([0.0, 0.0, 1e-3, 1e-3, 1e-3, 1e-3])
+        assert curves["step"].to_list() == full[3]["step"].to_list() == list(range(1, 7))
+        assert history.equals(full[2])  # the same completions and rewards in every rollout batch
+        for name, w in weights.items():
+            moved = full[1][name] - base_weights[name]
+            assert torch.allclose(w - base_weights[name], moved, atol=1e-6, rtol=1e-4), name
+        assert any(not torch.equal(full[1][n], base_weights[n]) for n in weights)  # training moved the weights
