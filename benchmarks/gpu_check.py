@@ -54,9 +54,11 @@ TINY = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "nu
 
 # rl.grpo of config/paper.yaml, resized: few rollout batches, small batch, short completions
 GPU_OVERRIDES = {"steps": 3, "prompts_per_generation": 8, "num_generations": 8, "steps_per_generation": 2,
+                 "micro_batch_size": 8,
                  "max_completion_length": 256, "warmup_steps": 0, "use_vllm": False,
                  "dynamic_sampling": {"enabled": False}}
 CPU_OVERRIDES = {"steps": 2, "prompts_per_generation": 4, "num_generations": 4, "steps_per_generation": 2,
+                 "micro_batch_size": 2,
                  "max_completion_length": 16, "warmup_steps": 0, "use_vllm": False, "model_dtype": "float32",
                  "dynamic_sampling": {"enabled": False}}
 SAMPLING = {"gpu": {"prompts": 64, "n": 8, "max_new_tokens": 256, "batch_size": 512},
@@ -152,7 +154,8 @@ def step_timer():
                            "parameter_class": type(param).__name__, "parameter_dtype": str(param.dtype),
                            "bf16_autocast": bool(args.bf16), "gradient_checkpointing": bool(args.gradient_checkpointing),
                            "per_device_train_batch_size": args.per_device_train_batch_size,
-                           "steps_per_generation": args.steps_per_generation}
+                           "steps_per_generation": args.steps_per_generation,
+                           "gradient_accumulation_steps": args.gradient_accumulation_steps}
             self.last = time.perf_counter()
 
         def on_step_end(self, args, state, control, **kwargs):

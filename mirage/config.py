@@ -184,6 +184,7 @@ def check_references(config: dict) -> None:
         if k > n:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
     check_samplers(config)
+    check_gpu_memory(config)
     check_paper_regimes(config, hub_benchmarks)
 
 
@@ -215,6 +216,38 @@ def check_training_processes(config: dict) -> None:
         raise ConfigError(f"config error: the majority_vote claim votes within a process: 'rl.grpo."
                           f"prompts_per_generation' ({grpo['prompts_per_generation']}) must be a multiple of the "
                           f"training processes ({procs})")
+
+
+def check_gpu_memory(config: dict) -> None:
+    """Every GPU job of a model with a ``shape`` fits its GPU (``plan.gpu``), by the
+    memory estimate of ``mirage.memory``: the training jobs and the vLLM sampling jobs."""
+    from mirage import memory
+
+    plan = config.get("plan") or {}
+    gpu = plan.get("gpu", "h100")
+    gpu_gib = (plan.get("gpu_memory_gib") or {}).get(gpu)
+    train, sample = resources(config, "train"), resources(config, "sample")
+    if gpu_gib is None:
+        if train["gpu"] or sample["gpu"]:
+            raise ConfigError(f"config error: 'plan.gpu_memory_gib' has no entry for plan.gpu '{gpu}' "
+                              f"(known: {', '.join(sorted(plan.get('gpu_memory_gib') or {}))}): add its memory in GiB")
+        return
+    grpo = GRPOSettings.from_dict(config["rl"]["grpo"])
+    samplers = [("sampler", config["sampler"]), ("evaluation.sampler", evaluation_sampler(config))]
+    for name, model in config["models"].items():
+        shape = memory.ModelShape.from_model(model)
+        if shape is None:
+            continue
+        problems = []
+        if train["gpu"]:
+            problems.append(memory.training_refusal(name, shape, grpo, config["rl"].get("distributed", "ddp"),
+                                                    train["gpu"], gpu, gpu_gib))
+        if sample["gpu"]:
+            problems += [memory.sampling_refusal(name, shape, sampler, gpu, gpu_gib, key)
+                         for key, sampler in samplers if sampler.get("backend") == "vllm"]
+        for problem in problems:
+            if problem:
+                raise ConfigError(f"config error: {problem}")
 
 
 def check_claim_settings(config: dict) -> None:
