@@ -30,6 +30,7 @@ from pathlib import Path
 
 import polars as pl
 
+from mirage import memory
 from mirage.selection import reference_steps
 from mirage.settings import GRPOSettings
 
@@ -46,6 +47,14 @@ TOKENS = ("tokens = generated tokens. Sampling: problems x n x expected completi
           "task's expected_tokens (capped by the max), else half the max")
 
 
+LIMIT = ("h limit = runtime x attempts (the rule's retries + 1): a training job checkpoints before its time limit "
+         "and its retry resumes there, so its hours may span attempts; a sampling job's may not")
+MEMORY = ("GiB/GPU: peak memory per GPU of a job (mirage/memory.py): a training process's weights, gradients and "
+          "optimizer states under rl.distributed, working copies, one micro-batch's activations with gradient "
+          "checkpointing (an upper fit of H200 measurements, benchmarks/results/gpu_memory.json), the colocated "
+          "vLLM's share and 2 GiB of overhead; a vLLM sampling job: its gpu_memory_utilization share")
+
+
 class PlanGap(Exception):
     """A number the config cannot give; its message says which and why."""
 
@@ -59,6 +68,7 @@ class DagJob:
     params: dict
     gpus: int = 0
     runtime_min: int | None = None
+    attempts: int = 1          # the rule's retries + 1
 
 
 @dataclass
@@ -106,7 +116,8 @@ def dag_jobs(configfiles: list[Path], snakefile: Path = SNAKEFILE) -> tuple[list
 def _dag_job(job) -> DagJob:
     runtime = job.resources.get("runtime")
     return DagJob(rule=job.rule.name, wildcards=dict(job.wildcards_dict), params=dict(job.params.items()),
-                  gpus=int(job.resources.get("gpu", 0) or 0), runtime_min=runtime if isinstance(runtime, int) else None)
+                  gpus=int(job.resources.get("gpu", 0) or 0), runtime_min=runtime if isinstance(runtime, int) else None,
+                  attempts=int(job.rule.restart_times or 0) + 1)
 
 
 # -- tokens --------------------------------------------------------------------------------
@@ -230,12 +241,28 @@ def model_throughput(config: dict, model: str | None) -> dict:
 
 # -- the plan ------------------------------------------------------------------------------
 
+def job_memory(job: DagJob, config: dict) -> float | None:
+    """Peak GiB per GPU of a GPU job (``mirage.memory``): a GRPO job, or a vLLM sampling
+    job; None without a GPU, a model shape or an estimate for its kind."""
+    shape = memory.ModelShape.from_model(config["models"].get(job.wildcards.get("model"), {}))
+    gpu_gib = config["plan"].get("gpu_memory_gib", {}).get(config["plan"]["gpu"])
+    if not job.gpus or shape is None or gpu_gib is None:
+        return None
+    if "grpo" in job.params:
+        return memory.training_memory(shape, GRPOSettings.from_dict(job.params["grpo"]),
+                                      job.params.get("distributed", "ddp"), job.gpus, gpu_gib).peak
+    sampler = job.params.get("sampler") or {}
+    if sampler.get("backend") == "vllm":
+        return memory.sampling_memory(shape, sampler, gpu_gib).share
+    return None
+
+
 def job_row(job: DagJob, config: dict) -> dict:
-    """A job's plan: its tokens, GPU-hours and wall hours, or the gap that leaves them empty."""
+    """A job's plan: its tokens, GPU-hours, wall hours and memory per GPU, or the gap that leaves them empty."""
     row = {"rule": job.rule, "model": job.wildcards.get("model"), "task": job.wildcards.get("task"),
-           "gpus": job.gpus, "runtime_min": job.runtime_min, "tokens": None, "kind": None,
+           "gpus": job.gpus, "runtime_min": job.runtime_min, "attempts": job.attempts, "tokens": None, "kind": None,
            "tokens_per_s": None, "gpu_hours": 0.0 if job.gpus == 0 else None, "wall_hours": None, "gap": None,
-           "backend": (job.params.get("sampler") or {}).get("backend")}
+           "backend": (job.params.get("sampler") or {}).get("backend"), "mem_gib": job_memory(job, config)}
     try:
         tokens, kind = job_tokens(job, config["tasks"])
         row.update(tokens=None if tokens is None else round(tokens), kind=kind)
@@ -252,8 +279,9 @@ def job_row(job: DagJob, config: dict) -> dict:
 
 
 JOB_SCHEMA = {"rule": pl.String, "model": pl.String, "task": pl.String, "gpus": pl.Int64, "runtime_min": pl.Int64,
-              "tokens": pl.Int64, "kind": pl.String, "tokens_per_s": pl.Float64, "gpu_hours": pl.Float64,
-              "wall_hours": pl.Float64, "gap": pl.String, "backend": pl.String}
+              "attempts": pl.Int64, "tokens": pl.Int64, "kind": pl.String, "tokens_per_s": pl.Float64,
+              "gpu_hours": pl.Float64, "wall_hours": pl.Float64, "gap": pl.String, "backend": pl.String,
+              "mem_gib": pl.Float64}
 
 
 def rule_table(jobs: pl.DataFrame, rule_order: list[str]) -> pl.DataFrame:
@@ -270,6 +298,8 @@ def rule_table(jobs: pl.DataFrame, rule_order: list[str]) -> pl.DataFrame:
         pl.col("gpu_hours").is_null().sum().cast(pl.Int64).alias("unpriced_jobs"),
         pl.col("wall_hours").max().alias("hours_per_job"),
         pl.col("runtime_min").max().alias("runtime_min"),
+        pl.col("attempts").min().alias("attempts"),
+        pl.col("mem_gib").max().alias("mem_gib_per_gpu"),
         pl.col("kind").drop_nulls().first().alias("kind"),
     ).with_columns(
         tokens=pl.when(pl.col("_generates")).then(pl.col("tokens")),
@@ -312,12 +342,26 @@ def plan_notes(jobs: pl.DataFrame, rules: pl.DataFrame, config: dict) -> list[st
     a job's runtime resource, and what the estimate bounds rather than predicts."""
     gaps = jobs.filter(pl.col("gap").is_not_null()).group_by("gap").len()
     notes = [f"{gap} ({n} job{'s' * (n > 1)})" for gap, n in sorted(gaps.iter_rows())]
-    timed = rules.filter(pl.col("hours_per_job").is_not_null() & pl.col("runtime_min").is_not_null())
-    for row in timed.iter_rows(named=True):
-        if row["hours_per_job"] * 60 > row["runtime_min"]:
-            notes.append(f"{row['rule']}: up to {row['hours_per_job']:,.1f} h per job at this throughput, more than "
-                         f"its runtime resource ({row['runtime_min']:,} min = {row['runtime_min'] / 60:,.1f} h)")
+    notes += [over_time(row) for row in rules.iter_rows(named=True) if over_time(row)]
+    gpu_gib = config["plan"].get("gpu_memory_gib", {}).get(config["plan"]["gpu"])
+    for row in rules.filter(pl.col("mem_gib_per_gpu").is_not_null()).iter_rows(named=True):
+        if gpu_gib is not None and row["mem_gib_per_gpu"] > gpu_gib:
+            notes.append(f"{row['rule']}: {row['mem_gib_per_gpu']:,.1f} GiB per GPU, more than the "
+                         f"{gpu_gib:,.1f} GiB of {config['plan']['gpu']} (python -m mirage check-config says which setting)")
     return notes + caveats(jobs, config)
+
+
+def over_time(row: dict) -> str | None:
+    """A rule whose longest job cannot finish within its runtime x attempts, and what to change; None if it can."""
+    hours, runtime, attempts = row["hours_per_job"], row["runtime_min"], row["attempts"] or 1
+    if hours is None or runtime is None or hours * 60 <= runtime * attempts:
+        return None
+    need = -(-hours * 60 // runtime)
+    what = ("a training job resumes from the checkpoint it writes before its time limit: raise "
+            f"resources.train.retries to {int(need) - 1} or more, or runtime" if row["kind"] == "train" else
+            "split it into more jobs (sampler.shards) or raise its runtime")
+    return (f"{row['rule']}: up to {hours:,.1f} h per job at this throughput, more than its runtime "
+            f"({runtime:,} min = {runtime / 60:,.1f} h) x {attempts} attempt{'s' * (attempts > 1)}: {what}")
 
 
 def caveats(jobs: pl.DataFrame, config: dict) -> list[str]:
@@ -372,20 +416,22 @@ def _number(value, digits: int = 1) -> str:
 
 def format_plan(plan: Plan) -> str:
     """The plan as text: the table per rule, its total, and what it rests on."""
-    head = f"{'rule':<24} {'jobs':>5} {'GPUs/job':>8} {'tokens':>19} {'GPU-hours':>12} {'h/job':>8}  no estimate"
+    head = (f"{'rule':<24} {'jobs':>5} {'GPUs/job':>8} {'tokens':>19} {'GPU-hours':>12} {'h/job':>8} "
+            f"{'h limit':>8} {'GiB/GPU':>8}  no estimate")
     lines = [f"Cost plan of {plan.label}, priced on {plan.gpu}",
              "Jobs: Snakemake's dry run of the whole study (every job, as from an empty results/).", "", head,
              "-" * len(head)]
     for r in plan.rules.iter_rows(named=True):
+        limit = r["runtime_min"] * (r["attempts"] or 1) / 60 if r["runtime_min"] and r["gpus_per_job"] else None
         lines.append(f"{r['rule']:<24} {r['jobs']:>5} {r['gpus_per_job']:>8} {_number(r['tokens'], 0):>19} "
-                     f"{_number(r['gpu_hours']):>12} {_number(r['hours_per_job']):>8}  "
-                     f"{r['unpriced_jobs'] or '':>}")
+                     f"{_number(r['gpu_hours']):>12} {_number(r['hours_per_job']):>8} {_number(limit):>8} "
+                     f"{_number(r['mem_gib_per_gpu']):>8}  {r['unpriced_jobs'] or '':>}")
     tokens = plan.jobs["tokens"].sum()
     missing = f" ({plan.unpriced_jobs} job(s) without an estimate, see the notes)" if plan.unpriced_jobs else ""
     total = f"{_number(tokens, 0):>19} {_number(plan.total_gpu_hours):>12}"
     lines += ["-" * len(head), f"{'total':<24} {plan.jobs.height:>5} {'':>8} {total}",
               "", f"total: {plan.total_gpu_hours:,.1f} GPU-hours on {plan.gpu}{missing}", "",
-              TOKENS + ".", FORMULA + "."]
+              TOKENS + ".", FORMULA + ".", LIMIT + ".", MEMORY + "."]
     lines += ["", "Based on:"] + [f"- {d}" for d in plan.details]
     if plan.notes:
         lines += ["", "Notes:"] + [f"- {n}" for n in plan.notes]

@@ -11,6 +11,7 @@ rule sample_base:
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
+    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:
@@ -80,6 +81,7 @@ rule contamination_check:
     conda:
         "../envs/torch.yaml"
     threads: res("sample", "threads")
+    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:

@@ -75,9 +75,16 @@ def res(group, key):
 
 
 def rule_resources(group):
-    """The ``resources:`` of a rule from the config's resources section."""
+    """The ``resources:`` of a rule from the config's resources section; a GPU job is
+    kept on one node (``nodes``: SLURM's --nodes, which the plugin passes only when set)."""
     r = resources(config, group)
-    return dict(gpu=r["gpu"], mem_mb=r["mem_mb"], runtime=r["runtime"], cpus_per_task=r["cpus_per_task"])
+    extra = dict(nodes=r["nodes"]) if r["gpu"] else {}
+    return dict(gpu=r["gpu"], mem_mb=r["mem_mb"], runtime=r["runtime"], cpus_per_task=r["cpus_per_task"], **extra)
+
+
+def rule_retries(group):
+    """A rule's ``retries:`` from the config (None: the profile's --retries)."""
+    return resources(config, group).get("retries")
 
 
 # -- RL claims ---------------------------------------------------------------------------------

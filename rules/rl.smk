@@ -14,6 +14,7 @@ rule sample_votes:
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
+    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:
@@ -64,6 +65,7 @@ rule one_shot_reference:
     conda:
         "../envs/gpu.yaml"
     threads: res("train", "threads")
+    retries: rule_retries("train")
     resources:
         **rule_resources("train"),
     params:
@@ -134,6 +136,7 @@ rule train_claim:
     conda:
         "../envs/gpu.yaml"
     threads: res("train", "threads")
+    retries: rule_retries("train")
     resources:
         **rule_resources("train"),
     params:
@@ -165,6 +168,7 @@ rule evaluate_claim:
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
+    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:
@@ -196,6 +200,7 @@ rule evaluate_base:
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
+    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:

@@ -8,6 +8,9 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$REPO/.venv/bin"
 WORK="$(mktemp -d /tmp/mirage-slurm-ci.XXXXXX)"
 export MIRAGE_SLURM_DIR="$WORK/cluster" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
+# the cluster's GPUs are fake (GRES on /dev/null): its GPU jobs may run on the CPU (mirage.devices;
+# sbatch hands the submitting environment to every job)
+export MIRAGE_ALLOW_CPU=1
 
 # the trap first: a start that fails half-way still stops what it started
 trap '"$REPO/scripts/local-slurm.sh" stop' EXIT
@@ -47,8 +50,12 @@ printf 'rl: {grpo: {steps: 4}}\nmodels: {toy_k: {sft: {steps: 150}}}\n' >"$WORK/
 # (the target first: --set-resources takes every word after it)
 (cd "$WORK" && timeout -s INT 900 "$BIN/snakemake" results/rl/toy_k/add/random/seed1/curves.parquet \
     -s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/two-gpu.yaml" --profile slurm \
-    --directory "$WORK/two-gpu" "${LOCAL[@]}" --set-resources train_claim:gpu=2 train_claim:cpus_per_task=2) \
+    --directory "$WORK/two-gpu" "${LOCAL[@]}" --verbose --set-resources train_claim:gpu=2 train_claim:cpus_per_task=2) \
     >"$WORK/run-2gpu.log" 2>&1 || { tail -50 "$WORK/run-2gpu.log"; exit 1; }
+# the sbatch call of the training job keeps its GPUs on one node (resources.train.nodes)
+# (its only GPU job, so the only sbatch call with --nodes)
+grep 'sbatch call' "$WORK/run-2gpu.log" | grep -q -- '--nodes=1' \
+    || { grep 'sbatch call:' "$WORK/run-2gpu.log" >&2; echo "the 2-GPU job was not submitted with --nodes=1" >&2; exit 1; }
 job=$(squeue -h -t all -o '%i %k' | awk '/rule_train_claim/ {print $1}' | sort -n | tail -1)
 scontrol show job "$job" | grep -E 'TresPerJob|NumTasks|NumNodes'
 scontrol show job "$job" | grep -q 'TresPerJob=gres:gpu:2' || { echo "job $job did not ask SLURM for 2 GPUs" >&2; exit 1; }

@@ -1,0 +1,28 @@
+"""A job granted GPUs that torch cannot use stops at once, with one line saying why."""
+
+import pytest
+
+from mirage.devices import ALLOW_CPU, NoUsableGPU, check_granted_gpus, driver_version
+
+
+def test_a_gpu_job_without_a_usable_gpu_stops_with_what_it_was_granted(monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    env = {"CUDA_VISIBLE_DEVICES": "0,1,2,3,4,5,6,7", "SLURM_GPUS_ON_NODE": "8"}
+    with pytest.raises(NoUsableGPU) as stop:
+        check_granted_gpus(8, "job train_claim", env)
+    line = str(stop.value)
+    assert "\n" not in line and "granted 8 GPU(s)" in line and "CUDA_VISIBLE_DEVICES=0,1,2,3,4,5,6,7" in line
+    assert f"torch {torch.__version__} sees no CUDA device" in line and ALLOW_CPU in line
+    # a test cluster with fake GPUs runs its jobs on the CPU when it says so
+    assert check_granted_gpus(8, "job train_claim", {**env, ALLOW_CPU: "1"}) is False
+    assert check_granted_gpus(0, "job passk_table", {}) is False  # no GPU asked for: nothing to check
+
+
+def test_the_driver_version_is_read_from_the_kernel_module(tmp_path):
+    proc = tmp_path / "version"
+    proc.write_text("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  Release Build  (dvs-builder)\n"
+                    "GCC version:  gcc version 12.2.0\n")
+    assert driver_version(proc) == "580.159.04"
+    assert driver_version(tmp_path / "missing") is None
