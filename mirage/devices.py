@@ -18,7 +18,7 @@ from pathlib import Path
 ALLOW_CPU = "MIRAGE_ALLOW_CPU"
 # CUDA 13.0's minimum Linux driver (its release notes' compatibility table: >= 580.65.06);
 # requirements-gpu.lock's torch 2.13.0 is a CUDA 13 build
-MIN_DRIVER_CUDA13 = (580, 65, 6)
+MIN_DRIVER_CUDA13 = "580.65.06"
 
 
 class NoUsableGPU(RuntimeError):
@@ -57,8 +57,8 @@ def check_granted_gpus(gpus: int, what: str, environ=None) -> bool:
     build = torch.version.cuda or "none (a CPU build)"
     hint = ""
     if driver and torch.version.cuda and torch.version.cuda.startswith("13") and \
-            parse_version(driver) < MIN_DRIVER_CUDA13:
-        hint = f"; CUDA 13 needs driver >= {'.'.join(map(str, MIN_DRIVER_CUDA13))}"
+            parse_version(driver) < parse_version(MIN_DRIVER_CUDA13):
+        hint = f"; CUDA 13 needs driver >= {MIN_DRIVER_CUDA13}"
     raise NoUsableGPU(
         f"{what} was granted {gpus} GPU(s) (CUDA_VISIBLE_DEVICES={visible}, "
         f"SLURM_GPUS_ON_NODE={environ.get('SLURM_GPUS_ON_NODE', 'unset')}) but torch {torch.__version__} sees no CUDA "

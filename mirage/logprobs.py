@@ -121,11 +121,16 @@ def _round_up(n: int, multiple: int | None) -> int:
 
 
 def chunked_token_logprobs(hidden: torch.Tensor, targets: torch.Tensor, lm_head, temperature: float,
-                           chunk_size: int, logit_scale: float = 1.0, softcap: float | None = None) -> torch.Tensor:
+                           chunk_size: int, logit_scale: float = 1.0, softcap: float | None = None,
+                           calls: int = 0) -> torch.Tensor:
     """log p(target) of each row of ``hidden`` (N, H) through ``lm_head``, at most
-    ``chunk_size`` rows of vocabulary-wide logits at a time; float32 (N,)."""
+    ``chunk_size`` rows of vocabulary-wide logits at a time; float32 (N,). ``calls``:
+    call ``lm_head`` at least this often (on one dummy row after the real chunks), so
+    that processes of a sharded engine make the same parameter gathers."""
     out = torch.empty(hidden.shape[0], dtype=torch.float32, device=hidden.device)
     inv_t = 1.0 / temperature
+    for _ in range(calls - _chunks(hidden.shape[0], chunk_size)):
+        lm_head(hidden.new_zeros(1, hidden.shape[-1]))
     for start in range(0, hidden.shape[0], chunk_size):
         end = min(start + chunk_size, hidden.shape[0])
         z = lm_head(hidden[start:end]).float()
@@ -138,6 +143,29 @@ def chunked_token_logprobs(hidden: torch.Tensor, targets: torch.Tensor, lm_head,
         out[start:end] = target - torch.logsumexp(z, dim=-1)
         del z
     return out
+
+
+def _chunks(rows: int, chunk_size: int) -> int:
+    return -(-rows // chunk_size)
+
+
+def collective_call_counts(batches: list[int], device) -> list[int]:
+    """The LM-head calls of each micro-batch (``batches``: this process's), made equal
+    over the processes of a job: the elementwise maximum, over as many micro-batches as
+    the process with the most has. Under ZeRO-3 or FSDP2 every forward of a module
+    gathers its parameters collectively; processes that call the backbone or the LM
+    head a different number of times wait on each other until the job's timeout. One
+    process (or none initialised): ``batches`` as they are."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return batches
+    count = torch.tensor([len(batches)], dtype=torch.long, device=device)
+    dist.all_reduce(count, op=dist.ReduceOp.MAX)
+    calls = torch.zeros(int(count.item()), dtype=torch.long, device=device)
+    calls[:len(batches)] = torch.as_tensor(batches, dtype=torch.long)
+    dist.all_reduce(calls, op=dist.ReduceOp.MAX)
+    return [int(c) for c in calls.tolist()]
 
 
 def completion_token_logprobs(
@@ -179,16 +207,29 @@ def completion_token_logprobs(
     mask = torch.zeros(n, completion_width, dtype=torch.long)
     for i, c in enumerate(completion_ids):
         mask[i, :len(c)] = 1
-    if n == 0 or completion_width == 0:
-        return logps, mask
     logit_scale, softcap = logit_transform(model)
     autocast = autocast or nullcontext
     pad_id = 0 if pad_id is None else pad_id
+    starts = list(range(0, n, batch_size)) if completion_width else []
+    # the same backbone and LM-head calls, in the same order, on every process (collective_call_counts)
+    calls = collective_call_counts(
+        [_chunks(sum(len(c) for c in completion_ids[start:start + batch_size]), chunk_size) for start in starts], device)
+    if not calls:
+        return logps, mask
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            for start in range(0, n, batch_size):
+            for index, lm_calls in enumerate(calls):
+                if index >= len(starts):  # a micro-batch other processes have and this one has not
+                    with autocast():
+                        hidden = model.base_model(input_ids=torch.full((1, 1), pad_id, device=device),
+                                                  attention_mask=torch.ones(1, 1, dtype=torch.long, device=device),
+                                                  use_cache=False).last_hidden_state
+                        chunked_token_logprobs(hidden[0, :0], torch.zeros(0, dtype=torch.long, device=device), lm_head,
+                                               temperature, chunk_size, logit_scale, softcap, calls=lm_calls)
+                    continue
+                start = starts[index]
                 end = min(start + batch_size, n)
                 ids, attn = _padded_rows(prompt_ids[start:end], completion_ids[start:end], prompt_width,
                                          completion_width, pad_id)
@@ -200,7 +241,7 @@ def completion_token_logprobs(
                     hidden = hidden[:, prompt_width - 1:prompt_width + completion_width - 1].to(device)
                     valid = attn[:, prompt_width:].bool()
                     rows = chunked_token_logprobs(hidden[valid], ids[:, prompt_width:][valid], lm_head,
-                                                  temperature, chunk_size, logit_scale, softcap)
+                                                  temperature, chunk_size, logit_scale, softcap, calls=lm_calls)
                 del hidden
                 block = torch.zeros(end - start, completion_width, dtype=torch.float32, device=device)
                 block[valid] = rows

@@ -26,3 +26,10 @@ def test_the_driver_version_is_read_from_the_kernel_module(tmp_path):
                     "GCC version:  gcc version 12.2.0\n")
     assert driver_version(proc) == "580.159.04"
     assert driver_version(tmp_path / "missing") is None
+
+
+def test_make_gpu_env_states_the_driver_the_check_requires(repo):
+    from mirage.devices import MIN_DRIVER_CUDA13
+
+    makefile = (repo / "Makefile").read_text()
+    assert f"driver >= {MIN_DRIVER_CUDA13}" in makefile and "scripts/check_driver.py" in makefile

@@ -270,3 +270,59 @@ def test_no_batch_by_sequence_by_vocabulary_logits():
     with LargestVocabTensor(vocab) as traced_old:
         old_full_batch_mean_logprobs(model, prompts, completions, 0.9, 0)
     assert traced_old.rows_f32 >= len(prompts) * 31
+
+
+# -- several processes: the same collective calls ---------------------------------------------
+
+def _scoring_process(rank, world, store_path, out_dir):
+    """One process of a 2-process job (gloo): its own completions, of other lengths than the
+    other process's; it counts its backbone and LM-head calls (the calls a sharded engine
+    gathers parameters in) and writes them with its log-probabilities."""
+    import json
+
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{store_path}", rank=rank, world_size=world)
+    try:
+        model = tiny_llama(40, seed=7)
+        calls = {"backbone": 0, "lm_head": 0}
+        model.base_model.register_forward_hook(lambda *a: calls.__setitem__("backbone", calls["backbone"] + 1))
+        model.get_output_embeddings().register_forward_hook(lambda *a: calls.__setitem__("lm_head", calls["lm_head"] + 1))
+        prompts, completions = _process_batch(rank)
+        logps, mask = completion_token_logprobs(model, prompts, completions, temperature=TEMPERATURE, pad_id=0,
+                                                layout=ScoringLayout(batch_size=2, chunk_size=3))
+        counts = [None] * world
+        dist.all_gather_object(counts, calls)
+        (out_dir / f"rank{rank}.json").write_text(json.dumps({"counts": counts, "logps": logps.tolist()}))
+    finally:
+        dist.destroy_process_group()
+
+
+def _process_batch(rank):
+    """Rank 0: 4 short completions; rank 1: 6 long ones (more micro-batches and chunks)."""
+    g = torch.Generator().manual_seed(rank)
+    n, length = (4, 2) if rank == 0 else (6, 9)
+    prompts = [torch.randint(1, 40, (3,), generator=g).tolist() for _ in range(n)]
+    completions = [torch.randint(1, 40, (length - i % 2,), generator=g).tolist() for i in range(n)]
+    return prompts, completions
+
+
+def test_processes_with_other_completion_lengths_make_the_same_calls(tmp_path):
+    """Under ZeRO-3 or FSDP2 every call of the backbone or the LM head gathers parameters
+    collectively: two processes whose completions differ in number and length must call
+    both equally often (else the job hangs until its timeout), and get the log-probabilities
+    a single process computes for the same rows."""
+    import json
+
+    import torch.multiprocessing as mp
+
+    mp.spawn(_scoring_process, args=(2, str(tmp_path / "store"), tmp_path), nprocs=2, join=True)
+    results = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    counts = results[0]["counts"]
+    assert counts[0] == counts[1], counts
+    assert counts[0]["backbone"] == 3 and counts[0]["lm_head"] >= 6  # rank 1's 3 micro-batches of 2 x 8-9 tokens
+    for rank, result in enumerate(results):
+        prompts, completions = _process_batch(rank)
+        alone, _ = completion_token_logprobs(tiny_llama(40, seed=7), prompts, completions, temperature=TEMPERATURE,
+                                             pad_id=0, layout=ScoringLayout(batch_size=2, chunk_size=3))
+        assert torch.tensor(result["logps"]).equal(alone)
