@@ -20,6 +20,8 @@ import json
 import logging
 import os
 import shutil
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -180,3 +182,89 @@ def job_checkpoints(snakemake, every_key: str):
     folder = os.path.join(cfg.dir, *parts)
     key = run_key(dict(snakemake.params.items()), list(snakemake.input))
     return CheckpointDir(folder, getattr(cfg, every_key), cfg.keep), key
+
+
+# -- checkpoints by the clock: a run longer than its job's time limit ---------------------------
+
+EXIT_TIME_LIMIT = 75  # a training process that stopped at its time limit after a checkpoint (EX_TEMPFAIL)
+TIME_LIMIT_ENV = "MIRAGE_TIME_LIMIT"  # "1": stop before the runtime ends outside SLURM too (tests)
+
+
+class TimeLimitReached(RuntimeError):
+    """A training job stopped before its runtime limit, after a checkpoint: its retry resumes there."""
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """When a GRPO job checkpoints by the clock: at ``deadline`` (seconds since the epoch;
+    None: never) it checkpoints at the next rollout-batch boundary and stops; every
+    ``every`` seconds (0: never) it checkpoints there and goes on."""
+
+    deadline: float | None = None
+    every: float = 0.0
+
+    @classmethod
+    def for_job(cls, snakemake, started: float, environ=None) -> "TimeLimit":
+        """A GRPO job's: ``checkpoints.rl_minutes``, and, where a scheduler enforces its
+        ``runtime`` resource (a SLURM job; ``MIRAGE_TIME_LIMIT=1`` anywhere), the deadline
+        ``checkpoints.stop_before_limit`` minutes before it ends, counted from ``started``
+        (none where the runtime is not longer than that). Nothing without checkpoints."""
+        environ = os.environ if environ is None else environ
+        cfg = CheckpointSettings.from_dict(snakemake.config.get("checkpoints"))
+        runtime = snakemake.resources.get("runtime")
+        if cfg.rl_every <= 0:
+            return cls()
+        enforced = "SLURM_JOB_ID" in environ or environ.get(TIME_LIMIT_ENV) == "1"
+        deadline = None
+        if enforced and isinstance(runtime, (int, float)) and runtime > cfg.stop_before_limit:
+            deadline = started + (runtime - cfg.stop_before_limit) * 60
+        return cls(deadline=deadline, every=cfg.rl_minutes * 60)
+
+    @property
+    def active(self) -> bool:
+        return self.deadline is not None or self.every > 0
+
+
+def agreed_flags(*flags: bool) -> list[bool]:
+    """Each flag true on any process of the job (one all-reduce), so that every process
+    saves and stops at the same step; the flags themselves on one process."""
+    import torch
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return list(flags)
+    device = "cuda" if dist.get_backend() == "nccl" else "cpu"
+    values = torch.tensor([int(f) for f in flags], dtype=torch.long, device=device)
+    dist.all_reduce(values, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in values.tolist()]
+
+
+def clock_callback(limit: TimeLimit, updates_per_rollout: int, clock=time.time):
+    """A TrainerCallback that, at a rollout-batch boundary (a checkpoint there resumes
+    exactly), saves when ``limit.every`` seconds passed since the last save and saves and
+    stops the training once ``limit.deadline`` passed; ``stopped`` tells the run."""
+    from transformers import TrainerCallback
+
+    class ClockCheckpoints(TrainerCallback):
+        stopped = False
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.last = clock()
+
+        def on_save(self, args, state, control, **kwargs):
+            self.last = clock()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step % updates_per_rollout or state.global_step >= state.max_steps:
+                return control
+            now = clock()
+            stop, save = agreed_flags(limit.deadline is not None and now >= limit.deadline,
+                                      limit.every > 0 and now - self.last >= limit.every)
+            if stop or save:
+                control.should_save = True
+            if stop:
+                control.should_training_stop = True
+                self.stopped = True
+            return control
+
+    return ClockCheckpoints()

@@ -31,7 +31,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mirage.checkpoints import CheckpointDir
+from mirage.checkpoints import EXIT_TIME_LIMIT, CheckpointDir, TimeLimit, TimeLimitReached
 from mirage import provenance
 from mirage.registry import Registry
 from mirage.workflow import offline_hub
@@ -54,13 +54,15 @@ class TrainingJob:
     ``arguments``: its run specification (``ClaimJob``, ``ReferenceJob``) as a dict;
     ``checkpoints``: the job's checkpoint folder (``root``, ``every``, ``keep``);
     ``resume_key``: what ties the folder to this job's params and inputs;
-    ``provenance``: the job's params, recorded in the tables it writes."""
+    ``provenance``: the job's params, recorded in the tables it writes;
+    ``time_limit``: its ``mirage.checkpoints.TimeLimit`` as a dict."""
 
     function: str
     arguments: dict
     checkpoints: dict
     resume_key: str
     provenance: dict = field(default_factory=dict)
+    time_limit: dict = field(default_factory=dict)
 
     def checkpoint_dir(self) -> CheckpointDir:
         return CheckpointDir(**self.checkpoints)
@@ -69,7 +71,8 @@ class TrainingJob:
         """Run the job in this process (one of its processes when several)."""
         function, spec = JOB_FUNCTIONS.lookup(self.function)
         function(spec.from_dict(self.arguments),
-                 Runtime(threads=threads, checkpoints=self.checkpoint_dir(), resume_key=self.resume_key))
+                 Runtime(threads=threads, checkpoints=self.checkpoint_dir(), resume_key=self.resume_key,
+                         time_limit=TimeLimit(**self.time_limit)))
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=1))
@@ -155,6 +158,9 @@ def run_training_job(job: TrainingJob, processes: int, threads: int, engine: str
             output.flush()
         done = subprocess.run(command, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,
                               preexec_fn=die_with_parent)
+    if done.returncode == EXIT_TIME_LIMIT:
+        raise TimeLimitReached(f"the job's {processes} training processes stopped before the job's time limit after "
+                               "a checkpoint (above in this log): run the job again (its retry) to resume from there")
     if done.returncode:
         raise RuntimeError(f"the job's {processes} training processes failed (exit status {done.returncode}); "
                            "their output is above in this log")
@@ -171,14 +177,19 @@ def main(argv: list[str] | None = None) -> int:
                         format=f"%(asctime)s [process {rank}] %(levelname)s %(name)s: %(message)s")
     offline_hub()
     job = TrainingJob.read(argv[0])
+    status = 0
     with provenance.recording(job.provenance):
-        job.call(int(os.environ.get("MIRAGE_THREADS", "1")))
+        try:
+            job.call(int(os.environ.get("MIRAGE_THREADS", "1")))
+        except TimeLimitReached as stop:
+            logging.getLogger(__name__).warning("%s", stop)
+            status = EXIT_TIME_LIMIT
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()  # else gloo's threads may abort the exit ("terminate called ...")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -17,8 +17,8 @@ from pathlib import Path
 import polars as pl
 
 from mirage.atomic import atomic_directory
-from mirage.checkpoints import (CheckpointDir, barrier, checkpoint_step, load_extra_state, process_rank,
-                                resume_callback)
+from mirage.checkpoints import (CheckpointDir, TimeLimit, TimeLimitReached, barrier, checkpoint_step, clock_callback,
+                                load_extra_state, process_rank, resume_callback)
 from mirage.claims import Claim, get_claim
 from mirage.dynamic_sampling import DynamicSamplingMixin
 from mirage.logprobs import PromptIdsMixin
@@ -365,13 +365,16 @@ class Runtime:
     """How a job runs here, not what it computes: ``threads`` for torch;
     ``use_cpu`` (None: what the job was given, i.e. no visible GPU); its
     ``checkpoints`` folder (None: none kept) and the ``resume_key`` tying it to
-    the job; more transformers ``TrainerCallback``s."""
+    the job; more transformers ``TrainerCallback``s; ``time_limit``: checkpoints
+    by the clock, and when to stop for the job's retry to resume
+    (``mirage.checkpoints.TimeLimit``)."""
 
     threads: int = 1
     use_cpu: bool | None = None
     checkpoints: CheckpointDir | None = None
     resume_key: str = ""
     callbacks: tuple = ()
+    time_limit: TimeLimit = TimeLimit()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -408,6 +411,7 @@ class Trainer:
     resume_from: Path | None
     resumable: dict
     processes: int
+    clock: object = None   # the time limit's callback (mirage.checkpoints.clock_callback), if any
 
 
 def build_trainer(run: GRPORun, runtime: Runtime) -> Trainer:
@@ -444,12 +448,13 @@ def build_trainer(run: GRPORun, runtime: Runtime) -> Trainer:
     # several processes: the launcher prepared the folder before starting them (mirage.launch)
     resume_from = checkpoints.prepare(runtime.resume_key) if processes == 1 else checkpoints.latest()
     resumable = {"reward": reward, "recorder": recorder}
+    clock = clock_callback(runtime.time_limit, grpo.updates_per_rollout) if runtime.time_limit.active else None
     trainer = claim_trainer_class()(
         model=model, reward_funcs=[reward], args=args,
         train_dataset=Dataset.from_list(rows), processing_class=tokenizer, polarity=run.polarity,
         warmup_rollouts=grpo.warmup_steps, dynamic_sampling=grpo.dynamic_sampling.enabled,
         max_generation_batches=grpo.dynamic_sampling.max_generation_batches,
-        callbacks=[resume_callback(resumable), *runtime.callbacks],
+        callbacks=[resume_callback(resumable), *runtime.callbacks, *([clock] if clock else [])],
     )
     if job.tracking and job.tracking.get("logging_dir"):
         direct_tensorboard(trainer, job.tracking["logging_dir"])
@@ -458,15 +463,22 @@ def build_trainer(run: GRPORun, runtime: Runtime) -> Trainer:
                     autocast=trainer.accelerator.autocast)
     if isinstance(reward, MajorityVoteReward):
         reward.bind_vote_sampler(trainer.sample_votes)
-    return Trainer(trainer, tokenizer, recorder, checkpoints, resume_from, resumable, processes)
+    return Trainer(trainer, tokenizer, recorder, checkpoints, resume_from, resumable, processes, clock)
 
 
 def train(built: Trainer) -> float:
-    """Train (from the resumed checkpoint, if any); the seconds it took."""
+    """Train (from the resumed checkpoint, if any); the seconds it took. Raises
+    ``TimeLimitReached`` when the run stopped at its time limit after a checkpoint."""
     if built.resume_from is not None:
         load_extra_state(built.resume_from, built.resumable)
     start = time.perf_counter()
     built.trainer.train(resume_from_checkpoint=str(built.resume_from) if built.resume_from else None)
+    if built.clock is not None and built.clock.stopped:
+        state = built.trainer.state
+        raise TimeLimitReached(
+            f"stopped before the job's time limit (checkpoints.stop_before_limit) after checkpointing optimizer step "
+            f"{state.global_step} of {state.max_steps} in {built.checkpoints.root}: run the job again (its retry, "
+            "resources.train.retries) to resume from there")
     return time.perf_counter() - start
 
 

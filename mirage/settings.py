@@ -255,6 +255,8 @@ class CheckpointSettings(Settings):
     sft_every: int = setting(SECTION, "sft_every")
     rl_every: int = setting(SECTION, "rl_every")
     keep: int = setting(SECTION, "keep")
+    rl_minutes: float = setting(SECTION, "rl_minutes")
+    stop_before_limit: float = setting(SECTION, "stop_before_limit")
 
 
 ALL = (DynamicSampling, GRPOSettings, SamplerSettings, SFTSettings, CheckpointSettings)

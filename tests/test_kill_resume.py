@@ -35,11 +35,11 @@ RL = ("train_claim", "results/checkpoints/train_claim/claim=random/model=toy_k/s
       "results/rl/toy_k/add/random/seed1/model", STUDY["rl"]["grpo"]["steps"] * UPDATES)
 
 
-def snakemake(workdir, *extra):
+def snakemake(workdir, *extra, env=None):
     cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--configfile", str(CONFIG), "--directory", str(workdir),
            "--cores", "2", *extra]
     log = open(workdir / "snakemake-runs.log", "a")
-    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
 
 
 def complete_checkpoints(folder: Path) -> list[int]:
@@ -98,11 +98,18 @@ def same_tables(a: Path, b: Path) -> bool:
     return pl.read_parquet(a).equals(pl.read_parquet(b))
 
 
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The study run without interruption."""
+    folder = tmp_path_factory.mktemp("straight")
+    assert snakemake(folder, *TARGETS).wait(timeout=900) == 0
+    return folder
+
+
 @pytest.mark.slow
-def test_jobs_killed_at_random_points_resume_to_the_uninterrupted_result(tmp_path):
-    straight, killed = tmp_path / "straight", tmp_path / "killed"
-    straight.mkdir(), killed.mkdir()
-    assert snakemake(straight, *TARGETS).wait(timeout=900) == 0
+def test_jobs_killed_at_random_points_resume_to_the_uninterrupted_result(tmp_path, straight):
+    killed = tmp_path / "killed"
+    killed.mkdir()
 
     rng = random.Random(int(os.environ.get("MIRAGE_KILL_SEED", "7")))
     kills = []
@@ -123,3 +130,36 @@ def test_jobs_killed_at_random_points_resume_to_the_uninterrupted_result(tmp_pat
                   "results/rl/toy_k/add/random/seed1/reward_history.parquet"]:
         assert same_tables(straight / table, killed / table), table
     assert not (killed / SFT[1]).exists() and not (killed / RL[1]).exists()  # removed once the jobs succeeded
+
+
+@pytest.mark.slow
+def test_a_training_job_longer_than_its_runtime_finishes_through_its_retries(tmp_path, straight):
+    """resources.train.runtime 1 minute, checkpoints.stop_before_limit 0.99: each attempt of a
+    4-rollout-batch training job checkpoints at its first rollout-batch boundary and stops (exit
+    status 75); the rule's retries resume it, attempt after attempt, to the weights, evaluation
+    and tables of the same job run without a limit (the study's other jobs are the straight run's)."""
+    import shutil
+
+    steps = tmp_path / "steps.yaml"
+    steps.write_text("rl: {grpo: {steps: 4}}\n")
+    limit = tmp_path / "time_limit.yaml"
+    limit.write_text("checkpoints: {stop_before_limit: 0.99}\n"
+                     "resources: {train: {gpu: 0, mem_mb: 1000, runtime: 1, cpus_per_task: 1, threads: 1, retries: 8}}\n")
+    runs = {}
+    for name, overlays in (("unlimited", [steps]), ("limited", [steps, limit])):
+        runs[name] = tmp_path / name
+        shutil.copytree(straight, runs[name], symlinks=True)
+        # the deadline as a SLURM job has it (no scheduler here enforces runtime)
+        env = {**os.environ, "MIRAGE_TIME_LIMIT": "1"}
+        assert snakemake(runs[name], *TARGETS, "--configfile", str(CONFIG), *map(str, overlays),
+                         env=env).wait(timeout=900) == 0, runs[name]
+    log = (runs["limited"] / "snakemake-runs.log").read_text()
+    assert log.count("Trying to restart job") == 3  # 4 attempts, one rollout batch each
+    assert "Trying to restart job" not in (runs["unlimited"] / "snakemake-runs.log").read_text()
+    run = json.loads((runs["limited"] / RL[2] / "run.json").read_text())
+    assert run["resumed_from_step"] == 3 * UPDATES and run["optimizer_steps"] == 4 * UPDATES
+    a, b = weights(runs["unlimited"] / RL[2]), weights(runs["limited"] / RL[2])
+    assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
+    for table in [TARGETS[0], "results/rl/toy_k/add/random/seed1/curves.parquet",
+                  "results/rl/toy_k/add/random/seed1/reward_history.parquet"]:
+        assert same_tables(runs["unlimited"] / table, runs["limited"] / table), table

@@ -7,6 +7,7 @@ import json
 import polars as pl
 import pytest
 from safetensors.torch import load_file
+from transformers import TrainerCallback
 
 from conftest import Killed, StopAfterSaving
 from mirage.atomic import atomic_directory, atomic_file
@@ -28,6 +29,16 @@ GRPO = {"steps": 6, "prompts_per_generation": 4, "num_generations": 4, "steps_pe
         "learning_rate": 3e-2, "warmup_steps": 0, "weight_decay": 0.1, "max_grad_norm": 1.0, "epsilon": 0.2,
         "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
         "max_completion_length": 24}
+
+
+class SavedSteps(TrainerCallback):
+    """The optimizer steps a run saved a checkpoint at."""
+
+    def __init__(self, seen):
+        self.seen = seen
+
+    def on_save(self, args, state, control, **kwargs):
+        self.seen.append(state.global_step)
 
 
 def sft_job(inputs, out):
@@ -106,6 +117,45 @@ def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_pat
         assert curves["filtered_share"].max() > 0 and curves["generation_batches"].max() == 2
     else:
         assert curves["filtered_share"].is_null().all()
+
+
+def test_a_run_longer_than_its_time_limit_finishes_over_attempts_as_one_run(inputs, tmp_path):
+    """A deadline already passed: every attempt trains one rollout batch, checkpoints at
+    its end and stops (TimeLimitReached, the job's exit status 75); run again, it resumes.
+    Six attempts of 6 rollout batches end as the uninterrupted run, bit for bit. A clock
+    checkpoint (rl_minutes) saves without stopping."""
+    from mirage.checkpoints import TimeLimit, TimeLimitReached
+
+    def train(name, **runtime):
+        out = tmp_path / name
+        job = ClaimJob(model_path=str(inputs / "base"), problems_path=str(inputs / "add.parquet"),
+                       outputs=RunOutputs(str(out / "model"), str(out / "curves.parquet"), str(out / "history.parquet")),
+                       grpo=GRPOSettings.from_dict(GRPO), verifier="integer", seed=11, claim="random")
+        train_claim(job, Runtime(resume_key="run", use_cpu=True, **runtime))
+        return out
+
+    straight = train("straight")
+    ckpt = CheckpointDir(tmp_path / "ckpt", every=100)  # no checkpoint by rollout batches within the run
+    steps = []
+    for attempt in range(GRPO["steps"] + 1):
+        try:
+            resumed = train("resumed", checkpoints=ckpt, time_limit=TimeLimit(deadline=0.0))
+            break
+        except TimeLimitReached:
+            steps.append(ckpt.latest().name)
+            assert not (tmp_path / "resumed" / "model").exists()
+    assert steps == [f"checkpoint-{2 * b}" for b in range(1, GRPO["steps"])]  # one rollout batch per attempt
+    assert json.loads((resumed / "model" / "run.json").read_text())["resumed_from_step"] == 2 * (GRPO["steps"] - 1)
+    assert_same_weights(straight / "model", resumed / "model")
+    for table in ("curves.parquet", "history.parquet"):
+        assert pl.read_parquet(straight / table).equals(pl.read_parquet(resumed / table)), table
+    # a checkpoint every 0 seconds by the clock, no deadline: one per rollout batch (the last one is the
+    # trainer's own save at the end), and the run ends
+    seen = []
+    ckpt2 = CheckpointDir(tmp_path / "ckpt2", every=100)
+    train("clocked", checkpoints=ckpt2, time_limit=TimeLimit(every=1e-9),
+          callbacks=(SavedSteps(seen),))
+    assert seen == [2 * b for b in range(1, GRPO["steps"] + 1)] and (tmp_path / "clocked" / "model").exists()
 
 
 def test_a_checkpoint_of_another_run_is_never_resumed(tmp_path):

@@ -1,12 +1,15 @@
 import sys
+import time
 from pathlib import Path
 
-from mirage.checkpoints import job_checkpoints
-from mirage.launch import TrainingJob, granted_processes, run_training_job
-from mirage.rl import ClaimJob, ReferenceJob, RunOutputs, tracking_settings
-from mirage.seeding import stable_seed
-from mirage.settings import GRPOSettings
-from mirage.workflow import job_provenance, rule_job
+STARTED = time.time()  # the job's runtime counts from about here
+
+from mirage.checkpoints import TimeLimit, job_checkpoints  # noqa: E402
+from mirage.launch import TrainingJob, granted_processes, run_training_job  # noqa: E402
+from mirage.rl import ClaimJob, ReferenceJob, RunOutputs, tracking_settings  # noqa: E402
+from mirage.seeding import stable_seed  # noqa: E402
+from mirage.settings import GRPOSettings  # noqa: E402
+from mirage.workflow import job_provenance, rule_job  # noqa: E402
 
 # one adapter for the GRPO jobs: a claim's run, or the One-Shot reference run of a cell;
 # one process, or one per granted GPU (resources.train.processes on the CPU), see mirage.launch
@@ -31,7 +34,8 @@ with rule_job(snakemake):
                                        int(wc.seed)))
     job = TrainingJob(function, spec.as_dict(), checkpoints=dict(root=str(checkpoints.root), every=checkpoints.every,
                                                                  keep=checkpoints.keep),
-                      resume_key=resume_key, provenance=job_provenance(snakemake))
+                      resume_key=resume_key, provenance=job_provenance(snakemake),
+                      time_limit=vars(TimeLimit.for_job(snakemake, STARTED)))
     run_training_job(job, granted_processes(snakemake.resources.gpu, params.processes), snakemake.threads,
                      engine=params.distributed, accelerate_dir=Path(snakemake.scriptdir).parent / "config" / "accelerate",
                      output=sys.stdout)
