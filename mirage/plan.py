@@ -5,7 +5,7 @@ in an empty working directory (so every job of the study is listed), gives each
 job's rule, wildcards, params and resources. From the config, per job:
 
 * generated tokens. A sampling job (its params carry a ``sampler``): problems of
-  its split (at most its ``num_problems``) x the sampler's n x the expected
+  its split (at most its ``num_problems``; its shard's) x the sampler's n x the expected
   completion length. A training job (its params carry ``grpo``): rollout batches
   x prompts_per_generation x completions per prompt (num_generations; majority
   vote: its votes) x the expected completion length, x max_generation_batches
@@ -155,6 +155,9 @@ def sampling_tokens(task: dict, params: dict) -> float:
     problems = task_problems(task, params["split"])
     if params.get("num_problems"):
         problems = min(problems, params["num_problems"])
+    if params.get("shard"):  # every count-th problem from the index-th on (mirage.sampling.shard_problems)
+        index, count = params["shard"]
+        problems = len(range(index, problems, count))
     return problems * sampler["n"] * expected_length(task, sampler["max_new_tokens"])
 
 

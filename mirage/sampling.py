@@ -237,7 +237,8 @@ class SamplingJob:
     task (the same for every model), None for all; ``load``: the model's load
     settings (``mirage.models.load_settings``); ``style_family``: the task
     family whose styles label the samples (``mirage.sources.style_family``),
-    None for none."""
+    None for none; ``shard``: (index, count): sample only every count-th problem
+    from the index-th on (``shard_problems``), None for all."""
 
     model_name: str
     model_path: str
@@ -251,6 +252,27 @@ class SamplingJob:
     num_problems: int | None = None
     load: dict | None = None
     style_family: str | None = None
+    shard: tuple[int, int] | None = None
+
+
+def shard_problems(problems: pl.DataFrame, shard: tuple[int, int] | None) -> pl.DataFrame:
+    """Shard ``index`` of ``count`` of a split's problems (in the table's order): rows
+    index, index + count, ...; every problem is in exactly one shard. None: all."""
+    if shard is None:
+        return problems
+    index, count = shard
+    if not 0 <= index < count:
+        raise ValueError(f"shard {index} of {count}: the index must be in 0..{count - 1}")
+    return problems.gather_every(count, offset=index) if index < problems.height else problems.head(0)
+
+
+def sampling_seed(job: SamplingJob, task: str) -> int:
+    """The seed a job samples under: one per (model, task, split), and per shard when
+    the split is sharded (one shard keeps the unsharded seed)."""
+    parts = ("sample", job.model_name, task, job.split)
+    if job.shard is not None and job.shard[1] > 1:
+        parts += ("shard", *job.shard)
+    return stable_seed(job.seed, *parts)
 
 
 def sample_split(job: SamplingJob, threads: int = 1) -> pl.DataFrame:
@@ -263,7 +285,13 @@ def sample_split(job: SamplingJob, threads: int = 1) -> pl.DataFrame:
     problems = problem_subset(problems, job.num_problems, stable_seed(job.seed, "problem-subset", task, job.split))
     if problems.height < total:
         log.info("%s/%s: a seeded subset of %d of the %d problems", task, job.split, problems.height, total)
-    params = SamplingParams.from_config(job.sampler, stable_seed(job.seed, "sample", job.model_name, task, job.split))
+    problems = shard_problems(problems, job.shard)
+    if job.shard is not None:
+        log.info("%s/%s: shard %d of %d, %d problems", task, job.split, job.shard[0], job.shard[1], problems.height)
+    if problems.is_empty():  # more shards than problems
+        SAMPLES.write(SAMPLES.frame([]), job.out_path)
+        return SAMPLES.frame([])
+    params = SamplingParams.from_config(job.sampler, sampling_seed(job, task))
     sampler = make_sampler(job.sampler.backend, job.model_path, threads=threads, load=job.load,
                            **job.sampler.engine())
     start = time.perf_counter()

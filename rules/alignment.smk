@@ -1,13 +1,16 @@
+# One job per split, or per shard of it (alignment.shards): {part} is "eval" or "eval-shard3of24".
 rule sample_base:
     input:
         model=base_model_dir,
         problems=lambda wc: problems_file(wc.task),
     output:
-        "results/samples/base/{model}/{task}.eval.parquet",
+        "results/samples/base/{model}/{task}.{part}.parquet",
+    wildcard_constraints:
+        part=SHARD_PART.format(kind="eval"),
     log:
-        "logs/sample_base/{model}/{task}.eval.log",
+        "logs/sample_base/{model}/{task}.{part}.log",
     benchmark:
-        "benchmarks/runs/sample_base/{model}/{task}.eval.tsv"
+        "benchmarks/runs/sample_base/{model}/{task}.{part}.tsv"
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
@@ -19,6 +22,7 @@ rule sample_base:
         load=model_load_settings,
         split="eval",
         sampler=ALIGNMENT_SAMPLER,
+        shard=lambda wc: parse_shard(wc.part),
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),

@@ -43,9 +43,29 @@ def alignment_pairs():
     return [(m, t) for m, cfg in MODELS.items() for t in eval_tasks(cfg)]
 
 
+# The alignment sampling jobs' {part}: the split's kind, and its shard when alignment.shards > 1
+SHARDS = config["alignment"]["shards"]
+SHARD_PART = r"{kind}(-shard\d+of\d+)?"
+
+
+def sample_files(model, task, kind):
+    """The samples tables of a base model's alignment samples (``eval``) or votes
+    (``votes``): one, or one per shard."""
+    parts = [kind] if SHARDS == 1 else [f"{kind}-shard{i}of{SHARDS}" for i in range(SHARDS)]
+    return [f"results/samples/base/{model}/{task}.{part}.parquet" for part in parts]
+
+
+def parse_shard(part):
+    """(index, count) of a sampling job's {part}; None for a whole split."""
+    if "-shard" not in part:
+        return None
+    index, count = part.split("-shard")[1].split("of")
+    return [int(index), int(count)]
+
+
 def base_sample_files():
-    """The alignment stage's samples: every base model on its tasks' eval split."""
-    return [f"results/samples/base/{m}/{t}.eval.parquet" for m, t in alignment_pairs()]
+    """The alignment stage's samples: every base model on its tasks' eval split (all shards)."""
+    return [f for m, t in alignment_pairs() for f in sample_files(m, t, "eval")]
 
 
 def alignment_targets():
@@ -180,7 +200,7 @@ def base_eval_file(model, task):
     """The base model's eval-split samples that its RL checkpoints are compared
     with, drawn by the evaluation sampler as theirs are: the alignment stage's
     where the two samplers draw alike, else their own job (evaluate_base)."""
-    if samples_alike(EVALUATION_SAMPLER, ALIGNMENT_SAMPLER):
+    if samples_alike(EVALUATION_SAMPLER, ALIGNMENT_SAMPLER) and SHARDS == 1:
         return f"results/samples/base/{model}/{task}.eval.parquet"
     return f"results/samples/rl/{model}/{task}/base.parquet"
 

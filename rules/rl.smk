@@ -6,11 +6,13 @@ rule sample_votes:
         model=base_model_dir,
         problems=lambda wc: problems_file(wc.task),
     output:
-        "results/samples/base/{model}/{task}.votes.parquet",
+        "results/samples/base/{model}/{task}.{part}.parquet",
+    wildcard_constraints:
+        part=SHARD_PART.format(kind="votes"),
     log:
-        "logs/sample_votes/{model}/{task}.log",
+        "logs/sample_votes/{model}/{task}.{part}.log",
     benchmark:
-        "benchmarks/runs/sample_votes/{model}/{task}.tsv"
+        "benchmarks/runs/sample_votes/{model}/{task}.{part}.tsv"
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
@@ -23,6 +25,7 @@ rule sample_votes:
         split="train",
         sampler=VOTE_SAMPLER,
         num_problems=claim_setting("incorrect_label", "problems"),
+        shard=lambda wc: parse_shard(wc.part),
         seed=config["seed"],
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
@@ -33,7 +36,7 @@ rule sample_votes:
 
 rule wrong_labels:
     input:
-        samples="results/samples/base/{model}/{task}.votes.parquet",
+        samples=lambda wc: sample_files(wc.model, wc.task, "votes"),
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/rl/wrong_labels/{model}/{task}.parquet",

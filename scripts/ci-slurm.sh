@@ -102,4 +102,34 @@ for table in ("results/samples/rl/toy_k/add/random/seed1.parquet", f"{run}/curve
     assert pl.read_parquet(ref / table).equals(pl.read_parquet(res / table)), table
 print(f"resumed from step {step}: weights, evaluation, curves and reward history equal the uninterrupted run")
 PY
+echo "== a training job longer than its runtime: it checkpoints before its limit, stops, and its retries resume it"
+# SLURM sets SLURM_JOB_ID in the job, so the deadline (runtime less checkpoints.stop_before_limit) is on;
+# 0.99 of a 1-minute runtime: each attempt trains one rollout batch of the 4, then checkpoints and stops
+printf 'rl: {grpo: {steps: 4}}\n' >"$WORK/four.yaml"
+printf 'checkpoints: {stop_before_limit: 0.99}\nresources: {train: {gpu: 1, mem_mb: 1000, runtime: 1, cpus_per_task: 1, threads: 1, retries: 8}}\n' \
+    >"$WORK/limit.yaml"
+TL=(-s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/four.yaml")
+"$BIN/snakemake" "${TL[@]}" --directory "$WORK/unlimited" --cores 2 "${TARGETS[@]}" >"$WORK/unlimited.log" 2>&1 \
+    || { tail -50 "$WORK/unlimited.log"; exit 1; }
+(cd "$WORK" && timeout -s INT 1500 "$BIN/snakemake" "${TL[@]}" "$WORK/limit.yaml" --profile slurm \
+    --directory "$WORK/limited" "${LOCAL[@]}" "${TARGETS[@]}") >"$WORK/run3.log" 2>&1 \
+    || { tail -50 "$WORK/run3.log"; exit 1; }
+restarts=$(grep -c 'Trying to restart job' "$WORK/run3.log" || true)
+echo "the time-limited training job was restarted $restarts times"
+[ "$restarts" -eq 3 ] || { grep -E 'restart|failed|stopped before' "$WORK/run3.log" | tail -20; exit 1; }
+"$BIN/python" - "$WORK/unlimited" "$WORK/limited" <<'PY'
+import json, sys
+from pathlib import Path
+import polars as pl
+from safetensors.torch import load_file
+ref, res = map(Path, sys.argv[1:])
+run = "results/rl/toy_k/add/random/seed1"
+info = json.loads((res / run / "model" / "run.json").read_text())
+assert info["resumed_from_step"] == 6, info
+a, b = load_file(str(ref / run / "model" / "model.safetensors")), load_file(str(res / run / "model" / "model.safetensors"))
+assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a), "time-limited weights differ"
+for table in ("results/samples/rl/toy_k/add/random/seed1.parquet", f"{run}/curves.parquet", f"{run}/reward_history.parquet"):
+    assert pl.read_parquet(ref / table).equals(pl.read_parquet(res / table)), table
+print("4 attempts of one rollout batch each: weights, evaluation, curves and reward history equal the unlimited run")
+PY
 echo "slurm CI step passed (work dir $WORK)"

@@ -220,3 +220,25 @@ def test_the_hf_backend_ignores_the_vllm_engine_settings(tmp_path, tokenizer_dir
     out = sampler.generate([[5, 6, 7]], SamplingParams.from_config(cfg, seed=1))
     assert len(out) == 2
 
+
+
+def test_shards_partition_a_split_and_sample_under_seeds_of_their_own():
+    import polars as pl
+
+    from mirage.sampling import SamplingJob, sampling_seed, shard_problems
+    from mirage.settings import SamplerSettings
+
+    problems = pl.DataFrame({"problem_id": [f"p{i}" for i in range(10)]})
+    shards = [shard_problems(problems, (i, 3)) for i in range(3)]
+    assert [s.height for s in shards] == [4, 3, 3]
+    assert sorted(pid for s in shards for pid in s["problem_id"]) == sorted(problems["problem_id"])
+    assert shard_problems(problems, None).equals(problems) and shard_problems(problems, (0, 1)).equals(problems)
+    assert shard_problems(problems, (11, 12)).height == 0  # more shards than problems: an empty shard
+    with pytest.raises(ValueError, match="shard 3 of 3"):
+        shard_problems(problems, (3, 3))
+    job = SamplingJob(model_name="m", model_path="m", problems_path="p", split="eval", sampler=SamplerSettings.from_dict(
+        {"backend": "hf", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4, "batch_size": 2}), seed=1,
+        out_path="o")
+    seeds = {sampling_seed(job.__class__(**{**vars(job), "shard": (i, 3)}), "t") for i in range(3)}
+    assert len(seeds) == 3 and sampling_seed(job, "t") not in seeds
+    assert sampling_seed(job.__class__(**{**vars(job), "shard": (0, 1)}), "t") == sampling_seed(job, "t")

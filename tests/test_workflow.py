@@ -387,3 +387,31 @@ def test_two_fresh_smoke_studies_write_byte_identical_tables_figures_and_models(
     assert len(files) > 80
     differ = [str(f) for f in files if (smoke_study / f).read_bytes() != (again / f).read_bytes()]
     assert differ == []
+
+
+@pytest.mark.slow
+def test_sharded_alignment_sampling_reads_every_shard_and_redoes_only_a_missing_one(smoke_study, tmp_path):
+    """alignment.shards 3: three sampling jobs per (model, task), each on every third problem;
+    the pass@k table reads all three (the same problems as one job's); a lost shard is the only
+    sampling job run again."""
+    study = tmp_path / "study"
+    shutil.copytree(smoke_study, study, symlinks=True)
+    text = (study / "smoke.yaml").read_text()
+    assert "alignment: {ks: []}" in text
+    (study / "sharded.yaml").write_text(text.replace("alignment: {ks: []}", "alignment: {ks: [], shards: 3}"))
+    args = ("--configfile", str(study / "sharded.yaml"), "--directory", str(study))
+    run_snakemake(*args, "--cores", "2", "results/tables/passk.parquet", timeout=900)
+    one = pl.read_parquet(smoke_study / "results" / "tables" / "passk.parquet")
+    three = pl.read_parquet(study / "results" / "tables" / "passk.parquet")
+    assert one.select("model", "task", "num_problems").sort("model", "task").equals(
+        three.select("model", "task", "num_problems").sort("model", "task"))
+    for base in sorted((study / "results" / "samples" / "base").iterdir()):
+        shards = sorted(base.glob("*.eval-shard*of3.parquet"))
+        assert len(shards) == 3 * len(list(base.glob("*.eval.parquet")))
+        ids = [set(SAMPLES.read(f)["problem_id"]) for f in shards[:3]]
+        assert not (ids[0] & ids[1]) and not (ids[1] & ids[2]) and not (ids[0] & ids[2])
+    lost = shards[1]
+    lost.unlink()
+    proc = run_snakemake("-n", *args, "results/tables/passk.parquet", timeout=120)
+    jobs = jobs_in_dry_run(proc.stdout)
+    assert jobs["sample_base"] == 1 and lost.name in proc.stdout and jobs["passk_table"] == 1, proc.stdout

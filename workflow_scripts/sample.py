@@ -19,5 +19,6 @@ if __name__ == "__main__":
             num_problems=params.get("num_problems"),  # sample_votes: a subset of the train split
             load=params.load,
             style_family=params.style_family,
+            shard=tuple(params.shard) if params.get("shard") else None,  # sample_base, sample_votes: a shard
         )
         sample_split(job, threads=snakemake.threads)

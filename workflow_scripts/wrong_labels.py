@@ -1,3 +1,5 @@
+import polars as pl
+
 from mirage.selection import majority_labels
 from mirage.schemas import PROBLEMS, SAMPLES, WRONG_LABELS
 from mirage.workflow import rule_job
@@ -5,7 +7,7 @@ from mirage.workflow import rule_job
 with rule_job(snakemake):
     problems = PROBLEMS.read(snakemake.input.problems)
     train = problems.filter(problems["split"] == "train")
-    samples = SAMPLES.read(snakemake.input.samples)
+    samples = pl.concat([SAMPLES.read(f) for f in snakemake.input.samples])  # one table, or one per shard
     # the problems that got votes (rule sample_votes: all, or a seeded subset)
     voted = train.filter(train["problem_id"].is_in(samples["problem_id"].unique().to_list()))
     labels = majority_labels(samples, voted, snakemake.params.verifier, snakemake.params.votes)
