@@ -130,6 +130,13 @@ def claim_trainer_class():
         def select_advantages(self, advantages, rewards):
             return select_by_polarity(advantages, rewards, self.polarity)
 
+        def _compute_loss(self, model, inputs):
+            """The loss of one micro-batch, on its own completion width: TRL pads a
+            process's whole generation batch to its longest completion; the trailing
+            columns every row of this micro-batch has masked are cut first (causal
+            attention: they change nothing before them)."""
+            return super()._compute_loss(model, trim_completion_padding(inputs))
+
         def _get_train_sampler(self, dataset=None):
             sampler = super()._get_train_sampler(dataset)
             return epoch_replaying_sampler_class()(
@@ -138,6 +145,23 @@ def claim_trainer_class():
                 seed=sampler.seed)
 
     return ClaimGRPOTrainer
+
+
+def trim_completion_padding(inputs: dict) -> dict:
+    """A micro-batch of TRL's (prompt ids left-padded, completion ids right-padded)
+    without the completion columns that are padding in every row: each per-token
+    field (a tensor whose first two dimensions are the completion mask's) is cut to
+    the micro-batch's longest completion. Nothing to cut: ``inputs`` as they are."""
+    mask = inputs["completion_mask"]
+    if "tool_mask" in inputs:
+        mask = mask * inputs["tool_mask"]
+    used = mask.any(dim=0).nonzero()
+    width = int(used.max()) + 1 if used.numel() else 1
+    if width >= mask.size(1):
+        return inputs
+    shape = tuple(mask.shape)
+    return {key: value[:, :width] if hasattr(value, "dim") and value.dim() >= 2 and tuple(value.shape[:2]) == shape
+            else value for key, value in inputs.items()}
 
 
 def rollout_lr_scheduler(optimizer, warmup_rollouts: int, updates_per_rollout: int):

@@ -326,3 +326,60 @@ def test_processes_with_other_completion_lengths_make_the_same_calls(tmp_path):
         alone, _ = completion_token_logprobs(tiny_llama(40, seed=7), prompts, completions, temperature=TEMPERATURE,
                                              pad_id=0, layout=ScoringLayout(batch_size=2, chunk_size=3))
         assert torch.tensor(result["logps"]).equal(alone)
+
+
+# -- padding trimmed per micro-batch ----------------------------------------------------------
+
+def test_a_micro_batch_trains_on_its_own_completion_width_with_the_same_loss_and_gradients(tmp_path, tokenizer):
+    """TRL pads a process's generation batch to its longest completion; the claim trainer cuts
+    the columns a micro-batch has only as padding before its forward/backward. Same loss and
+    gradients as on the full width (the cut columns are masked and after every real token)."""
+    from mirage.rl import claim_trainer_class, trim_completion_padding
+
+    trainer = make_trainer(tmp_path, tiny_llama(len(tokenizer)), tokenizer, zero_reward, cls=claim_trainer_class(),
+                           loss_type="dapo")
+    trainer.current_gradient_accumulation_steps = 1  # as the training loop sets it
+    model = trainer.model
+    g = torch.Generator().manual_seed(4)
+    lengths = [3, 5, 2, 4]
+    width = 12  # the generation batch's longest completion, elsewhere
+    completion_ids = torch.full((4, width), tokenizer.pad_token_id)
+    completion_mask = torch.zeros(4, width, dtype=torch.long)
+    for i, n in enumerate(lengths):
+        completion_ids[i, :n] = torch.randint(5, 30, (n,), generator=g)
+        completion_mask[i, :n] = 1
+    prompt_ids = torch.randint(5, 30, (4, 6), generator=g)
+    prompt_mask = torch.ones(4, 6, dtype=torch.long)
+    prompt_mask[0, :2] = 0  # left padding
+    inputs = {"prompt_ids": prompt_ids, "prompt_mask": prompt_mask, "completion_ids": completion_ids,
+              "completion_mask": completion_mask, "advantages": torch.tensor([1.0, -0.5, 0.25, -1.0]),
+              "num_items_in_batch": completion_mask.sum(),
+              "old_per_token_logps": -torch.rand(4, width, generator=g)}
+    trimmed = trim_completion_padding(inputs)
+    assert trimmed["completion_ids"].shape == (4, 5) and trimmed["old_per_token_logps"].shape == (4, 5)
+    assert trimmed["prompt_ids"] is prompt_ids and trimmed["advantages"] is inputs["advantages"]
+
+    widths = []
+    forward = type(trainer)._get_per_token_logps_and_entropies
+
+    def recording(self, model, input_ids, *args, **kwargs):
+        widths.append(input_ids.shape[1])
+        return forward(self, model, input_ids, *args, **kwargs)
+
+    type(trainer)._get_per_token_logps_and_entropies = recording
+    try:
+        results = []
+        for compute in (lambda: trainer._compute_loss(model, inputs),
+                        lambda: GRPOTrainer._compute_loss(trainer, model, inputs)):
+            model.zero_grad()
+            loss = compute()
+            loss.backward()
+            results.append((loss.detach(), {n: p.grad.clone() for n, p in model.named_parameters()}))
+    finally:
+        type(trainer)._get_per_token_logps_and_entropies = forward
+    assert widths == [6 + 5, 6 + width]
+    (loss_a, grads_a), (loss_b, grads_b) = results
+    assert torch.allclose(loss_a, loss_b, atol=1e-7, rtol=1e-6)
+    for name in grads_a:
+        assert torch.allclose(grads_a[name], grads_b[name], atol=1e-7, rtol=1e-5), name
+    assert trim_completion_padding(trimmed) is trimmed  # nothing more to cut
