@@ -441,6 +441,18 @@ def format_plan(plan: Plan) -> str:
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
+def budget_table(plan: Plan) -> str:
+    """The README's budget of a study's GPU rules, in markdown: jobs, hours per job
+    against the rule's limit (runtime x attempts) and peak memory per GPU against the GPU's."""
+    lines = [f"| rule ({plan.label}, {plan.gpu}) | jobs | GPUs/job | h/job | h limit | GiB/GPU |",
+             "|---|---|---|---|---|---|"]
+    for r in plan.rules.filter(pl.col("gpus_per_job") > 0).iter_rows(named=True):
+        limit = r["runtime_min"] * (r["attempts"] or 1) / 60 if r["runtime_min"] else None
+        lines.append(f"| `{r['rule']}` | {r['jobs']} | {r['gpus_per_job']} | {_number(r['hours_per_job'])} | "
+                     f"{_number(limit)} | {_number(r['mem_gib_per_gpu'])} |")
+    return "\n".join(lines) + "\n"
+
+
 def write_parquet(plan: Plan, path: str | Path) -> None:
     """The table per rule: rule, jobs, gpus_per_job, tokens, gpu_hours, unpriced_jobs, hours_per_job, ..."""
     plan.rules.write_parquet(path)

@@ -205,3 +205,11 @@ def test_the_import_walk_follows_mirage_modules():
     # a script that imports only mirage still reaches the third-party modules of mirage's modules
     modules = imported_modules(REPO / "workflow_scripts" / "train_claim.py")
     assert {"torch", "trl", "polars"} <= modules
+
+
+def test_the_conda_profile_is_the_slurm_profile_with_every_rule_in_its_env():
+    """profiles/slurm-conda (the GPU cluster's) = profiles/slurm + software-deployment-method conda."""
+    slurm = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    conda = yaml.safe_load((REPO / "profiles" / "slurm-conda" / "config.yaml").read_text())
+    assert conda.pop("software-deployment-method") == "conda"
+    assert conda == slurm

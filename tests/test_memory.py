@@ -1,0 +1,101 @@
+"""The memory estimate of GPU jobs (mirage.memory): at or above every peak measured on a GPU, a
+config that cannot fit refused at validation, and the README's budgets generated from the plan."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from mirage.config import ConfigError, load_config
+from mirage.memory import GIB, ModelShape, activation_bytes, training_memory
+from mirage.settings import GRPOSettings
+
+MEASURED = json.loads((REPO / "benchmarks" / "results" / "gpu_memory.json").read_text())
+PAPER = REPO / "config" / "paper.yaml"
+SHAPES = {name: yaml.safe_load(PAPER.read_text())["models"][model]["shape"]
+          for name, model in (("qwen2_5_7b", "qwen2_5_7b"), ("llama3_1_8b", "llama3_1_8b_instruct"))}
+
+
+def test_the_activation_term_is_at_or_above_every_measured_peak_and_not_far_above():
+    rows = [r for r in MEASURED["rows"] if r["error"] is None]
+    assert len(rows) >= 40 and MEASURED["trl"] == "1.16.0"
+    for r in rows:
+        shape = ModelShape(params_b=1.0, **{**SHAPES[r["shape"]], "num_hidden_layers": r["layers"]})
+        # the measurement's shapes are the paper config's (its models' config.json)
+        assert r["params"] > 0
+        estimate = activation_bytes(shape, r["m"], r["T"], 2 if r["policy"] == "bf16" else 4, checkpointing=True)
+        assert r["activation_peak"] <= estimate <= 1.5 * r["activation_peak"], r
+
+
+def test_the_h200_memory_in_the_schema_is_the_measured_one():
+    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
+    table = schema["properties"]["plan"]["properties"]["gpu_memory_gib"]["default"]
+    assert "H200" in MEASURED["device"] and table["h200"] == round(MEASURED["total_memory"] / GIB, 1)
+
+
+def paper_with(tmp_path, **grpo) -> Path:
+    config = yaml.safe_load(PAPER.read_text())
+    config["rl"]["grpo"].update(grpo)
+    path = tmp_path / "paper.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_a_paper_config_with_the_whole_mini_batch_in_one_pass_is_refused(tmp_path):
+    """micro_batch_size 128 (what the paper config trained with before micro-batches): refused
+    with one line naming the setting and the largest micro-batch that fits."""
+    with pytest.raises(ConfigError) as refused:
+        load_config([paper_with(tmp_path, micro_batch_size=128)])
+    line = str(refused.value)
+    assert "\n" not in line and line.startswith("config error: 'rl.grpo.micro_batch_size' (128 sequences per process)")
+    assert "the largest that fits is 8" in line
+    with pytest.raises(ConfigError, match="vllm_gpu_memory_utilization"):
+        load_config([paper_with(tmp_path, vllm_gpu_memory_utilization=0.9)])  # vLLM awake beside the shards
+    # the shipped configs fit
+    load_config([PAPER])
+    load_config([REPO / "config" / "one-gpu.yaml"])
+
+
+def test_a_training_step_of_the_shipped_paper_config_fits_an_h100():
+    config = load_config([PAPER])
+    grpo = GRPOSettings.from_dict(config["rl"]["grpo"])
+    for model in config["models"].values():
+        memory = training_memory(ModelShape.from_model(model), grpo, "zero3", 8, 79.1)
+        assert memory.fits and memory.training < 45 and memory.generation < 79.1 and memory.kv_sequences >= 16
+        whole = training_memory(ModelShape.from_model(model), grpo, "zero3", 8, 79.1, micro_batch=128)
+        assert whole.activations > 400  # the whole share in one pass: hundreds of GiB
+
+
+@pytest.mark.parametrize("config", ["config/paper.yaml", "config/one-gpu.yaml"])
+def test_the_readme_budget_is_the_plans(config):
+    from mirage.plan import budget_table, make_plan
+
+    readme = (REPO / "README.md").read_text()
+    block = re.search(rf"<!-- budget: {re.escape(config)} -->\n(.*?)<!-- /budget -->", readme, re.S)
+    assert block, f"README.md has no budget block for {config}"
+    plan = make_plan([REPO / config])
+    assert block.group(1) == budget_table(plan)
+    for row in plan.rules.filter(plan.rules["gpus_per_job"] > 0).iter_rows(named=True):
+        if row["hours_per_job"] is not None:  # no job outlasts its runtime x attempts
+            assert row["hours_per_job"] * 60 <= row["runtime_min"] * row["attempts"], row
+
+
+def test_the_readme_paper_scale_numbers_are_the_configs():
+    readme = (REPO / "README.md").read_text()
+    config = load_config([PAPER])
+    grpo = GRPOSettings.from_dict(config["rl"]["grpo"])
+    micro, accumulation = grpo.batch_split(config["resources"]["train"]["gpu"])
+    assert (f"8 GPUs × {accumulation} accumulated micro-batches of `micro_batch_size: {micro}`" in readme
+            and f"`gradient_accumulation_steps: {accumulation}`" in readme
+            and f"`steps_per_generation: {grpo.steps_per_generation * accumulation}`" in readme)
+    assert f"`alignment.shards: {config['alignment']['shards']}`" in readme
+    assert f"`checkpoints.rl_minutes` ({config['checkpoints']['rl_minutes']} at paper scale)" in readme
+    assert f"minutes ({config['checkpoints']['stop_before_limit']}) before" in readme
+    assert f"`resources.train.retries: {config['resources']['train']['retries']}`" in readme
+    assert f"a {grpo.vllm_gpu_memory_utilization} share of the GPU" in readme
+    model = config["models"]["qwen2_5_7b"]
+    whole = training_memory(ModelShape.from_model(model), grpo, "zero3", 8, 79.1, micro_batch=128)
+    assert f"~{round(whole.peak, -1):.0f} GiB per GPU" in readme
