@@ -99,3 +99,46 @@ def test_the_readme_paper_scale_numbers_are_the_configs():
     model = config["models"]["qwen2_5_7b"]
     whole = training_memory(ModelShape.from_model(model), grpo, "zero3", 8, 79.1, micro_batch=128)
     assert f"~{round(whole.peak, -1):.0f} GiB per GPU" in readme
+
+
+def test_the_training_estimate_bounds_the_gpu_checks_measured_grpo_peaks():
+    """benchmarks/gpu_check.py's GRPO runs on an H200 (Qwen2.5-0.5B's shape, one process, float32
+    weights under bf16 autocast; and FSDP2 on one process): the estimate of the whole training
+    process (states, working copies, activations, overhead) is at or above each measured peak."""
+    check = json.loads((REPO / "benchmarks" / "results" / "gpu_check.json").read_text())
+    from benchmarks.gpu_check import QWEN25_05B as arch  # the shape the check built
+    shape = ModelShape(params_b=check["grpo_single"]["model_folder"]["parameters"] / 1e9,
+                       hidden_size=arch["hidden_size"], num_hidden_layers=arch["num_hidden_layers"],
+                       intermediate_size=arch["intermediate_size"], vocab_size=arch["vocab_size"],
+                       num_key_value_heads=arch["num_key_value_heads"],
+                       head_dim=arch["hidden_size"] // arch["num_attention_heads"])
+    config = yaml.safe_load(PAPER.read_text())["rl"]["grpo"]
+    # no vLLM there: the width is the completions' 256 tokens + the released prompt budget (an upper bound)
+    grpo = GRPOSettings.from_dict({**config, **check["rl_overrides"], "model_dtype": "float32",
+                                   "vllm_max_model_length": None})
+    for phase, engine in (("grpo_single_fp32_weights", "ddp"), ("grpo_fsdp2_1proc", "fsdp2")):
+        measured = check[phase]["peak_gpu_memory_gib"]
+        estimate = training_memory(shape, grpo, engine, 1, 139.8).training
+        assert measured <= estimate <= 2 * measured, (phase, measured, estimate)
+
+
+def test_the_readme_gpu_rows_are_the_recorded_runs():
+    readme = (REPO / "README.md").read_text()
+    check = json.loads((REPO / "benchmarks" / "results" / "gpu_check.json").read_text())
+    bf16, fp32, fsdp = check["grpo_single"], check["grpo_single_fp32_weights"], check["grpo_fsdp2_1proc"]
+    assert (f"6 updates in {bf16['train_s']} s (bf16 weights, peak {bf16['peak_gpu_memory_gib']} GiB) and "
+            f"{fp32['train_s']} s (float32 weights, {fp32['peak_gpu_memory_gib']} GiB)") in readme
+    assert f"FSDP2 one process {fsdp['train_s']} s ({fsdp['peak_gpu_memory_gib']} GiB" in readme
+    assert f"HF sampler {check['sampling'][0]['tokens_per_s']:,.0f} tokens/s" in readme
+    assert f"< 5 min ({check['total_s']} s)" in readme
+    rows = [r for r in MEASURED["rows"] if r["error"] is None]
+    full = {(r["shape"], r["m"]): r["activation_peak"] / GIB for r in rows if r["layers"] > 4}
+    assert (f"{full['qwen2_5_7b', 1]:.1f} / {full['qwen2_5_7b', 2]:.1f} GiB (Qwen, 1 / 2 sequences), "
+            f"{full['llama3_1_8b', 1]:.1f} / {full['llama3_1_8b', 2]:.1f} GiB (Llama)") in readme
+    ratios = []
+    for r in rows:
+        shape = ModelShape(params_b=1.0, **{**SHAPES[r["shape"]], "num_hidden_layers": r["layers"]})
+        ratios.append(activation_bytes(shape, r["m"], r["T"], 2 if r["policy"] == "bf16" else 4, True)
+                      / r["activation_peak"])
+    assert f"gpu_memory.json`, {len(rows)} points)" in readme
+    assert f"{round(100 * (min(ratios) - 1))}-{round(100 * (max(ratios) - 1))}% above every point" in readme

@@ -116,16 +116,20 @@ def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_pa
 
     models, tasks, seeds = ["qwen2_5_7b", "llama3_1_8b_instruct"], ["math", "logic"], [1, 2, 3]
     assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS) * len(seeds)
-    assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 4 and "pretrain_toy_model" not in jobs
+    shards = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["alignment"]["shards"]
+    assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 4 * shards and "pretrain_toy_model" not in jobs
     # the paper's tasks carry no solution styles: no style figure (the toy study draws one)
     assert "plot_style_shift" not in jobs and jobs["plot_claim_gains"] == 1
     # incorrect_label's votes on a subset of the train split; the base models sampled again by the
     # evaluation sampler (avg@16, top_p 0.7), as their checkpoints are
-    assert jobs["sample_votes"] == jobs["wrong_labels"] == jobs["evaluate_base"] == len(models) * len(tasks)
+    assert jobs["wrong_labels"] == jobs["evaluate_base"] == len(models) * len(tasks)
+    assert jobs["sample_votes"] == len(models) * len(tasks) * shards  # sharded, as the alignment samples
     for model in models:
         for task in tasks:
             assert f"results/samples/rl/{model}/{task}/base.parquet" in proc.stdout
-            assert f"results/samples/base/{model}/{task}.votes.parquet" in proc.stdout
+            for shard in (0, shards - 1):
+                assert f"results/samples/base/{model}/{task}.votes-shard{shard}of{shards}.parquet" in proc.stdout
+                assert f"results/samples/base/{model}/{task}.eval-shard{shard}of{shards}.parquet" in proc.stdout
     assert jobs["one_shot_reference"] == len(models) * len(tasks) and jobs["example_selection_table"] == 1
     for model in models:
         for task in tasks:
@@ -392,8 +396,8 @@ def test_two_fresh_smoke_studies_write_byte_identical_tables_figures_and_models(
 @pytest.mark.slow
 def test_sharded_alignment_sampling_reads_every_shard_and_redoes_only_a_missing_one(smoke_study, tmp_path):
     """alignment.shards 3: three sampling jobs per (model, task), each on every third problem;
-    the pass@k table reads all three (the same problems as one job's); a lost shard is the only
-    sampling job run again."""
+    the pass@k table reads all three (the same problems as one job's); after a run killed with
+    one shard lost, that shard is the only sampling job run again."""
     study = tmp_path / "study"
     shutil.copytree(smoke_study, study, symlinks=True)
     text = (study / "smoke.yaml").read_text()
@@ -410,8 +414,10 @@ def test_sharded_alignment_sampling_reads_every_shard_and_redoes_only_a_missing_
         assert len(shards) == 3 * len(list(base.glob("*.eval.parquet")))
         ids = [set(SAMPLES.read(f)["problem_id"]) for f in shards[:3]]
         assert not (ids[0] & ids[1]) and not (ids[1] & ids[2]) and not (ids[0] & ids[2])
+    # a run killed before the table: one shard lost, the others done
     lost = shards[1]
     lost.unlink()
+    (study / "results" / "tables" / "passk.parquet").unlink()
     proc = run_snakemake("-n", *args, "results/tables/passk.parquet", timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
     assert jobs["sample_base"] == 1 and lost.name in proc.stdout and jobs["passk_table"] == 1, proc.stdout
