@@ -362,7 +362,7 @@ def over_time(row: dict) -> str | None:
     need = -(-hours * 60 // runtime)
     what = ("a training job resumes from the checkpoint it writes before its time limit: raise "
             f"resources.train.retries to {int(need) - 1} or more, or runtime" if row["kind"] == "train" else
-            "split it into more jobs (sampler.shards) or raise its runtime")
+            "split it into more jobs (alignment.shards, for sample_base and sample_votes) or raise its runtime")
     return (f"{row['rule']}: up to {hours:,.1f} h per job at this throughput, more than its runtime "
             f"({runtime:,} min = {runtime / 60:,.1f} h) x {attempts} attempt{'s' * (attempts > 1)}: {what}")
 

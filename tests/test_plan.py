@@ -137,7 +137,8 @@ def test_paper_plan_prices_training_from_the_released_hyperparameters(paper_plan
     assert train["gpu_hours"] == pytest.approx(expected / (row["train_tokens_per_s"] * 8) / 3600 * 8)
     longest = run("majority_vote") / (row["train_tokens_per_s"] * 8) / 3600
     assert train["hours_per_job"] == pytest.approx(longest)
-    assert any(n.startswith("train_claim: up to") for n in plan.notes)  # longer than its runtime resource
+    # each training job fits its runtime x attempts (it resumes over its retries): no note says otherwise
+    assert not any(n.startswith(("train_claim: up to", "sample_base: up to")) for n in plan.notes), plan.notes
 
 
 def test_paper_plan_counts_every_source_and_prices_every_job(paper_plan):
@@ -192,7 +193,7 @@ def test_plan_keys_are_validated_like_the_rest():
         validate_config(bad, SCHEMA)
     # absent, the section is filled with its default: no row, so GPU jobs stay unpriced
     toy = validate_config(yaml.safe_load((REPO / "config" / "config.yaml").read_text()), SCHEMA)
-    assert toy["plan"] == {"gpu": "h100", "throughput": []}
+    assert toy["plan"] == {"gpu": "h100", "throughput": [], "gpu_memory_gib": {"h100": 79.1, "a100": 79.1, "h200": 139.8}}
 
 
 def test_planning_hints_are_dropped_from_a_tasks_data_params():
@@ -203,3 +204,16 @@ def test_planning_hints_are_dropped_from_a_tasks_data_params():
                                         "train": {"dataset": "deepscaler", "max_problems": 5},
                                         "eval": [{"dataset": "math500"}]}
     assert task["train"]["expected_problems"] == 10  # the config itself is untouched
+
+
+def test_a_rule_whose_jobs_outlast_runtime_times_attempts_is_named_with_what_to_change():
+    from mirage.plan import over_time
+
+    train = {"rule": "train_claim", "hours_per_job": 447.5, "runtime_min": 2880, "attempts": 1, "kind": "train"}
+    note = over_time(train)
+    assert "train_claim: up to 447.5 h per job" in note and "x 1 attempt:" in note
+    assert "resources.train.retries to 9 or more" in note
+    assert over_time({**train, "attempts": 10}) is None  # 10 x 48 h = 480 h
+    sample = {"rule": "sample_base", "hours_per_job": 136.2, "runtime_min": 720, "attempts": 3, "kind": "sample"}
+    assert "alignment.shards" in over_time(sample)
+    assert over_time({**sample, "hours_per_job": None}) is None
