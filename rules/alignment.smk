@@ -5,16 +5,16 @@ rule sample_base:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/samples/base/{model}/{task}.{part}.parquet",
-    wildcard_constraints:
-        part=SHARD_PART.format(kind="eval"),
     log:
         "logs/sample_base/{model}/{task}.{part}.log",
     benchmark:
         "benchmarks/runs/sample_base/{model}/{task}.{part}.tsv"
+    wildcard_constraints:
+        part=SHARD_PART.format(kind="eval"),
+    retries: rule_retries("sample")
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
-    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:
@@ -82,10 +82,10 @@ rule contamination_check:
         "results/contamination/{model}/{task}.parquet",
     log:
         "logs/contamination_check/{model}/{task}.log",
+    retries: rule_retries("sample")
     conda:
         "../envs/torch.yaml"
     threads: res("sample", "threads")
-    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:

@@ -7,16 +7,16 @@ rule sample_votes:
         problems=lambda wc: problems_file(wc.task),
     output:
         "results/samples/base/{model}/{task}.{part}.parquet",
-    wildcard_constraints:
-        part=SHARD_PART.format(kind="votes"),
     log:
         "logs/sample_votes/{model}/{task}.{part}.log",
     benchmark:
         "benchmarks/runs/sample_votes/{model}/{task}.{part}.tsv"
+    wildcard_constraints:
+        part=SHARD_PART.format(kind="votes"),
+    retries: rule_retries("sample")
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
-    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:
@@ -65,10 +65,10 @@ rule one_shot_reference:
         "logs/one_shot_reference/{model}/{task}.log",
     benchmark:
         "benchmarks/runs/one_shot_reference/{model}/{task}.tsv"
+    retries: rule_retries("train")
     conda:
         "../envs/gpu.yaml"
     threads: res("train", "threads")
-    retries: rule_retries("train")
     resources:
         **rule_resources("train"),
     params:
@@ -136,10 +136,10 @@ rule train_claim:
         "logs/train_claim/{model}/{task}/{claim}/seed{seed}.log",
     benchmark:
         "benchmarks/runs/train_claim/{model}/{task}/{claim}/seed{seed}.tsv"
+    retries: rule_retries("train")
     conda:
         "../envs/gpu.yaml"
     threads: res("train", "threads")
-    retries: rule_retries("train")
     resources:
         **rule_resources("train"),
     params:
@@ -168,10 +168,10 @@ rule evaluate_claim:
         "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",
     benchmark:
         "benchmarks/runs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.tsv"
+    retries: rule_retries("sample")
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
-    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:
@@ -200,10 +200,10 @@ rule evaluate_base:
         "logs/evaluate_base/{model}/{task}.log",
     benchmark:
         "benchmarks/runs/evaluate_base/{model}/{task}.tsv"
+    retries: rule_retries("sample")
     conda:
         "../envs/gpu.yaml"
     threads: res("sample", "threads")
-    retries: rule_retries("sample")
     resources:
         **rule_resources("sample"),
     params:
