@@ -327,6 +327,118 @@ def run_child(kind: str, spec: dict, work: Path, launcher: list[str], log: Path,
 
 # -- the report ----------------------------------------------------------------------------------
 
+# -- 4. paper-scale numbers: one micro-batch of a 7B-shaped model, MFU, the sampling floor -----
+
+# Qwen2.5-7B and Qwen2.5-1.5B (their config.json); a tiny stand-in for --tiny
+QWEN25_7B = {"hidden_size": 3584, "num_hidden_layers": 28, "num_attention_heads": 28, "num_key_value_heads": 4,
+             "intermediate_size": 18944, "vocab_size": 152064, "max_position_embeddings": 32768,
+             "rms_norm_eps": 1e-6, "hidden_act": "silu", "tie_word_embeddings": False}
+QWEN25_1_5B = {"hidden_size": 1536, "num_hidden_layers": 28, "num_attention_heads": 12, "num_key_value_heads": 2,
+               "intermediate_size": 8960, "vocab_size": 151936, "max_position_embeddings": 32768,
+               "rms_norm_eps": 1e-6, "hidden_act": "silu", "tie_word_embeddings": True}
+H200_BF16_TFLOPS = 989.4  # dense bf16 peak of an H100/H200 SXM (NVIDIA's data sheets), for MFU
+
+
+def step_flops(params_no_embed: float, shape: dict, m: int, T: int, C: int) -> float:
+    """FLOPs of one training micro-batch with gradient checkpointing: the layers' matmuls 2 P per
+    token forward, 4 P backward and 2 P recomputed (8 P per token), causal attention's scores and
+    values (4 T^2 h per layer forward, halved by the mask, x 4), and the LM head on the C
+    completion positions (2 V h forward, 4 V h backward)."""
+    h, layers, vocab = shape["hidden_size"], shape["num_hidden_layers"], shape["vocab_size"]
+    attention = 4 * layers * (2 * T * T * h) / 2
+    return m * (8 * params_no_embed * T + attention + 6 * vocab * h * C)
+
+
+def paper_scale_step(shape: dict, micro_batches: list[int], width: int, completion: int, cpu: bool) -> dict:
+    """Peak memory and time of one GRPO micro-batch forward/backward (TRL 1.16's forward, bf16
+    weights, gradient checkpointing) of a model of ``shape`` at each micro-batch of ``width``
+    tokens, beside mirage.memory's activation estimate, and its MFU."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from gpu_memory import build, one_pass
+
+    from mirage.memory import GIB, ModelShape, activation_bytes
+
+    device = "cpu" if cpu else "cuda"
+    dtype = torch.float32 if cpu else torch.bfloat16
+    model = build({"model_type": "qwen2", **{k: v for k, v in shape.items() if k not in (
+        "max_position_embeddings", "rms_norm_eps", "hidden_act")}}, shape["num_hidden_layers"], dtype, device)
+    params = sum(p.numel() for p in model.parameters())
+    embed = shape["vocab_size"] * shape["hidden_size"] * (1 if shape["tie_word_embeddings"] else 2)
+    estimate_shape = ModelShape(params_b=params / 1e9, head_dim=shape["hidden_size"] // shape["num_attention_heads"],
+                                **{k: shape[k] for k in ("hidden_size", "num_hidden_layers", "intermediate_size",
+                                                         "vocab_size", "num_key_value_heads")})
+
+    def autocast():
+        import contextlib
+
+        return contextlib.nullcontext() if cpu else torch.autocast("cuda", dtype=torch.bfloat16)
+
+    rows = []
+    one_pass(model, 1, min(width, 256), min(completion, 192), device, autocast)  # gradients allocated once
+    for m in micro_batches:
+        if not cpu:
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+            before = torch.cuda.memory_allocated()
+        start = time.perf_counter()
+        try:
+            one_pass(model, m, width, completion, device, autocast)
+            error = None
+        except torch.OutOfMemoryError as oom:
+            error = str(oom).splitlines()[0][:300]
+        if not cpu:
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        estimate = activation_bytes(estimate_shape, m, width, 2 if not cpu else 4, checkpointing=True) / GIB
+        row = {"micro_batch": m, "tokens": width, "completion_tokens": completion, "step_s": round(seconds, 3),
+               "estimated_activation_gib": round(estimate, 2), "error": error}
+        if not cpu:
+            row.update(peak_gib=round(torch.cuda.max_memory_allocated() / GIB, 2),
+                       activation_peak_gib=round((torch.cuda.max_memory_allocated() - before) / GIB, 2),
+                       weights_and_grads_gib=round(before / GIB, 2))
+            flops = step_flops(params - embed, shape, m, width, completion)
+            row.update(tflops=round(flops / seconds / 1e12, 1), mfu=round(flops / seconds / 1e12 / H200_BF16_TFLOPS, 3))
+        rows.append(row)
+        print(f"gpu_check: paper-scale step: {json.dumps(row)}", flush=True)
+    del model
+    if not cpu:
+        torch.cuda.empty_cache()
+    return {"parameters": params, "rows": rows, "peak_tflops": None if cpu else H200_BF16_TFLOPS}
+
+
+def generate_floor(shape: dict, batch: int, new_tokens: int, cpu: bool) -> dict:
+    """HF ``generate`` tokens/s of a random model of ``shape`` at ``batch`` sequences with EOS
+    disabled (every sequence runs to ``new_tokens``): the sampling floor without vLLM."""
+    import torch
+    import transformers
+
+    device = "cpu" if cpu else "cuda"
+    torch.manual_seed(0)
+    config = transformers.Qwen2Config(**shape)
+    with torch.device(device):
+        model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.float32 if cpu else torch.bfloat16)
+    model.eval()
+    prompts = torch.randint(0, shape["vocab_size"], (batch, 64), device=device)
+    start = time.perf_counter()
+    with torch.no_grad():
+        out = model.generate(prompts, attention_mask=torch.ones_like(prompts), max_new_tokens=new_tokens,
+                             min_new_tokens=new_tokens, do_sample=True, eos_token_id=None, pad_token_id=0)
+    if not cpu:
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    tokens = (out.shape[1] - prompts.shape[1]) * batch
+    result = {"batch": batch, "new_tokens": new_tokens, "tokens": tokens, "seconds": round(seconds, 2),
+              "tokens_per_s": round(tokens / seconds, 1),
+              "peak_gpu_memory_gib": None if cpu else round(torch.cuda.max_memory_allocated() / 2**30, 2)}
+    del model
+    if not cpu:
+        torch.cuda.empty_cache()
+    return result
+
+
 def environment() -> dict:
     import torch
 
@@ -384,6 +496,26 @@ def markdown(r: dict) -> str:
         lines.append(f"| sampler {s['backend']} | {s['weights_dtype']} | {s['tokens_per_s']:,} tokens/s "
                      f"({s['prompts']} prompts × {s['n']}, ≤ {s['max_new_tokens']} new tokens, {s['tokens']:,} tokens "
                      f"in {s['seconds']} s; load {s['load_s']} s) | {s['seconds']} s | {gib(s['peak_gpu_memory_gib'])} |")
+    step = r.get("paper_scale_step") or {}
+    if step.get("ok"):
+        lines += ["", f"One GRPO micro-batch forward/backward of a {step['parameters']:,}-parameter model "
+                      "(TRL's forward, bf16 weights, gradient checkpointing), beside mirage/memory.py's estimate:", "",
+                  "| micro-batch × tokens | step | activation peak | estimate | peak (weights + grads + activations) "
+                  "| TFLOP/s | MFU |", "|---|---|---|---|---|---|---|"]
+        for row in step["rows"]:
+            lines.append(f"| {row['micro_batch']} × {row['tokens']:,} | {row['step_s']} s | "
+                         f"{gib(row.get('activation_peak_gib'))} | {row['estimated_activation_gib']} GiB | "
+                         f"{gib(row.get('peak_gib'))} | {row.get('tflops', '—')} | {row.get('mfu', '—')} |"
+                         + (f" {row['error']}" if row.get("error") else ""))
+    elif step:
+        lines += ["", f"Paper-scale step: skipped ({step.get('error')})."]
+    floor = r.get("generate_floor") or {}
+    if floor.get("ok"):
+        lines += ["", f"HF generate, 1.5B-shaped model, batch {floor['batch']}, EOS off: {floor['tokens_per_s']:,} "
+                      f"tokens/s ({floor['tokens']:,} tokens in {floor['seconds']} s; peak "
+                      f"{gib(floor['peak_gpu_memory_gib'])})."]
+    elif floor:
+        lines += ["", f"HF generate floor: skipped ({floor.get('error')})."]
     lines += ["", "Not exercised: " + "; ".join(r["not_exercised"]) + ".", "",
               f"Settings: config/paper.yaml rl.grpo with {json.dumps(r['rl_overrides'])}; total {r['total_s']} s.", ""]
     return "\n".join(lines)
@@ -485,6 +617,21 @@ def main(argv: list[str] | None = None) -> int:
         else:
             report["not_exercised"].append("vLLM (not installed here)" if not args.cpu
                                            else "vLLM (needs a GPU)")
+        # 4. paper scale: a 7B-shaped micro-batch at 10,240 tokens (the memory model's prediction beside
+        # it, and MFU), and HF generate of a 1.5B-shaped model as the sampling floor
+        big, small = (TINY, TINY) if args.tiny else (QWEN25_7B, QWEN25_1_5B)
+        width, completion = (64, 48) if args.tiny else (10240, 8192)
+        for name, work_fn in (("paper_scale_step", lambda: paper_scale_step(big, [1, 2, 4], width, completion,
+                                                                            args.cpu)),
+                              ("generate_floor", lambda: generate_floor(small, 64, 16 if args.tiny else 256,
+                                                                        args.cpu))):
+            began = time.perf_counter()
+            try:
+                report[name] = {"ok": True, **work_fn()}
+            except Exception as exc:  # a part that cannot run is skipped with its reason
+                report[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}
+            report[name]["wall_s"] = round(time.perf_counter() - began, 1)
+            print(f"gpu_check: {name}: {json.dumps(report[name])}", flush=True)
     report["total_s"] = round(time.perf_counter() - start, 1)
     (out / f"{stem}.json").write_text(json.dumps(report, indent=1))
     (out / f"{stem}.md").write_text(markdown(report))

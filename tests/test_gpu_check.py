@@ -56,3 +56,10 @@ def test_cpu_tiny_mode_runs_the_training_and_sampling_code(tmp_path):
     assert "fsdp2.yaml --num_processes 1 --main_process_port 0" in report["grpo_fsdp2_1proc"]["command"]
     (sampling,) = report["sampling"]
     assert sampling["backend"] == "hf" and sampling["tokens"] > 0 and sampling["tokens_per_s"] > 0
+    # the paper-scale part: micro-batches 1, 2, 4 through TRL's forward with the memory estimate beside
+    # each; the HF generate floor with every sequence run to its length (EOS off)
+    step = report["paper_scale_step"]
+    assert step["ok"] and [r["micro_batch"] for r in step["rows"]] == [1, 2, 4]
+    assert all(r["error"] is None and r["estimated_activation_gib"] > 0 for r in step["rows"])
+    floor = report["generate_floor"]
+    assert floor["ok"] and floor["tokens"] == floor["batch"] * floor["new_tokens"]
