@@ -19,15 +19,18 @@ A training process holds, at its peak (bytes; P parameters, N processes):
   T the sequence width: vllm_max_model_length, else max_completion_length + 2,048
   prompt tokens, the released prompt budget), with
   gradient checkpointing, under TRL 1.16's fused LM head:
-  ``HEAD + m x T x (L x a x h + 2 x (4 I + 8 h))``: the layer inputs kept for the
+  ``HEAD + m x T x (L x a x h + 3 x (4 I + 8 h))``: the layer inputs kept for the
   backward (a = 2 bytes with bf16 weights, 4 with float32), one layer recomputed
-  (its bf16 q/k/v/o and MLP tensors, h hidden, I intermediate), and ``HEAD`` =
-  4 V h + 1 GiB for the LM head's float32 gradient and tiles (V vocabulary). This is
-  an upper fit of peaks measured on an H200 with TRL's own forward
-  (``benchmarks/gpu_memory.py``, ``benchmarks/results/gpu_memory.json``: Qwen2.5-7B
-  and Llama-3.1-8B widths, 2, 4 and all layers, T up to 10,240): it is at or above
-  every measured point (``tests/test_memory.py``). Without gradient checkpointing
-  every layer's tensors are kept: L x 2 x (4 I + 8 h) per token instead;
+  (its q/k/v/o and MLP tensors and their gradients, h hidden, I intermediate), and
+  ``HEAD`` = 4 V h + 1 GiB for the LM head's float32 gradient and tiles (V
+  vocabulary). This is an upper fit of peaks measured on an H200 with TRL's own
+  forward (``benchmarks/gpu_memory.py``, ``benchmarks/results/gpu_memory.json``:
+  Qwen2.5-7B and Llama-3.1-8B widths, 2, 4 and all layers, T up to 10,240; and
+  ``benchmarks/gpu_check.py``'s Qwen2.5-7B at 1, 2 and 4 x 10,240 tokens): it is at
+  or above every measured point (``tests/test_memory.py``). A first fit with
+  2 x (4 I + 8 h) for the recomputed layer was below the 4-sequence point (18.7
+  against 21.1 GiB): the cost per sequence grows past 2 sequences. Without gradient
+  checkpointing every layer's tensors are kept: L x 3 x (4 I + 8 h) per token instead;
 * **vLLM colocated** (``use_vllm``, colocate): with sleep mode its weights and KV cache
   are freed while the trainer updates (``VLLM_ASLEEP_GIB`` left); without it,
   ``vllm_gpu_memory_utilization`` of the GPU is held throughout;
@@ -101,7 +104,7 @@ def sequence_width(grpo) -> int:
 def activation_bytes(shape: ModelShape, micro_batch: int, width: int, weight_bytes: int, checkpointing: bool) -> float:
     """Peak activation memory of one training micro-batch (see the module's docstring)."""
     h, inter = shape.hidden_size, shape.intermediate_size
-    layer = 2 * (4 * inter + 8 * h)
+    layer = 3 * (4 * inter + 8 * h)
     per_token = (shape.num_hidden_layers * weight_bytes * h + layer if checkpointing
                  else shape.num_hidden_layers * (weight_bytes * h + layer))
     head = 4 * shape.vocab_size * h + HEAD_EXTRA_GIB * GIB
