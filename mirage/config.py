@@ -9,6 +9,7 @@ import yaml
 
 from mirage.claims import CLAIMS
 from mirage.hub_sources import SOURCES
+from mirage import memory
 from mirage.settings import CheckpointSettings, GRPOSettings, SamplerSettings, SFTSettings
 from mirage.task_checks import check_file_task, check_generator
 from mirage.verifier_names import VERIFIER_NAMES
@@ -221,16 +222,13 @@ def check_training_processes(config: dict) -> None:
 def check_gpu_memory(config: dict) -> None:
     """Every GPU job of a model with a ``shape`` fits its GPU (``plan.gpu``), by the
     memory estimate of ``mirage.memory``: the training jobs and the vLLM sampling jobs."""
-    from mirage import memory
-
-    plan = config.get("plan") or {}
-    gpu = plan.get("gpu", "h100")
-    gpu_gib = (plan.get("gpu_memory_gib") or {}).get(gpu)
+    gpu, table = config["plan"]["gpu"], config["plan"]["gpu_memory_gib"]
+    gpu_gib = table.get(gpu)
     train, sample = resources(config, "train"), resources(config, "sample")
     if gpu_gib is None:
         if train["gpu"] or sample["gpu"]:
             raise ConfigError(f"config error: 'plan.gpu_memory_gib' has no entry for plan.gpu '{gpu}' "
-                              f"(known: {', '.join(sorted(plan.get('gpu_memory_gib') or {}))}): add its memory in GiB")
+                              f"(known: {', '.join(sorted(table))}): add its memory in GiB")
         return
     grpo = GRPOSettings.from_dict(config["rl"]["grpo"])
     samplers = [("sampler", config["sampler"]), ("evaluation.sampler", evaluation_sampler(config))]

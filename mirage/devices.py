@@ -64,3 +64,9 @@ def check_granted_gpus(gpus: int, what: str, environ=None) -> bool:
         f"SLURM_GPUS_ON_NODE={environ.get('SLURM_GPUS_ON_NODE', 'unset')}) but torch {torch.__version__} sees no CUDA "
         f"device (its CUDA build: {build}; NVIDIA driver: {driver or 'none found'}{hint}); stopping rather than "
         f"running on the CPU ({ALLOW_CPU}=1 allows that, for a test cluster with fake GPUs)")
+
+
+def check_job_gpus(snakemake) -> bool:
+    """``check_granted_gpus`` for a Snakemake job: its rule's ``gpu`` resource. Called first
+    by the adapters of the GPU rules (training, sampling, the contamination check)."""
+    return check_granted_gpus(int(snakemake.resources.get("gpu", 0) or 0), f"job {snakemake.rule}")

@@ -248,7 +248,7 @@ def job_memory(job: DagJob, config: dict) -> float | None:
     """Peak GiB per GPU of a GPU job (``mirage.memory``): a GRPO job, or a vLLM sampling
     job; None without a GPU, a model shape or an estimate for its kind."""
     shape = memory.ModelShape.from_model(config["models"].get(job.wildcards.get("model"), {}))
-    gpu_gib = config["plan"].get("gpu_memory_gib", {}).get(config["plan"]["gpu"])
+    gpu_gib = config["plan"]["gpu_memory_gib"].get(config["plan"]["gpu"])
     if not job.gpus or shape is None or gpu_gib is None:
         return None
     if "grpo" in job.params:
@@ -346,7 +346,7 @@ def plan_notes(jobs: pl.DataFrame, rules: pl.DataFrame, config: dict) -> list[st
     gaps = jobs.filter(pl.col("gap").is_not_null()).group_by("gap").len()
     notes = [f"{gap} ({n} job{'s' * (n > 1)})" for gap, n in sorted(gaps.iter_rows())]
     notes += [over_time(row) for row in rules.iter_rows(named=True) if over_time(row)]
-    gpu_gib = config["plan"].get("gpu_memory_gib", {}).get(config["plan"]["gpu"])
+    gpu_gib = config["plan"]["gpu_memory_gib"].get(config["plan"]["gpu"])
     for row in rules.filter(pl.col("mem_gib_per_gpu").is_not_null()).iter_rows(named=True):
         if gpu_gib is not None and row["mem_gib_per_gpu"] > gpu_gib:
             notes.append(f"{row['rule']}: {row['mem_gib_per_gpu']:,.1f} GiB per GPU, more than the "

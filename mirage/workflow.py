@@ -56,14 +56,8 @@ def job_provenance(snakemake) -> dict:
 @contextlib.contextmanager
 def rule_job(snakemake):
     """Around a ``script:`` job's work: the hub offline (``offline_hub``), its
-    log file (``rule_logging``), a job granted GPUs that torch cannot use stopped
-    at once (``mirage.devices``) and its provenance recorded in every table and
+    log file (``rule_logging``) and its provenance recorded in every table and
     figure it writes (``mirage.provenance.recording``)."""
     offline_hub()
     with rule_logging(snakemake), provenance.recording(job_provenance(snakemake)):
-        gpus = int(snakemake.resources.get("gpu", 0) or 0)
-        if gpus:
-            from mirage.devices import check_granted_gpus
-
-            check_granted_gpus(gpus, f"job {snakemake.rule}")
         yield

@@ -34,3 +34,19 @@ def test_make_gpu_env_states_the_driver_the_check_requires(repo):
     makefile = (repo / "Makefile").read_text()
     assert f"driver >= {MIN_DRIVER_CUDA13}" in makefile and "scripts/check_driver.py" in makefile
     assert f"driver ≥ {MIN_DRIVER_CUDA13}" in (repo / "README.md").read_text()
+
+
+def test_every_gpu_rules_adapter_checks_its_gpus_first(repo):
+    """The adapters of the rules whose resources come from the sample or train group stop a
+    job whose granted GPUs torch cannot use (mirage.devices.check_job_gpus)."""
+    import re
+
+    scripts = set()
+    for smk in (repo / "rules").glob("*.smk"):
+        for rule in re.split(r"\nrule ", smk.read_text())[1:]:
+            if re.search(r'rule_resources\("(sample|train)"\)', rule):
+                scripts.add(re.search(r'script:\s*"\.\./(workflow_scripts/\w+\.py)"', rule).group(1))
+    assert scripts == {"workflow_scripts/sample.py", "workflow_scripts/train_claim.py",
+                       "workflow_scripts/contamination_check.py"}
+    for script in scripts:
+        assert "check_job_gpus(snakemake)" in (repo / script).read_text(), script

@@ -1,3 +1,4 @@
+from mirage.devices import check_job_gpus
 from mirage.sampling import SamplingJob, sample_split
 from mirage.settings import SamplerSettings
 from mirage.workflow import rule_job
@@ -5,6 +6,7 @@ from mirage.workflow import rule_job
 # The guard matters for the vLLM backend: its worker processes re-import this module.
 if __name__ == "__main__":
     with rule_job(snakemake):
+        check_job_gpus(snakemake)  # granted GPUs that torch cannot use: stop now
         params = snakemake.params
         job = SamplingJob(
             model_name=snakemake.wildcards.model,

@@ -5,6 +5,7 @@ from pathlib import Path
 STARTED = time.time()  # the job's runtime counts from about here
 
 from mirage.checkpoints import TimeLimit, job_checkpoints  # noqa: E402
+from mirage.devices import check_job_gpus  # noqa: E402
 from mirage.launch import TrainingJob, granted_processes, run_training_job  # noqa: E402
 from mirage.rl import ClaimJob, ReferenceJob, RunOutputs, tracking_settings  # noqa: E402
 from mirage.seeding import stable_seed  # noqa: E402
@@ -14,6 +15,7 @@ from mirage.workflow import job_provenance, rule_job  # noqa: E402
 # one adapter for the GRPO jobs: a claim's run, or the One-Shot reference run of a cell;
 # one process, or one per granted GPU (resources.train.processes on the CPU), see mirage.launch
 with rule_job(snakemake):
+    check_job_gpus(snakemake)  # granted GPUs that torch cannot use: stop now
     checkpoints, resume_key = job_checkpoints(snakemake, "rl_every")
     wc, params, out = snakemake.wildcards, snakemake.params, snakemake.output
     common = dict(model_path=params.model_path, problems_path=snakemake.input.problems,
