@@ -154,3 +154,16 @@ def test_the_readme_gpu_rows_are_the_recorded_runs():
                       / r["activation_peak"])
     assert f"gpu_memory.json`, {len(rows)} points)" in readme
     assert f"{round(100 * (min(ratios) - 1))}-{round(100 * (max(ratios) - 1))}% above every point" in readme
+
+
+def test_issue_22_left_every_default_study_evaluation_and_verdict_as_it_was():
+    """benchmarks/results/issue22_identity.json: the default study before and after micro-batches
+    and the per-micro-batch padding trim, on one machine. What differs is the RL runs' weights and
+    curves (float bits) and the base samples' provenance hash; nothing a verdict reads."""
+    record = json.loads((REPO / "benchmarks" / "results" / "issue22_identity.json").read_text())
+    assert record["compared"] > 200
+    for path, why in record["differ"].items():
+        assert (path.startswith("results/rl/") or "training_curves" in path
+                or (path.startswith("results/samples/base/") and why.startswith("provenance differs"))), (path, why)
+    readme = (REPO / "README.md").read_text()
+    assert f"{record['compared']} files, {len(record['differ'])} differ" in readme
