@@ -167,3 +167,12 @@ def test_issue_22_left_every_default_study_evaluation_and_verdict_as_it_was():
                 or (path.startswith("results/samples/base/") and why.startswith("provenance differs"))), (path, why)
     readme = (REPO / "README.md").read_text()
     assert f"{record['compared']} files, {len(record['differ'])} differ" in readme
+
+
+def test_the_readme_dry_run_numbers_are_the_recorded_ones():
+    record = json.loads((REPO / "benchmarks" / "results" / "dry_run_paper.json").read_text())
+    readme = (REPO / "README.md").read_text()
+    jobs = record["jobs"]
+    assert f"of the paper config ({record['total_jobs']} jobs) | {record['best_s']:.1f} s |" in readme
+    assert (f"{jobs['sample_base']} + {jobs['sample_votes']} sampling jobs" in readme
+            and f"{record['total_jobs']} jobs in all, and plans them in {record['best_s']:.1f} s" in readme)
