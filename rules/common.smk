@@ -95,11 +95,13 @@ def res(group, key):
 
 
 def rule_resources(group):
-    """The ``resources:`` of a rule from the config's resources section; a GPU job is
-    kept on one node (``nodes``: SLURM's --nodes, which the plugin passes only when set)."""
+    """The ``resources:`` of a rule from the config's resources section; every job is kept
+    on one node (``nodes``: SLURM's --nodes, which the plugin passes only when set), also
+    one whose GPUs come from --set-resources."""
     r = resources(config, group)
-    extra = dict(nodes=r["nodes"]) if r["gpu"] else {}
-    return dict(gpu=r["gpu"], mem_mb=r["mem_mb"], runtime=r["runtime"], cpus_per_task=r["cpus_per_task"], **extra)
+    return dict(
+        gpu=r["gpu"], mem_mb=r["mem_mb"], runtime=r["runtime"], cpus_per_task=r["cpus_per_task"], nodes=r["nodes"]
+    )
 
 
 def rule_retries(group):

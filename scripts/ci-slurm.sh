@@ -52,9 +52,8 @@ printf 'rl: {grpo: {steps: 4}}\nmodels: {toy_k: {sft: {steps: 150}}}\n' >"$WORK/
     -s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/two-gpu.yaml" --profile slurm \
     --directory "$WORK/two-gpu" "${LOCAL[@]}" --verbose --set-resources train_claim:gpu=2 train_claim:cpus_per_task=2) \
     >"$WORK/run-2gpu.log" 2>&1 || { tail -50 "$WORK/run-2gpu.log"; exit 1; }
-# the sbatch call of the training job keeps its GPUs on one node (resources.train.nodes)
-# (its only GPU job, so the only sbatch call with --nodes)
-grep 'sbatch call' "$WORK/run-2gpu.log" | grep -q -- '--nodes=1' \
+# the sbatch call of the training job keeps its GPUs on one node (resources.*.nodes)
+grep 'sbatch call' "$WORK/run-2gpu.log" | grep 'rule_train_claim' | grep -q -- '--nodes=1' \
     || { grep 'sbatch call:' "$WORK/run-2gpu.log" >&2; echo "the 2-GPU job was not submitted with --nodes=1" >&2; exit 1; }
 job=$(squeue -h -t all -o '%i %k' | awk '/rule_train_claim/ {print $1}' | sort -n | tail -1)
 scontrol show job "$job" | grep -E 'TresPerJob|NumTasks|NumNodes'
