@@ -105,7 +105,11 @@ def rule_resources(group):
 
 
 def rule_retries(group):
-    """A rule's ``retries:`` from the config (None: the profile's --retries)."""
+    """A rule's ``retries:`` from the config (None: the profile's --retries). None in the job
+    step a cluster runs: the submitting Snakemake retries by submitting the job again, and a
+    retry inside the same allocation would inherit its time limit."""
+    if workflow.remote_exec:
+        return None
     return resources(config, group).get("retries")
 
 

@@ -113,8 +113,10 @@ TL=(-s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/four
 (cd "$WORK" && timeout -s INT 1500 "$BIN/snakemake" "${TL[@]}" "$WORK/limit.yaml" --profile slurm \
     --directory "$WORK/limited" "${LOCAL[@]}" "${TARGETS[@]}") >"$WORK/run3.log" 2>&1 \
     || { tail -50 "$WORK/run3.log"; exit 1; }
+# each attempt a SLURM job of its own (a retry inside the same allocation would inherit its limit)
 restarts=$(grep -c 'Trying to restart job' "$WORK/run3.log" || true)
-echo "the time-limited training job was restarted $restarts times"
+attempts=$(squeue -h -t all -o '%i %k' | grep -c 'rule_train_claim' || true)
+echo "the time-limited training job was restarted $restarts times; SLURM saw $attempts training jobs in all"
 [ "$restarts" -eq 3 ] || { grep -E 'restart|failed|stopped before' "$WORK/run3.log" | tail -20; exit 1; }
 "$BIN/python" - "$WORK/unlimited" "$WORK/limited" <<'PY'
 import json, sys
