@@ -356,7 +356,7 @@ def paper_scale_step(shape: dict, micro_batches: list[int], width: int, completi
     import torch
 
     sys.path.insert(0, str(REPO / "benchmarks"))
-    from gpu_memory import build, one_pass
+    from gpu_memory import build, measured_pass, one_pass
 
     from mirage.memory import GIB, ModelShape, activation_bytes
 
@@ -378,29 +378,17 @@ def paper_scale_step(shape: dict, micro_batches: list[int], width: int, completi
     rows = []
     one_pass(model, 1, min(width, 256), min(completion, 192), device, autocast)  # gradients allocated once
     for m in micro_batches:
-        if not cpu:
-            torch.cuda.synchronize()
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-        start = time.perf_counter()
-        try:
-            one_pass(model, m, width, completion, device, autocast)
-            error = None
-        except torch.OutOfMemoryError as oom:
-            error = str(oom).splitlines()[0][:300]
-        if not cpu:
-            torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        measured = measured_pass(model, m, width, completion, device, autocast)
         estimate = activation_bytes(estimate_shape, m, width, 2 if not cpu else 4, checkpointing=True) / GIB
-        row = {"micro_batch": m, "tokens": width, "completion_tokens": completion, "step_s": round(seconds, 3),
-               "estimated_activation_gib": round(estimate, 2), "error": error}
+        row = {"micro_batch": m, "tokens": width, "completion_tokens": completion, "step_s": measured["seconds"],
+               "estimated_activation_gib": round(estimate, 2), "error": measured["error"]}
         if not cpu:
-            row.update(peak_gib=round(torch.cuda.max_memory_allocated() / GIB, 2),
-                       activation_peak_gib=round((torch.cuda.max_memory_allocated() - before) / GIB, 2),
-                       weights_and_grads_gib=round(before / GIB, 2))
+            row.update(peak_gib=round(measured["peak"] / GIB, 2),
+                       activation_peak_gib=round(measured["activation_peak"] / GIB, 2),
+                       weights_and_grads_gib=round(measured["allocated_before"] / GIB, 2))
             flops = step_flops(params - embed, shape, m, width, completion)
-            row.update(tflops=round(flops / seconds / 1e12, 1), mfu=round(flops / seconds / 1e12 / H200_BF16_TFLOPS, 3))
+            row.update(tflops=round(flops / measured["seconds"] / 1e12, 1),
+                       mfu=round(flops / measured["seconds"] / 1e12 / H200_BF16_TFLOPS, 3))
         rows.append(row)
         print(f"gpu_check: paper-scale step: {json.dumps(row)}", flush=True)
     del model

@@ -82,6 +82,32 @@ def one_pass(model, m: int, T: int, C: int, device, autocast):
     return float(loss)
 
 
+def measured_pass(model, m: int, T: int, C: int, device, autocast) -> dict:
+    """``one_pass`` timed; on a GPU also the bytes allocated before it, its peak and the
+    difference (the micro-batch's activation peak). An out-of-memory error is recorded."""
+    import torch
+
+    on_gpu = device == "cuda"
+    if on_gpu:
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+    start = time.perf_counter()
+    try:
+        one_pass(model, m, T, C, device, autocast)
+        error = None
+    except torch.OutOfMemoryError as oom:  # pragma: no cover - GPU only
+        error = str(oom).splitlines()[0][:300]
+    if on_gpu:
+        torch.cuda.synchronize()
+    row = {"seconds": round(time.perf_counter() - start, 3), "error": error}
+    if on_gpu:
+        peak = torch.cuda.max_memory_allocated()
+        row.update(allocated_before=before, peak=peak, activation_peak=peak - before)
+    return row
+
+
 def measure(name: str, shape: dict, layers: int, policy: str, grid, device) -> list[dict]:
     import contextlib
 
@@ -98,24 +124,8 @@ def measure(name: str, shape: dict, layers: int, policy: str, grid, device) -> l
     rows = []
     one_pass(model, *grid[0], device, autocast)  # allocates the gradients once
     for m, T, C in grid:
-        if on_gpu:
-            torch.cuda.synchronize()
-            torch.cuda.empty_cache()
-            torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-        start = time.perf_counter()
-        try:
-            one_pass(model, m, T, C, device, autocast)
-            error = None
-        except torch.OutOfMemoryError as oom:  # pragma: no cover - GPU only
-            error = str(oom).splitlines()[0]
-        if on_gpu:
-            torch.cuda.synchronize()
         row = {"shape": name, "layers": layers, "policy": policy, "m": m, "T": T, "C": C, "params": params,
-               "seconds": round(time.perf_counter() - start, 3), "error": error}
-        if on_gpu:
-            row.update(allocated_before=before, peak=torch.cuda.max_memory_allocated(),
-                       activation_peak=torch.cuda.max_memory_allocated() - before)
+               **measured_pass(model, m, T, C, device, autocast)}
         rows.append(row)
         print(json.dumps(row), flush=True)
     del model
