@@ -238,7 +238,7 @@ def check_gpu_memory(config: dict) -> None:
             continue
         problems = []
         if train["gpu"]:
-            problems.append(memory.training_refusal(name, shape, grpo, config["rl"].get("distributed", "ddp"),
+            problems.append(memory.training_refusal(name, shape, grpo, config["rl"]["distributed"],
                                                     train["gpu"], gpu, gpu_gib))
         if sample["gpu"]:
             problems += [memory.sampling_refusal(name, shape, sampler, gpu, gpu_gib, key)

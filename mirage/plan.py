@@ -253,7 +253,7 @@ def job_memory(job: DagJob, config: dict) -> float | None:
         return None
     if "grpo" in job.params:
         return memory.training_memory(shape, GRPOSettings.from_dict(job.params["grpo"]),
-                                      job.params.get("distributed", "ddp"), job.gpus, gpu_gib).peak
+                                      job.params["distributed"], job.gpus, gpu_gib).peak
     sampler = job.params.get("sampler") or {}
     if sampler.get("backend") == "vllm":
         return memory.sampling_memory(shape, sampler, gpu_gib).share
@@ -345,7 +345,7 @@ def plan_notes(jobs: pl.DataFrame, rules: pl.DataFrame, config: dict) -> list[st
     a job's runtime resource, and what the estimate bounds rather than predicts."""
     gaps = jobs.filter(pl.col("gap").is_not_null()).group_by("gap").len()
     notes = [f"{gap} ({n} job{'s' * (n > 1)})" for gap, n in sorted(gaps.iter_rows())]
-    notes += [over_time(row) for row in rules.iter_rows(named=True) if over_time(row)]
+    notes += [note for row in rules.iter_rows(named=True) if (note := over_time(row))]
     gpu_gib = config["plan"]["gpu_memory_gib"].get(config["plan"]["gpu"])
     for row in rules.filter(pl.col("mem_gib_per_gpu").is_not_null()).iter_rows(named=True):
         if gpu_gib is not None and row["mem_gib_per_gpu"] > gpu_gib:

@@ -89,6 +89,10 @@ def test_the_readme_budget_is_the_plans(config):
     for row in plan.rules.filter(plan.rules["gpus_per_job"] > 0).iter_rows(named=True):
         if row["hours_per_job"] is not None:  # no job outlasts its runtime x attempts
             assert row["hours_per_job"] * 60 <= row["runtime_min"] * row["attempts"], row
+    if config == "config/paper.yaml":  # the shards' hours stated in the config's comment
+        hours = {r["rule"]: r["hours_per_job"] for r in plan.rules.iter_rows(named=True)}
+        assert (f"~{hours['sample_base']:.1f} h (sample_base) and ~{hours['sample_votes']:.1f} h (sample_votes)"
+                in (REPO / config).read_text())
 
 
 def test_the_readme_paper_scale_numbers_are_the_configs():
@@ -176,3 +180,18 @@ def test_the_readme_dry_run_numbers_are_the_recorded_ones():
     assert f"of the paper config ({record['total_jobs']} jobs) | {record['best_s']:.1f} s |" in readme
     assert (f"{jobs['sample_base']} + {jobs['sample_votes']} sampling jobs" in readme
             and f"{record['total_jobs']} jobs in all, and plans them in {record['best_s']:.1f} s" in readme)
+
+
+def test_the_paper_configs_comments_state_the_memory_models_numbers():
+    text = PAPER.read_text()
+    config = load_config([PAPER])
+    grpo = GRPOSettings.from_dict(config["rl"]["grpo"])
+    memories = {name: training_memory(ModelShape.from_model(m), grpo, "zero3", 8, 79.1)
+                for name, m in config["models"].items()}
+    qwen, llama = memories["qwen2_5_7b"], memories["llama3_1_8b_instruct"]
+    assert f"~{qwen.kv_sequences:.0f} (Qwen) / ~{llama.kv_sequences:.0f} (Llama) sequences" in text
+    low, high = sorted(round(m.training) for m in memories.values())
+    assert f"~{low}-{high} GiB per H100" in text
+    whole = training_memory(ModelShape.from_model(config["models"]["qwen2_5_7b"]), grpo, "zero3", 8, 79.1,
+                            micro_batch=128)
+    assert f"would need ~{round(whole.peak, -1):.0f} GiB" in text
