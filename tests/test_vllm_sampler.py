@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 vllm = pytest.importorskip("vllm")
+pytestmark = pytest.mark.gpu_path
 
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
