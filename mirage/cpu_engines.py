@@ -110,6 +110,7 @@ def enable_fsdp_on_cpu(trainer) -> bool:
     """After ``Trainer.create_accelerator_and_postprocess``: when the environment asks for FSDP
     (ACCELERATE_USE_FSDP) and accelerate ignored it because the processes run on the CPU, switch
     the state to FSDP with the environment's plugin. True when switched."""
+    from accelerate.state import PartialState
     from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
 
     state = trainer.accelerator.state
@@ -119,6 +120,9 @@ def enable_fsdp_on_cpu(trainer) -> bool:
     plugin = FullyShardedDataParallelPlugin()  # from the FSDP_* environment
     state.distributed_type = DistributedType.FSDP
     state.fsdp_plugin = plugin
+    # as accelerate keeps them equal itself: every later AcceleratorState() copies PartialState's
+    # distributed type over its own
+    PartialState._shared_state["distributed_type"] = DistributedType.FSDP
     trainer.is_fsdp_enabled = True
     log.info("FSDP on the CPU: accelerate's state switched from MULTI_CPU to FSDP (version %s)", plugin.fsdp_version)
     return True

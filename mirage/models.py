@@ -28,6 +28,18 @@ Special tokens are the tokenizer's own, never switched off here: a prompt is
 tokenized by ``mirage.prompts`` as TRL tokenizes it (a plain text as
 ``tokenizer(text)``, with e.g. Llama's BOS; a conversation through the chat
 template, which writes them).
+
+A completion ends at any of ``stop_token_ids``: the tokenizer's EOS and every
+``eos_token_id`` of the model's generation config, the stop set of TRL 1.16's
+GRPOTrainer (``self.eos_token_ids``), of vLLM (``SamplingParams.
+update_from_generation_config``) and of the released verl run (its rollouts stop
+where vLLM stops; its response mask ends at the generation config's EOS). The
+end-of-turn token of a chat template is in it where the model's files put it
+there: Llama 3.1 Instruct's ``<|eot_id|>`` (its tokenizer's EOS and in its
+generation config), Qwen2.5 Instruct's ``<|im_end|>``; not for a Qwen2.5 base
+model, whose files name ``<|endoftext|>`` only, although its ChatML template
+ends each turn with ``<|im_end|>``: as in the released run, its completions end
+at ``<|endoftext|>`` or at the length limit.
 """
 
 from __future__ import annotations
@@ -101,6 +113,20 @@ def ensure_pad_token(tokenizer):
             raise ValueError(f"tokenizer {name!r} has neither a pad token nor an EOS token to pad with")
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
+
+
+def stop_token_ids(tokenizer, generation_config=None) -> list[int]:
+    """The token ids a completion ends at, as TRL 1.16's GRPOTrainer lists them:
+    the ``eos_token_id`` of ``generation_config`` (a model's generation config; an
+    id or a list), with the tokenizer's EOS put first where it is not among them."""
+    extra = getattr(generation_config, "eos_token_id", None)
+    ids: list[int] = []
+    for i in [extra] if isinstance(extra, int) else list(extra or []):
+        if i not in ids:
+            ids.append(i)
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.insert(0, tokenizer.eos_token_id)
+    return ids
 
 
 def load_tokenizer(path: str, settings=None, *, padding_side: str | None = "left"):

@@ -17,11 +17,25 @@ prompt_format``):
     "content": text}]}`` (``apply_chat_template(..., add_generation_prompt=True,
     tokenize=True)``), and so did the released code (verl renders the chat
     messages, then tokenizes with ``add_special_tokens=False``).
+
+Either way the ids hold the tokenizer's BOS once, where it has one: the
+template writes it for a chat model (Llama 3.1's ``{{- bos_token }}``), the
+post-processor adds it to a plain text, and nothing adds it on top (the
+samplers hand these ids to ``generate`` and to vLLM as they are).
+
+A prompt's length is the length of these ids. ``drop_long_prompts`` keeps the
+prompts of at most ``rl.grpo.max_prompt_tokens`` tokens of a model's training
+problems: the released run's prompt budget (verl's ``max_prompt_length``,
+2,048), where verl cut a longer prompt to its last 2,048 tokens instead.
 """
 
 from __future__ import annotations
 
+import logging
+
 PROMPT_FORMATS = ("plain", "chat")
+
+log = logging.getLogger(__name__)
 
 
 def render_prompt(template: str, question: str) -> str:
@@ -91,3 +105,48 @@ def prompt_token_ids(tokenizer, prompts: list[str], fmt: str, *, model: str | No
         texts = [render_prompt_text(tokenizer, p, fmt, model=model, open_end=True) for p in prompts]
         return [list(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]] if texts else []
     return training_prompt_token_ids(tokenizer, [training_prompt(p, fmt) for p in prompts])
+
+
+def prompt_lengths(tokenizer, prompts: list[str], fmt: str, *, model: str | None = None,
+                   chunk: int = 1024) -> list[int]:
+    """The number of tokens of each prompt as the model sees it (the ids of
+    ``prompt_token_ids``: chat template, BOS and all), tokenized ``chunk``
+    prompts at a time."""
+    prompts = list(prompts)
+    lengths: list[int] = []
+    for start in range(0, len(prompts), chunk):
+        lengths += [len(ids) for ids in prompt_token_ids(tokenizer, prompts[start:start + chunk], fmt, model=model)]
+    return lengths
+
+
+def drop_long_prompts(tokenizer, prompts: list[str], fmt: str, max_tokens: int | None, *,
+                      model: str | None = None) -> tuple[list[int], int]:
+    """(indices of the prompts of at most ``max_tokens`` tokens, in order; how
+    many were longer). A prompt of exactly ``max_tokens`` tokens is kept, as
+    verl keeps it (``filter_overlong_prompts``: length <= max_prompt_length);
+    ``max_tokens`` None keeps every prompt without tokenizing any. The released
+    run did not drop its long prompts: verl cut them to their last 2,048 tokens
+    (``truncation: left``), which TRL cannot do; the count says how many that was."""
+    prompts = list(prompts)
+    if max_tokens is None:
+        return list(range(len(prompts))), 0
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
+    lengths = prompt_lengths(tokenizer, prompts, fmt, model=model)
+    kept = [i for i, n in enumerate(lengths) if n <= max_tokens]
+    dropped = len(prompts) - len(kept)
+    name = model or getattr(tokenizer, "name_or_path", "") or "?"
+    if dropped:
+        log.warning("%s: dropped %d of %d prompts longer than %d tokens (the longest has %d)",
+                    name, dropped, len(prompts), max_tokens, max(lengths))
+    else:
+        log.info("%s: all %d prompts within %d tokens", name, len(prompts), max_tokens)
+    return kept, dropped
+
+
+def drop_long_rows(table, tokenizer, fmt: str, max_tokens: int | None, *, model: str | None = None):
+    """(``table`` without the rows whose ``prompt`` is over ``max_tokens`` tokens,
+    how many rows that was): ``drop_long_prompts`` on a problems table (a polars
+    frame), its rows kept in order."""
+    kept, dropped = drop_long_prompts(tokenizer, table["prompt"].to_list(), fmt, max_tokens, model=model)
+    return (table[kept] if dropped else table), dropped

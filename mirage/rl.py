@@ -24,7 +24,7 @@ from mirage.cpu_engines import enable_fsdp_on_cpu, keep_vllm_cpu_weights
 from mirage.dynamic_sampling import DynamicSamplingMixin
 from mirage.logprobs import PromptIdsMixin
 from mirage.models import load_model, load_tokenizer
-from mirage.prompts import check_prompt_format, training_prompt
+from mirage.prompts import check_prompt_format, drop_long_rows, training_prompt
 from mirage.rewards import EntropyMinReward, MajorityVoteReward, RewardRecorder, make_reward
 from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, TRAINING_CURVES, WRONG_LABELS
 from mirage.seeding import stable_seed
@@ -529,6 +529,8 @@ def write_run(run: GRPORun, built: Trainer, elapsed: float) -> None:
     info = {**run.summary, "seed": run.job.seed, "trained": True, "train_seconds": round(elapsed, 1),
             "rollout_batches": steps, "optimizer_steps": trainer.state.global_step,
             "resumed_from_step": checkpoint_step(built.resume_from), "processes": built.processes,
+            "distributed_type": str(trainer.accelerator.distributed_type.value),
+            "parameter_share_held": held_parameter_share(trainer.model_wrapped),
             "training_problems": sorted({r["problem_id"] for r in run.rows})}
     if rank == 0:
         TRAINING_CURVES.write(training_curves(trainer.state.log_history, run.grpo.updates_per_rollout),
@@ -548,6 +550,22 @@ def run_grpo(run: GRPORun, runtime: Runtime = Runtime()) -> None:
     log.info("%s: %d rollout batches (%d optimizer steps) in %.1f s", run.summary.get("claim", run.reward),
              run.rollout_batches, built.trainer.state.global_step, elapsed)
     write_run(run, built, elapsed)
+
+
+def held_parameter_share(model) -> float:
+    """The share of the model's parameters this process holds: 1 unsharded, about 1/N
+    for N processes under ZeRO-3 (a partitioned parameter keeps its shard in ``ds_tensor``)
+    or FSDP2 (a parameter is a DTensor whose local part is the shard)."""
+    held = total = 0
+    for param in model.parameters():
+        total += getattr(param, "ds_numel", None) or param.numel()
+        if hasattr(param, "ds_tensor"):
+            held += param.ds_tensor.numel()
+        elif hasattr(param, "to_local"):
+            held += param.to_local().numel()
+        else:
+            held += param.numel()
+    return round(held / total, 4) if total else 1.0
 
 
 def gathered_history(rows: list[dict], processes: int) -> list[dict]:
@@ -592,13 +610,24 @@ def write_model_extras(folder: Path, tokenizer, info: dict) -> None:
     (folder / "run.json").write_text(json.dumps(info, indent=1))
 
 
-def claim_rows(job: ClaimJob, claim: Claim) -> list[dict]:
-    """A claim job's training rows (``training_rows``) from the tables it reads."""
+def prompt_limited(problems: pl.DataFrame, job: GRPOJob) -> tuple[pl.DataFrame, int]:
+    """The training problems whose prompt fits ``rl.grpo.max_prompt_tokens`` as the
+    job's model sees it, and how many did not (``mirage.prompts.drop_long_rows``)."""
+    if job.grpo.max_prompt_tokens is None:
+        return problems, 0
+    return drop_long_rows(problems, load_tokenizer(job.model_path, job.load), job.prompt_format,
+                          job.grpo.max_prompt_tokens, model=job.model_path)
+
+
+def claim_rows(job: ClaimJob, claim: Claim) -> tuple[list[dict], int]:
+    """A claim job's training rows (``training_rows``) from the tables it reads, and
+    how many training problems were left out for their prompt's length."""
     problems = PROBLEMS.read(job.problems_path).filter(pl.col("split") == "train")
+    problems, dropped = prompt_limited(problems, job)
     labels = WRONG_LABELS.read(job.wrong_labels_path) if claim.needs_wrong_labels else None
     selection = CANDIDATE_RANKING.read(job.selection_path) if claim.needs_example_selection else None
     return training_rows(problems, claim, job.grpo.prompts_per_generation, labels, selection,
-                         job.claim_settings.get("k"))
+                         job.claim_settings.get("k")), dropped
 
 
 def train_claim(job: ClaimJob, runtime: Runtime = Runtime()) -> None:
@@ -609,17 +638,22 @@ def train_claim(job: ClaimJob, runtime: Runtime = Runtime()) -> None:
     with ``"trained": false`` and the reason in ``run.json``, empty curves and
     history, and the claims table leaves the run out."""
     claim = get_claim(job.claim)
-    rows = claim_rows(job, claim)
+    rows, dropped = claim_rows(job, claim)
     if not rows:
-        reason = "the base model's majority answer is right on every training problem: no problem to train on"
+        if claim.needs_wrong_labels:
+            reason = ("the base model's majority answer is right on every training problem: no problem to train on"
+                      + (f" ({dropped} more left out for their prompt's length)" if dropped else ""))
+        else:
+            reason = f"all {dropped} training prompts are longer than rl.grpo.max_prompt_tokens"
         log.warning("%s: not trained: %s", claim.name, reason)
-        write_untrained_run(job, {"claim": claim.name, "seed": job.seed, "trained": False, "reason": reason})
+        write_untrained_run(job, {"claim": claim.name, "seed": job.seed, "trained": False, "reason": reason,
+                                  "prompts_over_limit": dropped})
         return
     # RLVR-Decomposed's advantages give all-wrong groups a gradient: filtering them out
     # (dynamic sampling) would remove exactly what this variant differs on
     grpo = job.grpo.without_dynamic_sampling() if claim.polarity.endswith("_raw") else job.grpo
     run_grpo(GRPORun(job=job, rows=rows, reward=claim.reward, reward_settings=job.claim_settings, grpo=grpo,
-                     polarity=claim.polarity, summary={"claim": claim.name}), runtime)
+                     polarity=claim.polarity, summary={"claim": claim.name, "prompts_over_limit": dropped}), runtime)
 
 
 def write_untrained_run(job: GRPOJob, summary: dict) -> None:
@@ -641,12 +675,14 @@ def reference_run(job: ReferenceJob, runtime: Runtime = Runtime()) -> None:
     history ranks the candidates (``select_examples``). Dynamic sampling is off
     here: a refill would change how often each candidate is visited."""
     problems = PROBLEMS.read(job.problems_path).filter(pl.col("split") == "train")
+    problems, dropped = prompt_limited(problems, job)
     pool = candidate_pool(problems["problem_id"].to_list(), job.one_shot["candidates"],
                           stable_seed(job.seed, "one-shot-pool"))
     rows = problems.filter(pl.col("problem_id").is_in(pool)).sort("problem_id").select("prompt", "answer", "problem_id")
     run_grpo(GRPORun(job=job, rows=rows.to_dicts(), reward="ground_truth", reward_settings={},
                      grpo=job.grpo.without_dynamic_sampling(), steps=reference_steps(job.grpo, job.one_shot),
-                     summary={"claim": "one_shot_reference", "candidates": pool}), runtime)
+                     summary={"claim": "one_shot_reference", "candidates": pool,
+                              "prompts_over_limit": dropped}), runtime)
 
 
 CURVE_METRICS = {

@@ -18,7 +18,7 @@ from typing import Protocol
 import numpy as np
 import polars as pl
 
-from mirage.models import hub_kwargs, load_model, load_settings, load_tokenizer, vllm_dtype
+from mirage.models import hub_kwargs, load_model, load_settings, load_tokenizer, stop_token_ids, vllm_dtype
 from mirage.passk import passk_table
 from mirage.prompts import prompt_token_ids
 from mirage.schemas import PROBLEMS, SAMPLES
@@ -64,7 +64,9 @@ class Sampler(Protocol):
 
 
 class HFSampler:
-    """Batched ``model.generate`` with left padding, on the CPU or a GPU."""
+    """Batched ``model.generate`` with left padding, on the CPU or a GPU. A
+    completion ends at any of ``stop_token_ids`` (the tokenizer's EOS and the
+    model's generation-config EOS ids), where TRL's generation ends it."""
 
     def __init__(self, model_path: str, threads: int = 1, device: str = "cpu", load: dict | None = None):
         import torch
@@ -81,7 +83,7 @@ class HFSampler:
         torch = self.torch
         per_call = max(1, params.batch_size // params.n)
         out: list[Completion] = []
-        eos = self.tokenizer.eos_token_id
+        stops = stop_token_ids(self.tokenizer, self.model.generation_config)
         pad = self.tokenizer.pad_token_id
         for start in tqdm(range(0, len(prompt_ids), per_call), desc="sampling", unit="batch", mininterval=5):
             chunk = prompt_ids[start:start + per_call]
@@ -97,13 +99,14 @@ class HFSampler:
                     top_k=0,
                     max_new_tokens=params.max_new_tokens,
                     num_return_sequences=params.n,
-                    eos_token_id=eos,
+                    eos_token_id=stops or None,
                     pad_token_id=pad,
                 )
             new = gen[:, enc["input_ids"].shape[1]:].cpu()
             for row, ids in enumerate(new.tolist()):
-                if eos in ids:
-                    ids = ids[: ids.index(eos) + 1]
+                end = next((i for i, token in enumerate(ids) if token in stops), None)
+                if end is not None:
+                    ids = ids[: end + 1]
                     reason = "stop"
                 else:
                     while ids and ids[-1] == pad:

@@ -152,6 +152,7 @@ class GRPOSettings(Settings):
     temperature: float = setting(SECTION, "temperature")
     top_p: float = setting(SECTION, "top_p")
     max_completion_length: int = setting(SECTION, "max_completion_length")
+    max_prompt_tokens: int | None = setting(SECTION, "max_prompt_tokens")
     delta: float | None = setting(SECTION, "delta")
     mask_truncated_completions: bool = setting(SECTION, "mask_truncated_completions")
     use_vllm: bool = setting(SECTION, "use_vllm")

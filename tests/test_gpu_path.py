@@ -79,7 +79,7 @@ def run_job(job: TrainingJob, folder: Path, processes: int, engine: str, kill_af
     spec = folder / "job.json"
     job.write(spec)
     log = open(folder / "job.log", "a")
-    env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'tests'}"}
+    env = {**os.environ, "PYTHONPATH": f"{REPO}:{REPO / 'tests'}" + os.environ.get("EXTRA_PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "gpu_path_job.py"), str(spec), str(processes),
                              engine], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     if kill_after_step is None:
@@ -144,7 +144,7 @@ def test_colocate_engine_holds_the_trainers_weights_after_every_sync(inputs, tmp
     dynamic = {"dynamic_sampling": {"enabled": claim == "ground_truth", "max_generation_batches": 2}}
     job = claim_job(inputs, tmp_path / claim, claim, **VLLM, **dynamic)
     spec = get_claim(claim)
-    run = GRPORun(job=job, rows=claim_rows(job, spec), reward=spec.reward, reward_settings=job.claim_settings,
+    run = GRPORun(job=job, rows=claim_rows(job, spec)[0], reward=spec.reward, reward_settings=job.claim_settings,
                   grpo=job.grpo, polarity=spec.polarity, summary={"claim": claim})
     built = build_trainer(run, Runtime(use_cpu=True))
     trainer = built.trainer
@@ -178,3 +178,34 @@ def test_colocate_with_two_processes_trains_and_writes_once(inputs, tmp_path):
     history = pl.read_parquet(out / "history.parquet")
     assert history.height == GRPO["steps"] * GRPO["prompts_per_generation"] * GRPO["num_generations"]
     assert "training with 2 processes (CPU, gloo)" in (tmp_path / "job" / "job.log").read_text()
+
+
+# -- DeepSpeed ZeRO-3 and FSDP2 -----------------------------------------------------------------
+
+@pytest.mark.parametrize("engine", ["zero3", "fsdp2"])
+def test_a_sharded_engine_trains_saves_and_resumes_after_a_kill(inputs, tmp_path, engine):
+    """Two torchrun processes under config/accelerate/<engine>.yaml's environment, entropy_min
+    (its extra forward passes are collectives under a sharded engine: completions of different
+    lengths per process must not hang it): the engine really shards (each process holds about
+    half of the parameters), process 0 saves the gathered model, and a job SIGKILLed after its
+    checkpoint at optimizer step 4 resumes to the uninterrupted run's weights, curves and history."""
+    job = claim_job(inputs, tmp_path / "straight", "entropy_min")
+    run_job(training_job(job, tmp_path / "ckpt-straight", every=1), tmp_path / "job-straight", 2, engine)
+    straight = tmp_path / "straight"
+    info = json.loads((straight / "model" / "run.json").read_text())
+    assert info["processes"] == 2 and info["distributed_type"] == {"zero3": "DEEPSPEED", "fsdp2": "FSDP"}[engine]
+    assert 0.4 < info["parameter_share_held"] < 0.6, info
+    log = (tmp_path / "job-straight" / "job.log").read_text()
+    assert f"training with 2 processes (CPU, gloo, {engine})" in log
+
+    resumed_job = claim_job(inputs, tmp_path / "resumed", "entropy_min")
+    ckpt = tmp_path / "ckpt-resumed"
+    run_job(training_job(resumed_job, ckpt, every=1), tmp_path / "job-resumed", 2, engine, kill_after_step=4)
+    assert not (tmp_path / "resumed" / "model").exists()
+    run_job(training_job(resumed_job, ckpt, every=1), tmp_path / "job-resumed", 2, engine)
+    resumed = tmp_path / "resumed"
+    assert json.loads((resumed / "model" / "run.json").read_text())["resumed_from_step"] >= 4
+    assert_same_weights(straight / "model", resumed / "model")
+    for table in ("curves.parquet", "history.parquet"):
+        a, b = pl.read_parquet(straight / table), pl.read_parquet(resumed / table)
+        assert a.height > 0 and a.equals(b), table
