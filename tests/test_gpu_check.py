@@ -63,3 +63,43 @@ def test_cpu_tiny_mode_runs_the_training_and_sampling_code(tmp_path):
     assert all(r["error"] is None and r["estimated_activation_gib"] > 0 for r in step["rows"])
     floor = report["generate_floor"]
     assert floor["ok"] and floor["tokens"] == floor["batch"] * floor["new_tokens"]
+
+
+# What the lent GPU machine has (../shared/gpu-notes.md, section 6): torch, transformers,
+# accelerate and peft preinstalled, with what they require; what travels to it: the wheels the
+# README's device command installs (trl, datasets, polars, math-verify, with theirs).
+DEVICE_HAS = {"torch", "transformers", "accelerate", "peft"}
+TRAVELS = {"trl", "datasets", "polars", "math-verify"}
+# modules the check reaches but never imports there, and why: vllm and deepspeed only where
+# installed (its sampler and ZeRO-3 parts skip with their reason otherwise); PIL reads a PNG's
+# provenance, reasoning_gym builds reasoning-gym tasks: neither runs in the check
+NOT_IMPORTED_THERE = {"vllm", "deepspeed", "PIL", "reasoning_gym"}
+
+
+def test_the_gpu_check_needs_only_what_the_device_has_or_what_travels():
+    """Every third-party module benchmarks/gpu_check.py and gpu_memory.py import, and every
+    mirage module they reach imports (a static walk, imports inside functions included), comes
+    from a distribution the device has or one that travels, or their requirements."""
+    import importlib.metadata as metadata
+
+    from test_envs import imported_modules, requirement_closure
+
+    benchmarks = REPO / "benchmarks"
+    modules, todo, seen = set(), [SCRIPT], set()
+    while todo:  # the benchmark scripts import each other as top-level modules
+        path = todo.pop()
+        for module in imported_modules(path, seen):
+            local = benchmarks / f"{module}.py"
+            if local.exists():
+                todo.append(local)
+            else:
+                modules.add(module)
+    assert {"torch", "transformers", "trl"} <= modules
+    providers = metadata.packages_distributions()
+    closure = requirement_closure(DEVICE_HAS | TRAVELS)
+    missing = {}
+    for module in sorted(modules - NOT_IMPORTED_THERE):
+        dists = {d.lower().replace("_", "-") for d in providers.get(module, [])}
+        if not dists & closure:
+            missing[module] = sorted(dists)
+    assert not missing, f"the GPU check imports what the device has not and no wheel brings: {missing}"

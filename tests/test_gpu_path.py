@@ -148,6 +148,10 @@ def test_colocate_engine_holds_the_trainers_weights_after_every_sync(inputs, tmp
                   grpo=job.grpo, polarity=spec.polarity, summary={"claim": claim})
     built = build_trainer(run, Runtime(use_cpu=True))
     trainer = built.trainer
+    import torch
+
+    # the run's seed, not the engine's (vLLM's worker re-seeds torch with the process index, 0 here)
+    assert torch.initial_seed() == job.seed
     assert trainer.use_vllm and trainer.vllm_generation.mode == "colocate"
     generation = trainer.vllm_generation
     original, checked = generation.sync_weights, []
@@ -209,3 +213,17 @@ def test_a_sharded_engine_trains_saves_and_resumes_after_a_kill(inputs, tmp_path
     for table in ("curves.parquet", "history.parquet"):
         a, b = pl.read_parquet(straight / table), pl.read_parquet(resumed / table)
         assert a.height > 0 and a.equals(b), table
+
+
+@pytest.mark.parametrize("engine", ["zero3", "fsdp2"])
+def test_a_sharded_engine_with_vllm_colocate_trains(inputs, tmp_path, engine):
+    """The paper config's combination: a sharded engine and TRL's colocated vLLM engine in each
+    of 2 processes (TRL gathers the sharded weights for every sync), majority_vote's votes
+    drawn through it."""
+    out = tmp_path / "run"
+    job = claim_job(inputs, out, "majority_vote", **VLLM)
+    run_job(training_job(job, tmp_path / "ckpt"), tmp_path / "job", 2, engine)
+    info = json.loads((out / "model" / "run.json").read_text())
+    assert info["distributed_type"] == {"zero3": "DEEPSPEED", "fsdp2": "FSDP"}[engine]
+    assert 0.4 < info["parameter_share_held"] < 0.6 and info["optimizer_steps"] == 8
+    assert pl.read_parquet(out / "curves.parquet").height == 8
