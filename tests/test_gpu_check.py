@@ -51,8 +51,11 @@ def test_cpu_tiny_mode_runs_the_training_and_sampling_code(tmp_path):
         assert folder["loads_with_from_pretrained"] and folder["safetensors_files"] == ["model.safetensors"]
         assert folder["parameters"] == report["model"]["parameters"]
         assert folder["share_of_weights_changed"] > 0.9  # float32 weights: the updates are kept
-    # through accelerate launch with config/accelerate/fsdp2.yaml, one process (gloo on the CPU)
-    assert report["grpo_fsdp2_1proc"]["engine"]["distributed_type"] == "MULTI_CPU"
+    # through accelerate launch with config/accelerate/fsdp2.yaml, one process (gloo on the CPU), really
+    # under FSDP2 (accelerate alone would ignore the plugin on the CPU: mirage.cpu_engines switches it on)
+    engine = report["grpo_fsdp2_1proc"]["engine"]
+    assert engine["distributed_type"] == "FSDP" and engine["fsdp_version"] == 2, engine
+    assert engine["parameter_class"] == "DTensor", engine
     assert "fsdp2.yaml --num_processes 1 --main_process_port 0" in report["grpo_fsdp2_1proc"]["command"]
     (sampling,) = report["sampling"]
     assert sampling["backend"] == "hf" and sampling["tokens"] > 0 and sampling["tokens_per_s"] > 0
