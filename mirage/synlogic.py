@@ -144,17 +144,42 @@ def _plain(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def find_literal(text: str, kinds: str = "[") -> Any:
-    """The answer's literal: the last code block if it parses, else the last
-    balanced bracket group of each kind in ``kinds`` (``[``, ``(``, ``{``)."""
+MAX_CANDIDATE_GROUPS = 32  # bracket groups tried from the end of an answer before giving up
+
+
+def spans_from_end(text: str, opening: str, closing: str):
+    """The balanced ``opening…closing`` groups of ``text`` that end at each
+    ``closing``, last first (at most ``MAX_CANDIDATE_GROUPS``)."""
+    end = len(text)
+    for _ in range(MAX_CANDIDATE_GROUPS):
+        end = text.rfind(closing, 0, end)
+        if end < 0:
+            return
+        span = last_span(text[:end + 1], opening, closing)
+        if span is not None:
+            yield span
+
+
+def find_literal(text: str, kinds: str = "[", accept: Callable[[Any], bool] | None = None) -> Any:
+    """The answer's literal: the last code block if it parses, else, for each
+    kind of bracket in ``kinds`` (``[``, ``(``, ``{``), the last balanced group
+    that parses and that ``accept`` takes (any literal by default): a remark
+    after the answer, e.g. ``((9, 4, ...)) (done).``, does not hide it."""
+    accept = accept or (lambda value: True)
     value = literal(code_block(text))
-    if value is not None:
+    if value is not None and accept(value):
         return value
     for opening in kinds:
-        value = literal(last_span(text, opening, {"[": "]", "(": ")", "{": "}"}[opening]))
-        if value is not None:
-            return value
+        for span in spans_from_end(text, opening, {"[": "]", "(": ")", "{": "}"}[opening]):
+            value = literal(span)
+            if value is not None and accept(value):
+                return value
     return None
+
+
+def find_grid(text: str, cell: Callable[[Any], Any], kinds: str = "[") -> list[list] | None:
+    """The last literal of ``text`` that is a grid of ``cell`` values (``grid``)."""
+    return grid(find_literal(text, kinds, accept=lambda value: grid(value, cell) is not None), cell)
 
 
 def grid(value: Any, cell: Callable[[Any], Any]) -> list[list] | None:
@@ -296,13 +321,15 @@ class Rule:
     answer tag) into a value, None if unreadable; ``check`` says whether the
     value solves the game; ``needs`` are the game's metadata keys ``check``
     reads ("@answer": the game's own answer); ``canon`` writes a value as the
-    text majority votes and labels compare."""
+    text majority votes and labels compare; ``reads_empty``: an empty answer is
+    an answer of this task type (its prompt asks for one), not a missing one."""
 
     parse: Callable[[str], Any]
     check: Callable[[dict, Any], bool]
     needs: tuple[str, ...] = ()
     canon: Callable[[Any], str] = field(default=lambda v: json.dumps(v, ensure_ascii=False, sort_keys=True))
     doc: str = ""
+    reads_empty: bool = False
 
 
 def _meta(game: dict) -> dict:
@@ -401,7 +428,8 @@ _NO_ERRORS = {"no", "none", "no error", "no errors", "no mistakes", "all correct
 
 def _parse_indices(text: str):
     text = text.strip().rstrip(".").strip()
-    if text.casefold() in _NO_ERRORS:
+    # the task's prompt asks for "" when no thought is wrong: the empty answer and the quotes alone mean none
+    if text.casefold() in _NO_ERRORS or text.strip("\"'“”‘’ ") == "":
         return []
     if "unclear" in text.casefold() or "不确定" in text or "不知道" in text:
         return None
@@ -411,7 +439,7 @@ def _parse_indices(text: str):
 
 # futoshiki and calcudoko: a Latin square, as [[1 2 3, 2 3 1, …]] or nested lists
 def _parse_square(text: str):
-    value = grid(find_literal(text), int_cell)
+    value = find_grid(text, int_cell)
     if value is None:
         inner = last_double_bracket(text)
         if inner is None:
@@ -505,7 +533,7 @@ def _check_owners(game: dict, value) -> bool:
 
 # kukurasu
 def _parse_kukurasu(text: str):
-    value = grid(find_literal(text), str_cell)
+    value = find_grid(text, str_cell)
     return value if value is not None and all(c in ("1", "X") for row in value for c in row) else None
 
 
@@ -547,7 +575,19 @@ def _check_filled(game: dict, expression: str) -> bool:
 _COORD = re.compile(r"[(\[]\s*(\d{1,4})\s*,\s*(\d{1,4})\s*[)\]]")
 
 
+def _coordinate_list(value) -> bool:
+    return (isinstance(value, (list, tuple)) and bool(value)
+            and all(isinstance(p, (list, tuple)) and len(p) == 2 and all(int_cell(x) is not None for x in p)
+                    for p in value))
+
+
 def _parse_coords(text: str):
+    """The last list of (row, col) pairs, e.g. ``[(0, 2), (3, 1)]`` (a remark
+    after it, ``(cell (1, 1) is safe)``, is not a mine); with no such list, every
+    coordinate in the answer."""
+    value = find_literal(text, "[", accept=_coordinate_list)
+    if value is not None:
+        return sorted({(int_cell(r), int_cell(c)) for r, c in value})
     found = _COORD.findall(text)
     return sorted({(int(r), int(c)) for r, c in found}) if found else None
 
@@ -594,7 +634,7 @@ def _wall_cell(x):
 
 
 def _parse_wall(text: str):
-    return grid(find_literal(text), _wall_cell)
+    return find_grid(text, _wall_cell)
 
 
 def _components(cells, n) -> dict[tuple[int, int], int]:
@@ -643,7 +683,7 @@ def _check_wall(game: dict, cells) -> bool:
 
 # numbrix: a path 1..n² through orthogonal neighbours
 def _parse_int_grid(text: str):
-    return grid(find_literal(text, "[("), int_cell)
+    return find_grid(text, int_cell, "[(")
 
 
 def _check_numbrix(game: dict, cells) -> bool:
@@ -780,11 +820,18 @@ def _check_survo(game: dict, cells) -> bool:
 
 
 # time_sequence: [longest free slot, number of slots]
+def _whole_number(x: Any) -> int | None:
+    """An integer, or a float that is one (``40.0``: the original compares numbers, 40.0 == 40)."""
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return int(x)
+    return int_cell(x)
+
+
 def _parse_pair(text: str):
     value = literal(last_span(text.replace("，", ","), "[", "]"))
-    if not isinstance(value, list) or len(value) < 2 or any(int_cell(x) is None for x in value[:2]):
+    if not isinstance(value, list) or len(value) < 2 or any(_whole_number(x) is None for x in value[:2]):
         return None
-    return [int_cell(x) for x in value[:2]]
+    return [_whole_number(x) for x in value[:2]]
 
 
 def _check_pair(game: dict, value) -> bool:
@@ -844,7 +891,7 @@ def _word_cell(x):
 
 
 def _parse_crossword(text: str):
-    return grid(find_literal(text), _word_cell)
+    return find_grid(text, _word_cell)
 
 
 def _check_crossword(game: dict, cells) -> bool:
@@ -913,7 +960,7 @@ def _parse_table_value(text: str):
 
 # campsite: tents (C) beside trees (T)
 def _parse_campsite(text: str):
-    return grid(find_literal(text), str_cell)
+    return find_grid(text, str_cell)
 
 
 def _check_campsite(game: dict, cells) -> bool:
@@ -955,7 +1002,7 @@ _ARROWS = {"↑": (-1, 0), "↓": (1, 0), "←": (0, -1), "→": (0, 1), "↖": 
 
 
 def _parse_maze(text: str):
-    return grid(find_literal(text), lambda x: str_cell(x).strip() if str_cell(x) is not None else None)
+    return find_grid(text, lambda x: str_cell(x).strip() if str_cell(x) is not None else None)
 
 
 def _check_maze(game: dict, cells) -> bool:
@@ -1021,8 +1068,9 @@ RULES: dict[str, Rule] = {
     "dyck_language_errors": Rule(_parse_error_position, _check_error_position, ("is_valid",), canon=str,
                                  doc="the first error's position as an integer, or -1 / 'valid' for a valid sequence"),
     "dyck_language_reasoning_errors": Rule(_parse_indices, lambda g, v: set(v) == {int(x) for x in _meta(g)["error_indices"]},
-                                           ("error_indices",),
-                                           doc="the set of wrong thought numbers, or an explicit 'no errors'"),
+                                           ("error_indices",), reads_empty=True,
+                                           doc="the set of wrong thought numbers, or an explicit 'no errors' "
+                                               "(the prompt's \"\", or an empty answer)"),
     "futoshiki": Rule(_parse_square, _check_futoshiki, ("@answer", "grid_size", "prefilled_coords", "constraints"),
                       doc="a Latin square keeping the prefilled cells and every inequality"),
     "game_of_24": _TARGET,
@@ -1123,7 +1171,7 @@ class SynLogicVerifier(TextFallbackVerifier):
         self.fallback = bool(fallback)
 
     def _parse(self, answer: str) -> Any:
-        if not answer or len(answer) > MAX_ANSWER_CHARS:
+        if (not answer and not self.rule.reads_empty) or len(answer) > MAX_ANSWER_CHARS:
             return None
         try:
             return self.rule.parse(answer)
