@@ -22,8 +22,11 @@ from mirage.toy.tasks import FAMILIES
 
 
 def prepare_problems(task: str, cfg: dict, prompt_template: str, seed: int) -> pl.DataFrame:
-    """Both splits of task ``task`` (its config ``cfg``) as a PROBLEMS table."""
+    """Both splits of task ``task`` (its config ``cfg``) as a PROBLEMS table; its
+    prompts from the task's own ``prompt_template`` where it has one (not a toy
+    task: the schema refuses it there), else the study's ``prompt_template``."""
     source = cfg["source"]
+    prompt_template = cfg.get("prompt_template", prompt_template)
     if source == "hub":
         return prepare_hub_task(task, cfg, prompt_template)
     if source == "file":

@@ -440,3 +440,32 @@ def test_a_generator_not_reproducible_from_its_seed_is_refused_when_the_task_is_
     # list_functions (reasoning-gym 0.1.25) draws differently on each instance with the same seed
     with pytest.raises(ValueError, match=r"'list_functions' is not reproducible from its seed"):
         generate("list_functions", {}, 2, 64, seed=1)
+
+
+# -- a task's own prompt template -----------------------------------------------------------------
+
+def test_a_tasks_own_prompt_template_replaces_the_studys_for_its_prompts_only(jsonl):
+    """``tasks.<name>.prompt_template`` (the paper config: the released instruction for math,
+    SynLogic's questions unchanged) renders that task's prompts; another task keeps the study's;
+    a toy task may not have one (its prompts are those its model was trained on)."""
+    from mirage.sources import prepare_problems
+
+    own = prepare_problems("sums", task_cfg(data={"path": str(jsonl)}, prompt_template="Q: {question}"), TEMPLATE, 1)
+    study = prepare_problems("sums", task_cfg(data={"path": str(jsonl)}), TEMPLATE, 1)
+    assert own["prompt"].to_list() == [f"Q: {q}" for q in own["question"]]
+    assert study["prompt"].to_list() == [TEMPLATE.format(question=q) for q in study["question"]]
+    from mirage.config import check_schema
+
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    bad = copy.deepcopy(config)
+    bad["tasks"]["sums"] = task_cfg(data={"path": str(jsonl)}, prompt_template="no placeholder")
+    with pytest.raises(ConfigError, match="prompt_template"):
+        check_schema(bad, SCHEMA)
+    toy = copy.deepcopy(config)
+    name = next(t for t, c in toy["tasks"].items() if c["source"] == "toy")
+    toy["tasks"][name]["prompt_template"] = "Q: {question}"
+    with pytest.raises(ConfigError, match="prompt_template"):
+        check_schema(toy, SCHEMA)
+    paper = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    assert paper["tasks"]["logic"]["prompt_template"] == "{question}"
+    assert paper["tasks"]["math"]["prompt_template"].endswith("\n\n{question}")
