@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from mirage.registry import Registry
 
-REWARDS = ("ground_truth", "random", "random_ungated", "incorrect", "incorrect_label", "format", "majority_vote",
-           "entropy_min")
+REWARDS = ("ground_truth", "random", "random_ungated", "random_released", "incorrect", "incorrect_label", "format",
+           "format_released", "majority_vote", "entropy_min")
 DATA = ("full", "one_shot", "few_shot")
 SELECTIONS = ("variance", "random")
 # "negative" / "positive": the released code keeps the group-normalised advantage on one
@@ -70,6 +70,13 @@ _ENTRIES = [
           summary="Spurious Rewards: graded against the base model's majority answer, "
                   "trained only on problems where that majority is wrong"),
     Claim("format", "RQ1", reward="format", paper=REGIME_DEPENDENT, summary="1 iff the completion is well formed"),
+    # the released format check exactly (its regex lacks DOTALL: a newline in the reasoning or the
+    # answer fails it), beside the fixed one: which of the two the paper's verdicts came from is a
+    # question a study can answer; no paper entry of their own (the paper's are format's and random's)
+    Claim("format_released", "RQ1", reward="format_released",
+          summary="released format reward exactly: 1 iff the reasoning and the answer are each on one line"),
+    Claim("random_released", "RQ1", reward="random_released",
+          summary="released random reward exactly: Bernoulli(p) gated by the one-line format check"),
     Claim("majority_vote", "RQ1", reward="majority_vote", paper=REGIME_DEPENDENT,
           summary="TTRL: 1 iff the answer equals the majority answer over `votes` samples of the current "
                   "policy; never reads the gold answer"),

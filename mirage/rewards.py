@@ -13,7 +13,7 @@ from mirage.logprobs import ScoringLayout, completion_mean_logprobs
 from mirage.registry import Registry
 from mirage.seeding import stable_seed
 from mirage.selection import majority_answer
-from mirage.verify import get_verifier
+from mirage.verify import get_verifier, is_well_formed_released
 
 
 class RewardRecorder:
@@ -58,6 +58,14 @@ class Reward:
 
     def score(self, prompts, completions, completion_ids, **kwargs):
         raise NotImplementedError
+
+    def well_formed(self, completion) -> bool:
+        """The format check a gated reward applies (``released_format``: the
+        released regex, defect included: ``is_well_formed_released``)."""
+        text = completion_text(completion)
+        return is_well_formed_released(text) if self.released_format else self.verifier.grade(text, "").well_formed
+
+    released_format = False
 
     # what a checkpoint must carry for a resumed run to score as the uninterrupted one
     def state_dict(self) -> dict:
@@ -128,7 +136,7 @@ class RandomReward(Reward):
         draws = self.rng.random(len(completions)) < self.p
         if not self.gated:
             return draws.astype(float).tolist()
-        formed = [self.verifier.grade(completion_text(c), "").well_formed for c in completions]
+        formed = [self.well_formed(c) for c in completions]
         return [float(d and f) for d, f in zip(draws, formed)]
 
     def state_dict(self) -> dict:
@@ -136,6 +144,14 @@ class RandomReward(Reward):
 
     def load_state_dict(self, state: dict) -> None:
         self.rng.bit_generator.state = state["bit_generator"]
+
+
+class RandomReleasedReward(RandomReward):
+    """The released random reward with the released format check exactly: a
+    newline in the reasoning or the answer fails the gate (``random`` fixes it)."""
+
+    name = "random_released"
+    released_format = True
 
 
 class RandomUngatedReward(RandomReward):
@@ -149,7 +165,15 @@ class FormatReward(Reward):
     name = "format"
 
     def score(self, prompts, completions, completion_ids, **kwargs):
-        return [float(self.verifier.grade(completion_text(c), "").well_formed) for c in completions]
+        return [float(self.well_formed(c)) for c in completions]
+
+
+class FormatReleasedReward(FormatReward):
+    """The released format reward exactly: 1 iff the reasoning and the answer
+    are each on one line (the released regex lacks DOTALL)."""
+
+    name = "format_released"
+    released_format = True
 
 
 class MajorityVoteReward(Reward):
@@ -225,8 +249,8 @@ class EntropyMinReward(Reward):
 
 REWARD_CLASSES: Registry[type[Reward]] = Registry("reward", {
     cls.name: cls
-    for cls in (GroundTruthReward, RandomReward, RandomUngatedReward, IncorrectReward, IncorrectLabelReward, FormatReward,
-                MajorityVoteReward, EntropyMinReward)
+    for cls in (GroundTruthReward, RandomReward, RandomUngatedReward, RandomReleasedReward, IncorrectReward,
+                IncorrectLabelReward, FormatReward, FormatReleasedReward, MajorityVoteReward, EntropyMinReward)
 })
 
 

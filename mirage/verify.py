@@ -29,8 +29,11 @@ from mirage.registry import Registry
 from mirage.verifier_names import LOGIC_VERIFIERS
 
 # DOTALL on purpose: the released code's format regex lacked it, so a newline
-# inside the answer zeroed the reward.
+# anywhere inside <think> or <answer> zeroed the reward.
 _WELL_FORMED = re.compile(r"\s*<think>.*?</think>\s*<answer>.*?</answer>\s*", re.DOTALL)
+# The released check exactly (src/syn_logic_reward.py, compute_think_format_score): re.match
+# on the stripped completion, no DOTALL, so the reasoning and the answer must each be one line.
+_RELEASED_FORMAT = re.compile(r"^<think>.*?</think>\s*<answer>.*?</answer>$")
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
@@ -44,6 +47,12 @@ class Grade:
 
 def is_well_formed(completion: str) -> bool:
     return _WELL_FORMED.fullmatch(completion) is not None
+
+
+def is_well_formed_released(completion: str) -> bool:
+    """The released format check, defect included: a newline inside ``<think>``
+    or ``<answer>`` fails it (in effect a single-line-reasoning check)."""
+    return _RELEASED_FORMAT.match(completion.strip()) is not None
 
 
 def extract_answer(completion: str) -> str | None:

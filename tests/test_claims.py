@@ -8,11 +8,13 @@ import torch
 
 from mirage.claims import CLAIMS, get_claim
 from mirage.rewards import (
+    FormatReleasedReward,
     FormatReward,
     GroundTruthReward,
     IncorrectLabelReward,
     IncorrectReward,
     MajorityVoteReward,
+    RandomReleasedReward,
     RandomReward,
     RandomUngatedReward,
 )
@@ -98,6 +100,25 @@ def test_incorrect_label_trains_only_where_the_base_majority_is_wrong():
 
 def test_format_reward_ignores_the_answer():
     assert FormatReward()(["p"] * 3, [GOOD, WRONG, BROKEN]) == [1.0, 1.0, 0.0]
+
+
+MULTILINE_REASONING = "<think>step one\nstep two</think>\n<answer>3</answer>"
+MULTILINE_ANSWER = "<think>x</think> <answer>\n3\n</answer>\n"
+
+
+def test_released_format_variants_fail_any_newline_inside_the_tags():
+    """format_released and random_released apply the released regex exactly (no DOTALL): a newline
+    inside <think> or <answer> fails them, around the tags it does not; format and random do not
+    copy that defect."""
+    completions = [GOOD, MULTILINE_REASONING, MULTILINE_ANSWER, BROKEN]
+    assert FormatReward()(["p"] * 4, completions) == [1.0, 1.0, 1.0, 0.0]
+    assert FormatReleasedReward()(["p"] * 4, completions) == [1.0, 0.0, 0.0, 0.0]
+    assert FormatReleasedReward()(["p"], ["\n<think>a b</think>\n\n<answer>3</answer>\n"]) == [1.0]
+    draws = _random(RandomReward, 3, [GOOD] * 64)
+    assert _random(RandomReleasedReward, 3, [GOOD] * 64) == draws  # the same draws under the same seed
+    assert _random(RandomReleasedReward, 3, [MULTILINE_REASONING] * 64) == [0.0] * 128
+    assert _random(RandomReward, 3, [MULTILINE_REASONING] * 64) == draws
+    assert get_claim("format_released").reward == "format_released" and not get_claim("format_released").paper
 
 
 def test_majority_vote_never_touches_the_gold_answer():

@@ -182,6 +182,20 @@ def test_the_readme_dry_run_numbers_are_the_recorded_ones():
             and f"{record['total_jobs']} jobs in all, and plans them in {record['best_s']:.1f} s" in readme)
 
 
+def test_the_readme_cost_numbers_are_the_plans():
+    """The README's totals of the paper and one-GPU plans, and its count of the paper's training runs."""
+    from mirage.plan import make_plan
+
+    readme = (REPO / "README.md").read_text()
+    paper = make_plan([PAPER])
+    trained = paper.rules.filter(paper.rules["rule"] == "train_claim")["jobs"][0]
+    assert f"**{paper.total_gpu_hours:,.0f} GPU-hours on H100s**" in readme
+    assert f"99% of it the {trained} training runs" in readme
+    assert f"lists {trained} training and {trained}" in readme
+    one = make_plan([REPO / "config" / "one-gpu.yaml"])
+    assert f"Its plan is {one.total_gpu_hours:.1f} GPU-hours on an H100" in readme
+
+
 def test_the_paper_configs_comments_state_the_memory_models_numbers():
     text = PAPER.read_text()
     config = load_config([PAPER])
