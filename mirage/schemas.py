@@ -274,6 +274,7 @@ PAPER_COMPARISON = TableSchema(
     "paper_comparison",
     {
         "claim": pl.String,
+        "regime_from": pl.String,
         "regime": pl.String,
         "num_cells": pl.Int32,
         "num_run_groups": pl.Int32,
@@ -287,7 +288,7 @@ PAPER_COMPARISON = TableSchema(
         "headline": pl.Boolean,
         "num_comparisons": pl.Int32,
     },
-    sort_by=("claim", "regime"),
+    sort_by=("claim", "regime_from", "regime"),
 )
 
 CONTAMINATION = TableSchema(

@@ -282,56 +282,81 @@ def regime_verdict(verdicts: list[str]) -> str:
     return INCONCLUSIVE
 
 
+REGIME_SOURCES = {"rule": "regime_rule", "paper": "regime_paper"}
+
+
 def paper_comparison(claims: pl.DataFrame) -> pl.DataFrame:
-    """Per claim x regime of the pass@k rule (``regime_rule``): the study's
-    verdict beside the paper's. The units of a regime are its run groups: a run
-    group's verdict combines its benchmarks' by :func:`regime_verdict`, and the
-    regime's combines its run groups' by the same rule; an inconclusive regime
-    disagrees with the paper whatever the paper says. ``headline`` marks the
-    claims the paper finds regime-dependent; ``num_comparisons`` is the number of
-    cells (tests) of the whole claims table, the family of ``p_holm``."""
+    """Per claim x regime: the study's verdict beside the paper's, under the
+    pass@k rule's regimes (``regime_from`` "rule": the project's own prediction,
+    ``regime_rule``) and, where cells carry the paper's own labels
+    (``regime_paper``, the paper config), under those too ("paper": what the
+    paper's verdicts refer to; cells without a label are left out there). The
+    units of a regime are its run groups: a run group's verdict combines its
+    benchmarks' by :func:`regime_verdict`, and the regime's combines its run
+    groups' by the same rule; an inconclusive regime disagrees with the paper
+    whatever the paper says. ``headline`` marks the claims the paper finds
+    regime-dependent; ``num_comparisons`` is the number of cells (tests) of the
+    whole claims table, the family of ``p_holm``."""
     rows = []
-    for (claim, reg), grp in claims.sort("claim", "regime_rule", "run_group").group_by(
-            "claim", "regime_rule", maintain_order=True):
-        entry = CLAIMS.get(claim)
-        paper = dict(entry.paper).get(reg) if entry else None
-        if paper is None:
-            continue
-        groups: dict[str, list[dict]] = {}
-        for cell in grp.iter_rows(named=True):
-            groups.setdefault(cell["run_group"], []).append(cell)
-        group_verdicts = [regime_verdict([c["verdict"] for c in cells]) for cells in groups.values()]
-        group_gains = [float(np.mean([c["gain"] for c in cells])) for cells in groups.values()]
-        holm_known = grp["works_holm"].null_count() == 0
-        toy = regime_verdict(group_verdicts)
-        rows.append({"claim": claim, "regime": reg, "num_cells": grp.height, "num_run_groups": len(groups),
-                     "cells_working": int((grp["verdict"] == WORKS).sum()),
-                     "run_groups_working": sum(v == WORKS for v in group_verdicts),
-                     "cells_working_holm": int(grp["works_holm"].sum()) if holm_known else None,
-                     "mean_gain": float(np.mean(group_gains)), "toy": toy, "paper": paper, "agrees": toy == paper,
-                     "headline": entry.paper_regime_dependent, "num_comparisons": claims.height})
+    for source, column in REGIME_SOURCES.items():
+        labelled = claims.filter(pl.col(column).is_not_null())
+        for (claim, reg), grp in labelled.sort("claim", column, "run_group").group_by(
+                "claim", column, maintain_order=True):
+            entry = CLAIMS.get(claim)
+            paper = dict(entry.paper).get(reg) if entry else None
+            if paper is None:
+                continue
+            groups: dict[str, list[dict]] = {}
+            for cell in grp.iter_rows(named=True):
+                groups.setdefault(cell["run_group"], []).append(cell)
+            group_verdicts = [regime_verdict([c["verdict"] for c in cells]) for cells in groups.values()]
+            group_gains = [float(np.mean([c["gain"] for c in cells])) for cells in groups.values()]
+            holm_known = grp["works_holm"].null_count() == 0
+            toy = regime_verdict(group_verdicts)
+            rows.append({"claim": claim, "regime_from": source, "regime": reg, "num_cells": grp.height,
+                         "num_run_groups": len(groups), "cells_working": int((grp["verdict"] == WORKS).sum()),
+                         "run_groups_working": sum(v == WORKS for v in group_verdicts),
+                         "cells_working_holm": int(grp["works_holm"].sum()) if holm_known else None,
+                         "mean_gain": float(np.mean(group_gains)), "toy": toy, "paper": paper, "agrees": toy == paper,
+                         "headline": entry.paper_regime_dependent, "num_comparisons": claims.height})
     return PAPER_COMPARISON.frame(rows)
+
+
+def _agreement(rows: pl.DataFrame) -> str:
+    head = rows.filter(pl.col("headline"))
+    return f"**{int(head['agrees'].sum())} of {head.height}**"
 
 
 def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: str) -> str:
     """The README's verdict table, rendered from the comparison table and the
     claims table it came from (for the count of comparisons)."""
     claim_order = [c for c in CLAIMS if c in set(comparison["claim"])]
+    rule = comparison.filter(pl.col("regime_from") == "rule")
+    labelled = comparison.filter(pl.col("regime_from") == "paper")
+    both = labelled.height > 0  # the paper's labels: both views, the paper's first
     lines = [
         f"Generated by `python -m mirage readme-table` from `{source}`; do not edit by hand.",
         "",
-        "| claim | regime | run groups working | mean gain | toy study | paper | agree |",
-        "|---|---|---|---|---|---|---|",
+        "| claim | " + ("regimes by | " if both else "") + "regime | run groups working | mean gain | toy study | paper | agree |",
+        "|---|---|---|---|---|---|---|" + ("---|" if both else ""),
     ]
     for claim in claim_order:
-        for row in comparison.filter(pl.col("claim") == claim).sort("regime").iter_rows(named=True):
-            lines.append(f"| {claim} | {row['regime']} | {row['run_groups_working']}/{row['num_run_groups']} | "
-                         f"{row['mean_gain']:+.3f} | {row['toy']} | {row['paper']} | {'yes' if row['agrees'] else 'no'} |")
-    head = comparison.filter(pl.col("headline"))
-    gt = comparison.filter(pl.col("claim") == "ground_truth")
+        for source in ("paper", "rule") if both else ("rule",):
+            part = comparison.filter((pl.col("claim") == claim) & (pl.col("regime_from") == source)).sort("regime")
+            for row in part.iter_rows(named=True):
+                lines.append(f"| {claim} | " + (f"{source} | " if both else "") +
+                             f"{row['regime']} | {row['run_groups_working']}/{row['num_run_groups']} | "
+                             f"{row['mean_gain']:+.3f} | {row['toy']} | {row['paper']} | {'yes' if row['agrees'] else 'no'} |")
+    gt = rule.filter(pl.col("claim") == "ground_truth")
     groups = claims.select("run_group").n_unique()
-    lines += ["", f"Agreement on the paper's regime-dependent claims: **{int(head['agrees'].sum())} of {head.height}** "
-              f"claim x regime cells (an inconclusive regime counts as a disagreement); ground-truth RL works in "
+    if both:
+        headline = (f"Agreement on the paper's regime-dependent claims, under the paper's own regime labels: "
+                    f"{_agreement(labelled)} claim x regime cells; under the pass@k rule's regimes (this project's "
+                    f"prediction): {_agreement(rule)} (an inconclusive regime counts as a disagreement)")
+    else:
+        headline = (f"Agreement on the paper's regime-dependent claims: {_agreement(rule)} claim x regime cells "
+                    f"(an inconclusive regime counts as a disagreement)")
+    lines += ["", f"{headline}; ground-truth RL works in "
               f"{int(gt['run_groups_working'].sum())} of {int(gt['num_run_groups'].sum())} run groups."]
     if claims["works_holm"].null_count() == 0:
         holm_line = (f"Holm-adjusted over all {claims.height}, {int(claims['works_holm'].sum())} cells work at the "

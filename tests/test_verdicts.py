@@ -240,6 +240,32 @@ def test_paper_comparison_aggregates_run_groups_per_regime_and_counts_agreement(
     assert "Holm-adjusted over all 16, 4 cells work at the family-wise level" in comparison_markdown(counted, holm, "x")
 
 
+def test_the_paper_labels_give_the_headline_and_the_rules_regimes_stand_beside_them():
+    """Where cells carry the paper's own labels (regime_paper), the comparison holds the verdicts
+    under both regime assignments and the headline counts agreement under the paper's; cells
+    without a label are left out of the paper's view only."""
+    claims = _claims_frame([
+        # the rule calls m1/add strong, the paper weak: random works there, as the paper says of strong cells
+        _cell("m1", "add", "random", 0.2, 0.95, "strong", "works", regime_paper="weak"),
+        _cell("m2", "add", "random", 0.3, 0.9, "strong", "works", regime_paper="strong"),
+        _cell("m1", "sub", "random", -0.1, 0.3, "weak", "fails", regime_paper="weak"),
+        _cell("m3", "sub", "random", -0.1, 0.3, "weak", "fails"),  # no paper label
+    ])
+    cmp = paper_comparison(claims)
+    rows = {(r["regime_from"], r["regime"]): r for r in cmp.to_dicts()}
+    assert set(rows) == {("rule", "strong"), ("rule", "weak"), ("paper", "strong"), ("paper", "weak")}
+    assert rows[("rule", "strong")]["agrees"] and rows[("rule", "weak")]["agrees"]
+    assert rows[("paper", "weak")]["num_cells"] == 2 and rows[("paper", "weak")]["toy"] == "inconclusive"
+    assert not rows[("paper", "weak")]["agrees"] and rows[("paper", "strong")]["num_cells"] == 1
+    md = comparison_markdown(cmp, claims, "claims.parquet")
+    assert "| claim | regimes by | regime |" in md and "| random | paper | weak | 1/2 |" in md
+    assert "under the paper's own regime labels: **1 of 2**" in md and "this project's prediction): **2 of 2**" in md
+    # without labels the table is the rule's alone, as before
+    plain = comparison_markdown(paper_comparison(claims.with_columns(pl.lit(None, pl.String).alias("regime_paper"))),
+                                claims, "x")
+    assert "regimes by" not in plain and "Agreement on the paper's regime-dependent claims: **2 of 2**" in plain
+
+
 def test_readme_table_is_replaced_between_markers_and_checked(tmp_path):
     claims = tmp_path / "claims.parquet"
     CLAIMS_TABLE.write(_claims_frame([("m1", "add", "random", 0.2, 0.95, "strong", "works")]), claims)
