@@ -13,7 +13,7 @@ from mirage.logprobs import ScoringLayout, completion_mean_logprobs
 from mirage.registry import Registry
 from mirage.seeding import stable_seed
 from mirage.selection import majority_answer
-from mirage.verify import get_verifier, is_well_formed_released
+from mirage.verify import get_verifier, is_well_formed_released, last_boxed
 
 
 class RewardRecorder:
@@ -187,19 +187,40 @@ class MajorityVoteReward(Reward):
 
     name = "majority_vote"
 
+    EXTRACTIONS = ("answer_tag", "ttrl")
+
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.votes = int(self.settings.get("votes", self.group_size))
         if self.votes < self.group_size:
             raise ValueError(f"majority_vote: votes ({self.votes}) must be at least num_generations ({self.group_size})")
+        # rl.claim_settings.majority_vote.extraction (the schema's default: answer_tag)
+        self.extraction = self.settings.get("extraction", "answer_tag")
+        if self.extraction not in self.EXTRACTIONS:
+            raise ValueError(f"majority_vote: extraction {self.extraction!r} is not one of {self.EXTRACTIONS}")
         self.vote_sampler = None  # (prompts, n) -> n completions per prompt, adjacent
 
     def bind_vote_sampler(self, sampler) -> None:
         self.vote_sampler = sampler
 
     def answer(self, completion) -> str | None:
-        extracted = self.verifier.extract(completion_text(completion))
+        """A completion's vote: ``answer_tag``, the task's own rule (the answer
+        tag); ``ttrl``, TTRL's: the last ``\\boxed{}`` anywhere in the
+        completion, else the answer tag's content; written in the verifier's
+        canonical form, so that equal answers vote together."""
+        text = completion_text(completion)
+        extracted = last_boxed(text) if self.extraction == "ttrl" else None
+        if extracted is None:
+            extracted = self.verifier.extract(text)
         return self.verifier.canonical(extracted) if extracted is not None else None
+
+    def rewarded(self, label: str | None, answer: str | None) -> bool:
+        """``ttrl``: the answer is equivalent to the label by the task's verifier
+        (TTRL grades each vote against the majority by math equivalence);
+        ``answer_tag``: the canonical forms are equal."""
+        if label is None or answer is None:
+            return False
+        return self.verifier.equal(label, answer) if self.extraction == "ttrl" else answer == label
 
     def score(self, prompts, completions, completion_ids, **kwargs):
         g = self.group_size
@@ -216,7 +237,7 @@ class MajorityVoteReward(Reward):
         for i in range(len(firsts)):
             group = answers[i * g:(i + 1) * g]
             label = majority_answer(group + extra_answers[i * extra_n:(i + 1) * extra_n])
-            rewards.extend(float(label is not None and a == label) for a in group)
+            rewards.extend(float(self.rewarded(label, a)) for a in group)
         return rewards
 
 

@@ -102,6 +102,21 @@ def test_format_reward_ignores_the_answer():
     assert FormatReward()(["p"] * 3, [GOOD, WRONG, BROKEN]) == [1.0, 1.0, 0.0]
 
 
+def test_majority_vote_with_ttrls_extraction_reads_boxed_answers_and_rewards_equivalents():
+    """extraction: ttrl (the paper config): a vote is the last \\boxed{} anywhere (else the answer
+    tag), and a completion is rewarded iff the math verifier finds it equivalent to the majority;
+    with the answer-tag rule the untagged completions have no vote and 'no answer' wins."""
+    group = ["<think>so</think> the answer is \\boxed{\\frac{1}{2}}", "thinking... \\boxed{0.5}",
+             "<think>x</think><answer>1/2</answer>", "<think>x</think><answer>3</answer>",
+             "no answer at all", "still nothing", "nothing", "<think>x</think><answer>\\boxed{2/4}</answer>"]
+    ttrl = MajorityVoteReward(verifier="math", num_generations=8, votes=8, extraction="ttrl")
+    assert ttrl(["p"] * 8, group) == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    tags = MajorityVoteReward(verifier="math", num_generations=8, votes=8)
+    assert tags(["p"] * 8, group) == [0.0] * 8  # three missing answers out-vote the rest
+    with pytest.raises(ValueError, match="extraction"):
+        MajorityVoteReward(verifier="math", num_generations=8, votes=8, extraction="first")
+
+
 MULTILINE_REASONING = "<think>step one\nstep two</think>\n<answer>3</answer>"
 MULTILINE_ANSWER = "<think>x</think> <answer>\n3\n</answer>\n"
 
