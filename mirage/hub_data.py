@@ -24,6 +24,7 @@ import polars as pl
 
 # the registry and its types (mirage.hub_sources imports no data library)
 from mirage.hub_sources import SOURCES, JsonKey, RuleSidecar, Source, Step
+from mirage.kor import make_gold as kor_gold
 from mirage.prompts import render_prompt
 from mirage.schemas import PROBLEMS
 from mirage.seeding import stable_seed
@@ -82,6 +83,8 @@ def load_source(
     if source.task_type is not None:
         task_types = raw.select(_text(raw, source.task_type, "task_type", where, by)).to_series()
         fields, verifiers = _game_golds(fields, task_types, source, where, source_name)
+    if source.kor_category is not None:
+        fields = _kor_golds(fields, raw, source.kor_category, where, by)
     if source.rules is not None:
         if data_files is None:
             raise ValueError(f"source {source_name!r}: its rules are read from a file beside the questions; "
@@ -254,6 +257,16 @@ def _missing(where: str, label: str, by: str, found, inside: str | None = None) 
 
 def _mistyped(where: str, label: str, dtype: pl.DataType, expected: str, by: str) -> ValueError:
     return ValueError(f"{where}: column {label!r} has type {dtype}, expected {expected} ({by})")
+
+
+def _kor_golds(fields: pl.DataFrame, raw: pl.DataFrame, category: str, where: str, by: str) -> pl.DataFrame:
+    """KOR-Bench: each row's gold is its answer with its rule and question number,
+    which the official rules read (``mirage.kor``)."""
+    rule_ids = raw.select(_key(raw, "rule_id", where, by)).to_series()
+    idxs = raw.select(_key(raw, "idx", where, by)).to_series()
+    golds = [kor_gold(category, answer, rule_id, idx) if answer else answer
+             for answer, rule_id, idx in zip(fields["answer"], rule_ids, idxs)]
+    return fields.with_columns(answer=pl.Series(golds, dtype=pl.String))
 
 
 def _join_rules(fields: pl.DataFrame, raw: pl.DataFrame, rules: RuleSidecar, files: list[str],

@@ -56,6 +56,9 @@ class Source:
     # reads the puzzle's whole game data, kept as the gold (mirage.synlogic.make_gold),
     # and each row is graded by ``<verifier>:<task type>``.
     task_type: tuple[Step, ...] | None = None
+    # KOR-Bench: the category whose official rules grade the rows; each row's gold is then its
+    # answer with its ``rule_id`` and ``idx`` (mirage.kor.make_gold), which those rules read
+    kor_category: str | None = None
 
     def __post_init__(self) -> None:
         if self.family not in FAMILIES:
@@ -75,6 +78,7 @@ def _korbench(category: str) -> Source:
         verifier=f"kor:{category}",
         files_hint=f"data/{category}/sample.jsonl (with rule.jsonl beside it) of github.com/KOR-Bench/KOR-Bench",
         rules=RuleSidecar(file="rule.jsonl", join_on="rule_id", key="idx", text="rule_content"),
+        kor_category=category,
     )
 
 

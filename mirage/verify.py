@@ -306,11 +306,11 @@ _SPECIAL_RULES = {
     # a ciphertext is one string: "0012" is not "12", and its commas are text
     "kor:cipher": AnswerRules(numeric=False, split_lists=False),
 }
-# One entry per verifier name (mirage.verifier_names.LOGIC_VERIFIERS): "kor:<subset>"
-# names a KOR-Bench subset, "kor" a mix of subsets (the rules they share), "synlogic"
-# a SynLogic label.
+# One entry per verifier name (mirage.verifier_names.LOGIC_VERIFIERS) that LogicVerifier
+# grades: "synlogic", a SynLogic label. KOR-Bench's ("kor:<subset>", "kor") are mirage.kor's.
 LOGIC_RULES: Registry[AnswerRules] = Registry(
-    "logic subset", {name: _SPECIAL_RULES.get(name, AnswerRules()) for name in LOGIC_VERIFIERS})
+    "logic subset", {name: _SPECIAL_RULES.get(name, AnswerRules()) for name in LOGIC_VERIFIERS
+                     if not name.startswith("kor")})
 
 _LIST_SEPARATOR = re.compile(r"[,;]")
 _QUOTES = "\"'`"
@@ -534,9 +534,11 @@ def get_verifier(name, fallback: bool = False):
 
 
 # The SynLogic task types' verifiers (``synlogic`` and ``synlogic:<task type>``,
-# replacing the string rule above under the name ``synlogic``): the module adds
-# them to VERIFIERS when imported, so this import stays last.
+# replacing the string rule above under the name ``synlogic``) and KOR-Bench's
+# (``kor``, ``kor:<subset>``): their modules add them to VERIFIERS when imported,
+# so these imports stay last.
 # ``reasoning_gym``: a reasoning-gym generator's own score_answer (reasoning-gym is imported
 # only when a problem is graded).
+import mirage.kor  # noqa: E402,F401
 import mirage.reasoning_gym_tasks  # noqa: E402,F401
 import mirage.synlogic  # noqa: E402,F401

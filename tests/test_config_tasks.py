@@ -352,7 +352,6 @@ SHARED = [
     ("basic_arithmetic", "integer"), ("chain_sum", "integer"), ("gcd", "integer"), ("lcm", "integer"),
     ("letter_counting", "integer"), ("leg_counting", "integer"), ("basic_arithmetic", "math"),
     ("simple_equations", "math"), ("fraction_simplification", "math"), ("decimal_arithmetic", "math"),
-    ("spell_backward", "kor:cipher"), ("number_sorting", "kor"), ("word_sorting", "kor"),
     ("spell_backward", "exact"), ("word_sorting", "exact"), ("letter_counting", "exact"),
 ]
 
@@ -392,8 +391,6 @@ DIFFERENCES = [
     ("chain_sum", "integer", "{gold}.0", True, False),
     # math-verify reads a boxed answer or one inside a sentence; the default scorer gives partial credit
     ("simple_equations", "math", "\\boxed{{{gold}}}", False, True),
-    # word_sorting sorts by character code, so case is the task; KOR's rule ignores case
-    ("word_sorting", "kor", "{upper}", False, True),
 ]
 
 

@@ -1,7 +1,7 @@
-"""Our SynLogic verifiers against the official ones on the same answers
-(tests/fixtures/conformance/: the official verdicts, written from the released code's copy of
-SynLogic, and the classification of every disagreement). No disagreement may be unclassified or a
-bug, no classification may be stale, and each names a row of the README's differences table."""
+"""Our graders against the official ones on the same answers (tests/fixtures/conformance/: the
+official verdicts, written from the released code's copy of SynLogic and from KOR-Bench's grader,
+and the classification of every disagreement). No disagreement may be unclassified or a bug, no
+classification may be stale, and each names a row of the README's differences table."""
 
 import json
 import sys
@@ -9,7 +9,8 @@ import sys
 from conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from grader_conformance import compare, markdown, report  # noqa: E402
+import pytest  # noqa: E402
+from grader_conformance import SUITES, compare, markdown, records  # noqa: E402
 
 
 def differences_table() -> str:
@@ -18,9 +19,10 @@ def differences_table() -> str:
     return text[start:text.index("\n### ", start + 10)]
 
 
-def test_every_disagreement_with_the_official_synlogic_verifiers_is_classified():
-    result = compare()
-    assert result["answers"] > 500 and len(result["per_task"]) >= 30
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_every_disagreement_with_the_official_grader_is_classified(suite):
+    result = compare(suite)
+    assert result["answers"] > 500 and len(result["per_task"]) >= {"synlogic": 30, "korbench": 5}[suite]
     unclassified = [d for d in result["disagreements"] if len(d["entries"]) != 1]
     assert not unclassified, [(d["task"], d["answer"][:60], d["ours"], d["official"], d["entries"]) for d in unclassified]
     used = {d["entries"][0] for d in result["disagreements"]}
@@ -33,6 +35,6 @@ def test_every_disagreement_with_the_official_synlogic_verifiers_is_classified()
 
 
 def test_the_recorded_conformance_is_todays():
-    rec = report(compare())
-    assert json.loads((REPO / "benchmarks" / "results" / "grader_conformance.json").read_text()) == rec
-    assert (REPO / "benchmarks" / "results" / "grader_conformance.md").read_text() == markdown(rec)
+    recs = records()
+    assert json.loads((REPO / "benchmarks" / "results" / "grader_conformance.json").read_text()) == recs
+    assert (REPO / "benchmarks" / "results" / "grader_conformance.md").read_text() == markdown(recs)

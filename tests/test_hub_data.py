@@ -86,9 +86,13 @@ def test_every_source_loads_from_its_fixture(source, split, fixture, answers, ca
     assert PROBLEMS.check(df, fixture).columns == list(PROBLEMS.columns)
     assert df.schema == pl.Schema(PROBLEMS.columns)
     golds = df["answer"].to_list()
-    if SOURCES[source].task_type is not None:  # SynLogic: the gold is the game data
+    if SOURCES[source].task_type is not None or SOURCES[source].kor_category is not None:
+        # SynLogic: the gold is the game data; KOR-Bench: the answer with its rule and question number
         golds = [json.loads(gold)["answer"] for gold in golds]
     assert golds == answers
+    if SOURCES[source].kor_category is not None:
+        parts = [json.loads(gold) for gold in df["answer"]]
+        assert all(p["korbench"] == SOURCES[source].kor_category and p["rule_id"] and p["idx"] for p in parts)
     assert df["problem_id"].n_unique() == df.height
     assert all(pid.startswith(f"t1-{df['benchmark'][0]}-{split}-") for pid in df["problem_id"])
     assert set(df["task"]) == {"t1"} and set(df["split"]) == {split}

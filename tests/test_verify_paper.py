@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from mirage.kor import KorVerifier
 from mirage.verify import (
-    LOGIC_RULES,
     MAX_ANSWER_CHARS,
     LogicVerifier,
     MathVerifier,
@@ -199,83 +199,90 @@ def test_math_fallback_wrong_is_wrong(math, gold):
     assert not math.equal(gold, wrong)
 
 
-# -- LogicVerifier --------------------------------------------------------------------------------
+# -- KorVerifier (KOR-Bench's official rules) and LogicVerifier (SynLogic labels) --------------------
+
+def kor_gold(subset, answer, rule_id="1", idx="1"):
+    from mirage.kor import make_gold
+
+    return make_gold(subset, answer, rule_id, idx)
+
 
 @pytest.mark.parametrize(
     "name,answer,gold,correct",
     [
-        # operation: numbers compare as numbers
-        ("kor:operation", "[[12.0]]", "[[12]]", True),
-        ("kor:operation", "The result is [[ -3.50 ]].", "[[-3.5]]", True),
-        ("kor:operation", "12", "[[12]]", True),
+        # the official plain comparison: the first [[...]], spaces, quotes and brackets removed, case kept
+        ("kor:operation", "[[12]]", "[[12]]", True),
+        ("kor:operation", "The result is [[ -3.50 ]].", "[[-3.50]]", True),
+        ("kor:operation", "[[12.0]]", "[[12]]", False),
+        ("kor:operation", "12", "[[12]]", False),  # no brackets: no answer
         ("kor:operation", "[[13]]", "[[12]]", False),
-        ("kor:operation", "[[0012]]", "[[12]]", True),
-        # counterfactual: choice letters and short text; a multi-select answer is a set
-        ("kor:counterfactual", "[[b]]", "[[B]]", True),
-        ("kor:counterfactual", "[[C]]", "[[B]]", False),
-        ("kor:counterfactual", "[[C, B]]", "[[B;C]]", True),
-        ("kor:counterfactual", "[[B]]", "[[B;C]]", False),
-        ("kor:counterfactual", "[['Paris'.]]", "[[paris]]", True),
-        # puzzle: ordered lists
-        ("kor:puzzle", "[[1,2, 3]]", "[[1, 2, 3]]", True),
-        ("kor:puzzle", "[[3, 2, 1]]", "[[1, 2, 3]]", False),
-        ("kor:puzzle", "[[1, 2]]", "[[1, 2, 3]]", False),
-        ("kor:puzzle", "[[\"a\", 'b', c.]]", "[[A,B,C]]", True),
-        # cipher: one case-insensitive string; digits and commas are text
-        ("kor:cipher", "[[hello   world]]", "[[HELLO WORLD]]", True),
-        ("kor:cipher", "[[HELLO WORLX]]", "[[HELLO WORLD]]", False),
-        ("kor:cipher", "[[0012]]", "[[12]]", False),
-        ("kor:cipher", "[[HELLO,WORLD]]", "[[HELLO, WORLD]]", False),
-        # logic: ordered truth values or letters
-        ("kor:logic", "[[t; f]]", "[[T;F]]", True),
-        ("kor:logic", "[[F;T]]", "[[T;F]]", False),
-        ("kor:logic", "[[3.0]]", "[[3]]", True),
-        # synlogic: plain short answers, no brackets needed
+        ("kor:operation", "[[-12 or 4]]", "[[4 or -12]]", True),  # the alternatives sorted
+        ("kor:operation", "[[4or-12]]", "[[4 or -12]]", True),
+        ("kor:counterfactual", "[[B]]", "[[B]]", True),
+        ("kor:counterfactual", "[[b]]", "[[B]]", False),
+        ("kor:counterfactual", "[[C]] or rather [[B]]", "[[B]]", False),  # the first [[...]] is the answer
+        ("kor:counterfactual", "$\\boxed{B}$", "[[B]]", True),  # no [[...]]: the first $\\boxed{}$
+        ("kor:cipher", "[[HELLO WORLD]]", "[[HELLO WORLD]]", True),
+        ("kor:cipher", "[[hello world]]", "[[HELLO WORLD]]", False),
+        ("kor:cipher", "[[\"HELLOWORLD\"]]", "[[HELLO WORLD]]", True),
+        ("kor:logic", "[[T;F]]", "[[T;F]]", True),
+        ("kor:logic", "[[t;f]]", "[[T;F]]", False),
+        ("kor:logic", "[[T; F.]]", "[[T;F]]", True),  # spaces and full stops removed
+        ("kor", "[[B]]", "[[A]]", False),
+        # the rules a question's rule and number select (its gold written by the hub loader)
+        ("kor:operation", "[[ ((16, 27), (16, 5)) ]]", kor_gold("operation", "[[(16,27),(16,5)]]", "23", "170"), True),
+        ("kor:operation", "[[(16, 5), (16, 27)]]", kor_gold("operation", "[[(16,27),(16,5)]]", "23", "170"), False),
+        ("kor:operation", "[[2\\sqrt{11}]]", kor_gold("operation", "[[2 \\sqrt{ 11}]]", "14", "141"), True),
+        ("kor:operation", "[[3\\sqrt{11}]]", kor_gold("operation", "[[2 \\sqrt{ 11}]]", "14", "141"), False),
+        ("kor:operation", "[[x≤3, x≥-1]]", kor_gold("operation", "[[x≥-1, x≤3]]", "20", "178"), True),
+        ("kor:puzzle", "[[HELLO]]", kor_gold("puzzle", "[[hello]]", "1"), True),
+        ("kor:puzzle", "[[pear]]", kor_gold("puzzle", "[[apple pear]]", "4"), True),
+        ("kor:puzzle", "[[a]]", kor_gold("puzzle", "[[apple pear]]", "4"), False),  # the official substring test: True
+        ("kor:puzzle", "[[(8-4)*(3+3)]]", kor_gold("puzzle", "[[(3+3)*(8-4)=24]]", "10"), True),
+        ("kor:puzzle", "[[(8-4)*(3+2)]]", kor_gold("puzzle", "[[(3+3)*(8-4)=24]]", "10"), False),
+        ("kor:puzzle", "[[__import__('os')]]", kor_gold("puzzle", "[[(3+3)*(8-4)=24]]", "10"), False),  # never run
+        ("kor:logic", "[[B;A]]", kor_gold("logic", "[[A;B]]", "5"), True),  # rule 5: the parts as a multiset
+        # synlogic labels: plain short answers, no brackets needed
         ("synlogic", "\"Yes\".", "yes", True),
         ("synlogic", "no", "yes", False),
         ("synlogic", "1, 2,3", "[[1,2,3]]", True),
         ("synlogic", "[[2, 1, 3]]", "1, 2, 3", False),
-        # a mix of KOR subsets: the shared rules
-        ("kor", "[[3.0]]", "[[3]]", True),
-        ("kor", "[[B]]", "[[A]]", False),
     ],
 )
 def test_logic_grades(name, answer, gold, correct):
-    g = LogicVerifier(name).grade(tagged(answer), gold)
+    g = (LogicVerifier(name) if name == "synlogic" else get_verifier(name)).grade(tagged(answer), gold)
     assert g.well_formed and g.correct is correct
 
 
-def test_logic_extraction():
-    v = LogicVerifier("kor")
-    assert v.grade(tagged("first [[A]] then [[B]]"), "B").extracted_answer == "B"
-    # brackets in the reasoning do not count when the answer tag has none
-    g = v.grade("<think>[[1]]</think><answer>2</answer>", "2")
-    assert g.extracted_answer == "2" and g.correct
-    # without tags: no answer (the released rule)
-    g = v.grade("so the answer is [[7]]", "[[7]]")
+def test_kor_reads_the_answer_tag_and_with_the_fallback_the_text():
+    v = get_verifier("kor")
+    g = v.grade("<think>[[1]]</think><answer>[[2]]</answer>", "[[2]]")
+    assert g.extracted_answer == "[[2]]" and g.correct
+    g = v.grade("so the answer is [[7]]", "[[7]]")  # without tags: no answer (the released rule)
     assert not g.well_formed and not g.correct and g.extracted_answer is None
-    g = v.grade("7", "7")
-    assert not g.correct and g.extracted_answer is None
+    g = get_verifier("kor", fallback=True).grade("<think>no</think> so the answer is [[7]]", "[[7]]")
+    assert not g.well_formed and g.correct
 
 
-@pytest.mark.parametrize("name", sorted(LOGIC_RULES))
-def test_logic_without_tags_with_the_fallback(name):
-    v = LogicVerifier(name, fallback=True)
-    # the last [[...]] anywhere, graded but not well formed
-    g = v.grade("so [[1]], no: the answer is [[7]]", "[[7]]")
-    assert not g.well_formed and g.correct and g.extracted_answer == "7"
-    g = v.grade("7", "7")
-    assert not g.correct and g.extracted_answer is None
-    # with a tag, the tag still decides
-    g = v.grade("<think>[[1]]</think><answer>2</answer>", "2")
-    assert g.extracted_answer == "2" and g.correct
-    assert not LogicVerifier(name).grade("[[7]]", "7").correct
-    assert get_verifier("kor", fallback=True).grade("[[7]]", "7").correct
+def test_kor_huge_answers_are_quick_and_incorrect():
+    v = get_verifier("kor:puzzle")
+    start = time.perf_counter()
+    assert not v.grade(tagged("[[" * 500_000), kor_gold("puzzle", "[[a]]")).correct
+    huge = "[[" + "1" * 1_000_000 + "]]"
+    assert not v.grade(tagged(huge), huge).correct  # equal to the gold, yet over the cap
+    assert v.canonical(huge) is None
+    assert time.perf_counter() - start < 5
 
 
-def test_logic_newline_in_the_answer():
-    g = LogicVerifier("kor:counterfactual").grade("<think>a\nb</think><answer>\n[[A]]\n</answer>", "[[A]]")
-    assert g.well_formed and g.correct
+@pytest.mark.parametrize("name", ["kor", "kor:operation", "kor:cipher", "kor:logic", "kor:counterfactual"])
+@pytest.mark.parametrize("answer", ["[[B;C]]", "[[12]]", "[[Hello World]]", "[[1, 2, 3]]", "[[z]]"])
+def test_kor_canonical_is_graded_like_the_answer_and_fallback_wrong_is_wrong(name, answer):
+    v = get_verifier(name)
+    completion = tagged(answer)
+    assert v.grade(completion, v.canonical(v.extract(completion))).correct  # a label is graded as gold
+    gold = kor_gold(name.split(":")[-1] if ":" in name else "cipher", answer)
+    wrong = v.fallback_wrong(gold)
+    assert not v.grade(tagged(wrong), gold).correct and v.grade(tagged(answer), gold).correct
 
 
 @pytest.mark.parametrize("answer", ["", "[[]]", " . ", "' '"])
@@ -283,48 +290,21 @@ def test_logic_empty_answers_are_incorrect(answer):
     assert not LogicVerifier("synlogic").grade(tagged(answer), answer).correct
 
 
-def test_logic_empty_gold_is_never_matched():
-    assert not LogicVerifier("kor").grade(tagged("[[A]]"), "").correct
-
-
 def test_logic_nan_and_infinity_are_words():
-    v = LogicVerifier("kor:operation")
-    assert v.equal("[[inf]]", "inf")
-    assert not v.equal("[[inf]]", "1e999")  # would be equal as floats
-
-
-def test_logic_huge_answers_are_quick_and_incorrect():
-    v = LogicVerifier("kor")
-    start = time.perf_counter()
-    assert not v.grade("[[" * 500_000, "1").correct
-    huge = "1" * 1_000_000
-    assert not v.grade(tagged(huge), huge).correct  # equal to the gold, yet over the cap
-    assert v.canonical(huge) is None
-    assert time.perf_counter() - start < 5
+    v = LogicVerifier("synlogic")
+    assert v.equal("inf", "inf")
+    assert not v.equal("inf", "1e999")  # would be equal as floats
 
 
 def test_logic_canonical():
-    assert LogicVerifier("kor").canonical("'A', \"b\".") == "a, b"
-    assert LogicVerifier("kor").canonical("1, 2.0; 3.") == "1, 2, 3"
-    assert LogicVerifier("kor:counterfactual").canonical("C;B") == LogicVerifier("kor:counterfactual").canonical("b, c")
-    assert LogicVerifier("kor:puzzle").canonical("3, 1") != LogicVerifier("kor:puzzle").canonical("1, 3")
-    assert LogicVerifier("kor:cipher").canonical("0012") == "0012"
-    assert LogicVerifier("kor").canonical("  ") is None
+    assert LogicVerifier("synlogic").canonical("'A', \"b\".") == "a, b"
+    assert LogicVerifier("synlogic").canonical("1, 2.0; 3.") == "1, 2, 3"
+    assert LogicVerifier("synlogic").canonical("  ") is None
 
 
-@pytest.mark.parametrize("name", sorted(LOGIC_RULES))
-@pytest.mark.parametrize("answer", ["[[B;C]]", "[[12]]", "Hello World", "[[1, 2, 3]]", "[[z]]", "[[1e300]]"])
-def test_logic_canonical_is_graded_like_the_answer(name, answer):
-    # a wrong label is a canonical answer, later graded as gold
-    v = LogicVerifier(name)
-    completion = tagged(answer)
-    assert v.grade(completion, v.canonical(v.extract(completion))).correct
-
-
-@pytest.mark.parametrize("name", sorted(LOGIC_RULES))
 @pytest.mark.parametrize("gold", ["[[B;C]]", "[[12]]", "Hello World", "[[1, 2, 3]]", "[[z]]", "[[1e300]]", ""])
-def test_logic_fallback_wrong_is_wrong(name, gold):
-    v = LogicVerifier(name)
+def test_logic_fallback_wrong_is_wrong(gold):
+    v = LogicVerifier("synlogic")
     wrong = v.fallback_wrong(gold)
     assert wrong and not v.grade(tagged(f"[[{wrong}]]"), gold).correct
 
@@ -340,12 +320,12 @@ def test_registry():
     assert isinstance(get_verifier("math"), MathVerifier)
     for name in ["kor", "kor:cipher", "kor:puzzle"]:
         verifier = get_verifier(name)
-        assert isinstance(verifier, LogicVerifier) and verifier.name == name
+        assert isinstance(verifier, KorVerifier) and verifier.name == name
     from mirage.synlogic import SynLogicDispatcher
 
     # SynLogic: each task type by its own verifier, chosen from the gold's game data
     assert isinstance(get_verifier("synlogic"), SynLogicDispatcher)
-    assert get_verifier("kor:cipher").rules == LOGIC_RULES["kor:cipher"]
+    assert get_verifier("kor:cipher").subset == "cipher" and get_verifier("kor").subset is None
     assert get_verifier("integer").name == "integer"
     with pytest.raises(ValueError, match="kor:chess"):
         get_verifier("kor:chess")
