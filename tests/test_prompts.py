@@ -216,16 +216,18 @@ def test_sampling_grades_a_bare_answer_only_with_the_fallback(plain_model_dir):
 
     params = SamplingParams(n=1, temperature=1.0, top_p=1.0, max_new_tokens=4, seed=0)
     tokenizer = load_tokenizer(plain_model_dir)
-    for verifier, text in (("math", BARE), ("kor", "so [[46]]")):
+    # math reads the boxed answer; KOR-Bench's grader reads the [[...]] answer from the text it is given
+    for verifier, text, gold, extracted, inside in (("math", BARE, "46", "46", "46"),
+                                                     ("kor", "so [[46]]", "[[46]]", "so [[46]]", "[[46]]")):
         sampler = RecordingSampler(tokenizer, [text])
-        off = sample_and_grade(sampler, problems(verifier), params, "m")
+        off = sample_and_grade(sampler, problems(verifier, answer=gold), params, "m")
         assert not off["correct"].any() and off["extracted_answer"].is_null().all()
-        on = sample_and_grade(sampler, problems(verifier), params, "m", answer_fallback=True)
-        assert on["correct"].all() and (on["extracted_answer"] == "46").all() and not on["well_formed"].any()
+        on = sample_and_grade(sampler, problems(verifier, answer=gold), params, "m", answer_fallback=True)
+        assert on["correct"].all() and (on["extracted_answer"] == extracted).all() and not on["well_formed"].any()
         # inside the tags, the fallback changes nothing
-        tagged = RecordingSampler(tokenizer, ["<think>\\boxed{1} [[1]]</think><answer>46</answer>"])
+        tagged = RecordingSampler(tokenizer, [f"<think>\\boxed{{1}} [[1]]</think><answer>{inside}</answer>"])
         for fallback in (False, True):
-            graded = sample_and_grade(tagged, problems(verifier), params, "m", answer_fallback=fallback)
+            graded = sample_and_grade(tagged, problems(verifier, answer=gold), params, "m", answer_fallback=fallback)
             assert graded["correct"].all() and graded["well_formed"].all()
 
 
