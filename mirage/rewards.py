@@ -13,7 +13,7 @@ from mirage.logprobs import ScoringLayout, completion_mean_logprobs
 from mirage.registry import Registry
 from mirage.seeding import stable_seed
 from mirage.selection import majority_answer
-from mirage.verify import get_verifier, is_well_formed_released, last_boxed
+from mirage.verify import boxed_or_tag_answer, get_verifier, is_well_formed_released
 
 
 class RewardRecorder:
@@ -113,10 +113,22 @@ class IncorrectLabelReward(GroundTruthReward):
     """Spurious Rewards' incorrect labels: the ground-truth reward graded
     against the base model's (wrong) majority answer instead of the gold one;
     only problems whose majority answer is wrong are trained on (see
-    ``mirage.rl.training_rows``)."""
+    ``mirage.rl.training_rows``). ``answers`` (``rl.claim_settings.incorrect_label``):
+    ``answer_tag``, well formed x matches the label; ``spurious_rewards``, their
+    rule: the last ``\\boxed{}`` (else the answer tag) matches the label, no
+    format gate."""
 
     name = "incorrect_label"
     label_column = "wrong_label"
+
+    def score(self, prompts, completions, completion_ids, **kwargs):
+        if self.settings.get("answers", "answer_tag") != "spurious_rewards":
+            return super().score(prompts, completions, completion_ids, **kwargs)
+        rewards = []
+        for completion, label in zip(completions, kwargs[self.label_column]):
+            answer = boxed_or_tag_answer(self.verifier, completion_text(completion))
+            rewards.append(float(answer is not None and self.verifier.equal(label, answer)))
+        return rewards
 
 
 class RandomReward(Reward):
@@ -209,9 +221,7 @@ class MajorityVoteReward(Reward):
         completion, else the answer tag's content; written in the verifier's
         canonical form, so that equal answers vote together."""
         text = completion_text(completion)
-        extracted = last_boxed(text) if self.extraction == "ttrl" else None
-        if extracted is None:
-            extracted = self.verifier.extract(text)
+        extracted = boxed_or_tag_answer(self.verifier, text) if self.extraction == "ttrl" else self.verifier.extract(text)
         return self.verifier.canonical(extracted) if extracted is not None else None
 
     def rewarded(self, label: str | None, answer: str | None) -> bool:

@@ -14,7 +14,7 @@ import polars as pl
 from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, WRONG_LABELS
 from mirage.seeding import stable_seed
 from mirage.settings import GRPOSettings
-from mirage.verify import get_verifier
+from mirage.verify import get_verifier, last_boxed
 
 
 def majority_answer(answers: list[str | None]) -> str | None:
@@ -26,26 +26,33 @@ def majority_answer(answers: list[str | None]) -> str | None:
 
 
 def majority_labels(train_samples: pl.DataFrame, problems: pl.DataFrame, verifier_name: str,
-                    votes: int) -> pl.DataFrame:
+                    votes: int, answers: str = "answer_tag") -> pl.DataFrame:
     """Spurious Rewards' incorrect labels: per training problem, the base
     model's majority answer over its first ``votes`` samples (ties: the answer
-    seen first; a missing answer counts as a candidate), and whether that
-    majority is wrong. Only problems whose majority answer is a wrong answer are
-    trained on by ``incorrect_label``."""
+    seen first), and whether that majority is wrong. Only problems whose
+    majority answer is a wrong answer are trained on by ``incorrect_label``.
+    ``answers``: ``answer_tag``, each sample's extracted answer, a missing one a
+    candidate like any other; ``spurious_rewards``, their rule: the last
+    ``\\boxed{}`` of the completion (else the extracted answer), missing answers
+    dropped before the majority is counted."""
     verifier = get_verifier(verifier_name)
     samples = train_samples.filter(pl.col("sample_idx") < votes).sort("problem_id", "sample_idx")
     by_problem: dict[str, list] = {}
-    for pid, answer in zip(samples["problem_id"], samples["extracted_answer"]):
+    completions = samples["completion"] if answers == "spurious_rewards" else [None] * samples.height
+    for pid, completion, answer in zip(samples["problem_id"], completions, samples["extracted_answer"]):
+        boxed = last_boxed(completion) if completion is not None else None
+        answer = boxed if boxed is not None else answer
         by_problem.setdefault(pid, []).append(verifier.canonical(answer) if answer is not None else None)
     rows = []
     for pid, gold in zip(problems["problem_id"], problems["answer"]):
-        answers = by_problem.get(pid, [])
-        if len(answers) < votes:
-            raise ValueError(f"incorrect_label: problem {pid} has {len(answers)} base-model samples, "
+        answers_of = by_problem.get(pid, [])
+        if len(answers_of) < votes:
+            raise ValueError(f"incorrect_label: problem {pid} has {len(answers_of)} base-model samples, "
                              f"fewer than votes ({votes})")
-        label = majority_answer(answers)
+        counted = [a for a in answers_of if a is not None] if answers == "spurious_rewards" else answers_of
+        label = majority_answer(counted)
         rows.append({"problem_id": pid, "wrong_label": label, "votes": votes,
-                     "majority_count": answers.count(label),
+                     "majority_count": counted.count(label),
                      "majority_wrong": label is not None and not verifier.equal(gold, label)})
     return WRONG_LABELS.frame(rows)
 

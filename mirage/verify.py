@@ -173,6 +173,13 @@ def extract_math_answer(completion: str, fallback: bool = False) -> str | None:
     return boxed if boxed is not None else answer
 
 
+def boxed_or_tag_answer(verifier, completion: str) -> str | None:
+    """The answer as TTRL and Spurious Rewards read it: the last ``\\boxed{}``
+    anywhere in the completion, else what ``verifier`` extracts (the answer tag)."""
+    boxed = last_boxed(completion)
+    return boxed if boxed is not None else verifier.extract(completion)
+
+
 def _require_main_thread() -> None:
     # math-verify bounds parsing and comparison with SIGALRM, which only the
     # main thread can set; failing loudly beats grading everything wrong.

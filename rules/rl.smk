@@ -49,6 +49,7 @@ rule wrong_labels:
     params:
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         votes=claim_setting("incorrect_label", "votes"),
+        answers=claim_setting("incorrect_label", "answers"),
     script:
         "../workflow_scripts/wrong_labels.py"
 

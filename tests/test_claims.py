@@ -98,6 +98,25 @@ def test_incorrect_label_trains_only_where_the_base_majority_is_wrong():
         majority_labels(samples, _problems(3), "integer", votes=5)
 
 
+def test_incorrect_label_with_spurious_rewards_answers():
+    """answers: spurious_rewards (paper config): votes read the last \\boxed{} (else the tag), missing
+    answers are dropped before the majority; the reward needs no format, only the label's answer."""
+    samples = pl.DataFrame({
+        "problem_id": ["p0"] * 4, "sample_idx": [0, 1, 2, 3],
+        "completion": ["no tags, \\boxed{7}", "nothing", "nothing", "<think>x</think><answer>8</answer>"],
+        "extracted_answer": [None, None, None, "8"],
+    })
+    tagged = majority_labels(samples, _problems(1), "integer", votes=4)
+    theirs = majority_labels(samples, _problems(1), "integer", votes=4, answers="spurious_rewards")
+    assert tagged["wrong_label"].to_list() == [None]  # "no answer" wins
+    assert theirs.select("wrong_label", "majority_count").rows() == [("7", 1)]  # 7 seen first among 7, 8
+    r = IncorrectLabelReward(answers="spurious_rewards")
+    out = r(["p"] * 3, ["\\boxed{7}", "<think>x</think><answer>7</answer>", WRONG], answer=["3"] * 3,
+            wrong_label=["7"] * 3)
+    assert out == [1.0, 1.0, 0.0]
+    assert IncorrectLabelReward()(["p"], ["\\boxed{7}"], answer=["3"], wrong_label=["7"]) == [0.0]  # gated
+
+
 def test_format_reward_ignores_the_answer():
     assert FormatReward()(["p"] * 3, [GOOD, WRONG, BROKEN]) == [1.0, 1.0, 0.0]
 

@@ -10,7 +10,8 @@ with rule_job(snakemake):
     samples = pl.concat([SAMPLES.read(f) for f in snakemake.input.samples])  # one table, or one per shard
     # the problems that got votes (rule sample_votes: all, or a seeded subset)
     voted = train.filter(train["problem_id"].is_in(samples["problem_id"].unique().to_list()))
-    labels = majority_labels(samples, voted, snakemake.params.verifier, snakemake.params.votes)
+    labels = majority_labels(samples, voted, snakemake.params.verifier, snakemake.params.votes,
+                             snakemake.params.answers)
     WRONG_LABELS.write(labels, snakemake.output[0])
     print(f"majority answer wrong on {labels['majority_wrong'].sum()} of {labels.height} training problems "
           f"with votes, of {train.height} ({snakemake.params.votes} votes each): incorrect_label trains on those")
