@@ -72,7 +72,8 @@ def test_job_sampler_keeps_the_engine_settings_for_vllm_only(default_config):
 def test_votes_are_drawn_by_the_alignment_sampler_with_n_votes(default_config, paper_config):
     assert vote_sampler(default_config) == default_config["sampler"]  # the toy: 16 votes of n = 16
     assert vote_sampler(paper_config) == {**paper_config["sampler"], "n": 64}
-    assert paper_config["rl"]["claim_settings"]["incorrect_label"] == {"votes": 64, "problems": 8192}
+    assert paper_config["rl"]["claim_settings"]["incorrect_label"] == {"votes": 64, "problems": 8192,
+                                                                       "answers": "spurious_rewards"}
 
 
 def test_the_paper_evaluates_avg_at_16_with_the_released_validation_settings(paper_config):
