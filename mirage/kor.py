@@ -42,7 +42,7 @@ from collections.abc import Callable
 
 from mirage.synlogic import arithmetic
 from mirage.verifier_names import LOGIC_VERIFIERS
-from mirage.verify import MAX_ANSWER_CHARS, VERIFIERS, AnswerVerifier, MathVerifier, extract_answer
+from mirage.verify import MAX_ANSWER_CHARS, VERIFIERS, MathVerifier, TextFallbackVerifier
 
 GOLD_KEY = "korbench"
 MAX_RESPONSE_CHARS = 20_000
@@ -243,7 +243,7 @@ def grade(subset: str | None, response: str, answer: str, rule_id=None, idx=None
 
 # -- the verifiers --------------------------------------------------------------------------------
 
-class KorVerifier(AnswerVerifier):
+class KorVerifier(TextFallbackVerifier):
     """KOR-Bench, graded as its official grader grades (``mirage.kor``): a gold
     names its question's rule and number (``mirage.kor.make_gold``, written by the
     hub loader); a plain gold (a label) is compared by its category's plain rule.
@@ -252,15 +252,9 @@ class KorVerifier(AnswerVerifier):
     ``fallback``, a completion without tags is read after its last ``</think>``."""
 
     def __init__(self, name: str = "kor", fallback: bool = False):
+        super().__init__(fallback)
         self.name = name
         self.subset = name.split(":", 1)[1] if ":" in name else None
-        self.fallback = bool(fallback)
-
-    def extract(self, completion: str) -> str | None:
-        answer = extract_answer(completion)
-        if answer is None and self.fallback:
-            answer = completion.rsplit("</think>", 1)[-1].strip()
-        return answer
 
     def equal(self, gold: str, answer: str) -> bool:
         parts = read_gold(gold)
