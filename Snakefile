@@ -6,6 +6,7 @@ import sys
 from snakemake.utils import min_version, update_config
 
 from mirage.config import ConfigError, typed_overrides, validate_config
+from mirage.kernels import apply as apply_cpu_kernels
 from mirage.workflow import offline_hub
 
 min_version("9.0")
@@ -27,6 +28,10 @@ except ConfigError as error:
     # one line naming the key, no traceback; nothing has run yet
     print(error, file=sys.stderr)
     sys.exit(1)
+
+# The CPU kernels of every job (cpu_kernels: the same numbers on any x86-64 CPU with AVX2): each
+# library reads its choice once, when it loads, so it is set here, before any job starts.
+apply_cpu_kernels(config["cpu_kernels"])
 
 # Jobs import the mirage package from this checkout, in a venv or a conda env alike.
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))

@@ -7,7 +7,8 @@ Every file under ``results/`` of either directory is compared:
 
 - Parquet tables: the data and the schema (with its metadata) exactly, and the
   provenance except the code version (``git_commit``, ``git_dirty``), which
-  names the commit that wrote the file and so differs between two commits;
+  names the commit that wrote the file and so differs between two commits (and,
+  with ``--ignore-machine``, except the CPU and kernel settings it names);
 - PNG figures: the decoded pixels and every text chunk, the provenance as above;
   SVG figures: the text with the provenance comment's code version removed;
 - a model folder's ``run.json`` and ``pretrain_summary.json``: every entry but the
@@ -30,10 +31,17 @@ sys.path.insert(0, str(REPO))
 from mirage import provenance  # noqa: E402
 
 CODE_VERSION = ("git_commit", "git_dirty")
+# what provenance says about the machine (mirage.kernels.machine): left out with --ignore-machine
+MACHINE = ("cpu_model", "cpu_flags", "machine", "aten_cpu_capability", "torch_threads")
+IGNORED = list(CODE_VERSION)
+
+
+def _ignored(key: str) -> bool:
+    return key in IGNORED or ("env." in IGNORED and key.startswith("env."))
 
 
 def _stamp(info: dict) -> dict:
-    return {k: v for k, v in info.items() if k not in CODE_VERSION}
+    return {k: v for k, v in info.items() if not _ignored(k)}
 
 
 def same_parquet(a: Path, b: Path) -> str | None:
@@ -80,9 +88,8 @@ def same_png(a: Path, b: Path) -> str | None:
 def same_svg(a: Path, b: Path) -> str | None:
     def body(path: Path) -> str:
         text = path.read_text()
-        for key in CODE_VERSION:
-            value = provenance.read(path).get(key)
-            if value is not None:
+        for key, value in provenance.read(path).items():
+            if _ignored(key):
                 text = text.replace(json.dumps({key: value})[1:-1], f'"{key}": "-"')
         return text
 
@@ -106,7 +113,10 @@ def same_summary(a: Path, b: Path) -> str | None:
     return None if ja == jb else f"{a.name} differs beyond its wall-clock entries"
 
 
-def compare(dir_a: Path, dir_b: Path) -> dict:
+def compare(dir_a: Path, dir_b: Path, ignore_machine: bool = False) -> dict:
+    """``ignore_machine``: provenance's machine entries (the CPU, the kernel
+    settings) are left out: two machines' studies compared by what they computed."""
+    IGNORED[:] = [*CODE_VERSION, *((*MACHINE, "env.") if ignore_machine else ())]
     files_a = {p.relative_to(dir_a) for p in (dir_a / "results").rglob("*") if p.is_file()}
     files_b = {p.relative_to(dir_b) for p in (dir_b / "results").rglob("*") if p.is_file()}
     differ = {str(p): "only in A" for p in files_a - files_b}
@@ -135,8 +145,10 @@ def main(argv=None) -> int:
     ap.add_argument("a", type=Path)
     ap.add_argument("b", type=Path)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--ignore-machine", action="store_true",
+                    help="leave the machine's entries (CPU, kernel settings) out of the provenance compared")
     args = ap.parse_args(argv)
-    result = compare(args.a, args.b)
+    result = compare(args.a, args.b, args.ignore_machine)
     for path, why in sorted(result["differ"].items()):
         print(f"DIFFER {path}: {why}")
     print(f"{result['compared']} files compared ({result['by_kind']}); {len(result['differ'])} differ")

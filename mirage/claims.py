@@ -102,3 +102,31 @@ CLAIMS: Registry[Claim] = Registry("claim", {c.name: c for c in _ENTRIES})
 
 def get_claim(name: str) -> Claim:
     return CLAIMS.lookup(name)
+
+
+# -- runs: a claim's runs in a cell -----------------------------------------------------------
+# A run is named by its seed; a one-shot claim (one_shot, one_shot_random) with
+# rl.claim_settings.one_shot.examples = E > 1 trains each seed on each of the cell's E selected
+# examples, one run each: "<seed>-example<e>", e = 1..E in the selection's order (rank, or the
+# random draw's order). With E = 1 its runs keep the plain seed name and train on example 1.
+EXAMPLE_SEP = "-example"
+RUN_PATTERN = "[0-9]+(-example[0-9]+)?"  # the runs' wildcard in the workflow
+
+
+def run_names(claim_name: str, seeds: list[int], examples: int = 1) -> list[str]:
+    """The runs of a claim in a cell (``examples``: ``rl.claim_settings.one_shot.examples``)."""
+    if get_claim(claim_name).data == "one_shot" and examples > 1:
+        return [f"{s}{EXAMPLE_SEP}{e}" for s in seeds for e in range(1, examples + 1)]
+    return [str(s) for s in seeds]
+
+
+def parse_run(claim_name: str, run: str | int) -> tuple[int, int | None]:
+    """A run's (seed, example): the example a one-shot claim's run trains on
+    (1..E), None for every other claim."""
+    seed, sep, example = str(run).partition(EXAMPLE_SEP)
+    if not seed.isdigit() or (sep and not example.isdigit()):
+        raise ValueError(f"run {run!r} of {claim_name}: expected <seed> or <seed>{EXAMPLE_SEP}<n>")
+    one_shot = get_claim(claim_name).data == "one_shot"
+    if example and not one_shot:
+        raise ValueError(f"run {run!r}: {claim_name} trains on no selected example")
+    return int(seed), (int(example or 1) if one_shot else None)

@@ -264,6 +264,10 @@ def check_claim_settings(config: dict) -> None:
     if pool % prompts:
         raise ConfigError(f"{where}.one_shot.candidates' ({pool}) must be a multiple of 'rl.grpo.prompts_per_generation' "
                           f"({prompts}): every rollout batch of the reference run then visits distinct candidates")
+    examples = one_shot["examples"]
+    if examples > pool:
+        raise ConfigError(f"{where}.one_shot.examples' ({examples}) is larger than 'rl.claim_settings.one_shot.candidates' "
+                          f"({pool}): each of a cell's examples is a distinct candidate")
     k = settings["few_shot"]["k"]
     if "few_shot" in claims and k > pool:
         raise ConfigError(f"{where}.few_shot.k' ({k}) is larger than 'rl.claim_settings.one_shot.candidates' ({pool})")

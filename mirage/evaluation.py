@@ -10,6 +10,7 @@ import logging
 
 import polars as pl
 
+from mirage.claims import parse_run
 from mirage.passk import pass_at_k, passk_table
 from mirage.schemas import (
     CONTAMINATION_SUMMARY,
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 BASE_CLAIM = "base"
 
 
-def summarise_samples(samples: pl.DataFrame, claim: str, seed: int) -> list[dict]:
-    """One row per benchmark of one model's samples (after one claim and seed)."""
+def summarise_samples(samples: pl.DataFrame, claim: str, seed: int, example: int | None = None) -> list[dict]:
+    """One row per benchmark of one model's samples (after one claim and seed,
+    and for a one-shot claim its example)."""
     rows = []
     for (benchmark,), bench in samples.sort("benchmark").group_by("benchmark", maintain_order=True):
         per_problem = bench.group_by("problem_id").agg(pl.len().alias("n"), pl.col("correct").sum().alias("c"))
@@ -38,6 +40,7 @@ def summarise_samples(samples: pl.DataFrame, claim: str, seed: int) -> list[dict
             "task": bench["task"][0],
             "claim": claim,
             "seed": seed,
+            "example": example,
             "benchmark": benchmark,
             "n": n,
             "num_problems": per_problem.height,
@@ -49,25 +52,27 @@ def summarise_samples(samples: pl.DataFrame, claim: str, seed: int) -> list[dict
     return rows
 
 
-def sample_styles(samples: pl.DataFrame, claim: str, seed: int) -> pl.DataFrame:
+def sample_styles(samples: pl.DataFrame, claim: str, seed: int, example: int | None = None) -> pl.DataFrame:
     """The share of each style per benchmark of one model's samples (EVAL_STYLES
     rows); no rows where the samples carry no style."""
     styled = samples.filter(pl.col("style").is_not_null())
     shares = styled.group_by("model", "task", "benchmark", "style").len().with_columns(
         share=pl.col("len") / pl.col("len").sum().over("model", "task", "benchmark"),
-        claim=pl.lit(claim), seed=pl.lit(seed, dtype=pl.Int64),
+        claim=pl.lit(claim), seed=pl.lit(seed, dtype=pl.Int64), example=pl.lit(example, dtype=pl.Int64),
     )
     return EVAL_STYLES.check(shares)
 
 
 def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path, styles_path) -> None:
-    """``rl_runs``: (claim, seed, samples file) per RL run, in the order of ``curve_files``."""
-    runs = [(BASE_CLAIM, 0, f) for f in base_files] + [(claim, int(seed), f) for claim, seed, f in rl_runs]
+    """``rl_runs``: (claim, run, samples file) per RL run, in the order of
+    ``curve_files`` (run: its name, ``mirage.claims.run_names``)."""
+    runs = ([(BASE_CLAIM, (0, None), f) for f in base_files]
+            + [(claim, parse_run(claim, run), f) for claim, run, f in rl_runs])
     rows, styles = [], []
-    for claim, seed, f in runs:
+    for claim, (seed, example), f in runs:
         samples = SAMPLES.read(f)
-        rows.append(summarise_samples(samples, claim, seed))
-        styles.append(sample_styles(samples, claim, seed))
+        rows.append(summarise_samples(samples, claim, seed, example))
+        styles.append(sample_styles(samples, claim, seed, example))
     EVAL.write(EVAL.frame([row for run_rows in rows for row in run_rows]), eval_path)
     EVAL_STYLES.write(pl.concat(styles), styles_path)
     per_run = rows[len(base_files):]
@@ -75,6 +80,7 @@ def eval_tables(base_files, rl_runs, curve_files, eval_path, curves_path, styles
         TRAINING_CURVES.read(curve_file).with_columns(
             model=pl.lit(run_rows[0]["model"]), task=pl.lit(run_rows[0]["task"]),
             claim=pl.lit(run_rows[0]["claim"]), seed=pl.lit(run_rows[0]["seed"], dtype=pl.Int64),
+            example=pl.lit(run_rows[0]["example"], dtype=pl.Int64),
         )
         for run_rows, curve_file in zip(per_run, curve_files)
     ]

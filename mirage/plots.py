@@ -110,7 +110,7 @@ def plot_style_shift(styles_path: str, claims_path: str, out_paths: list[str], d
     for ax, (model, benchmark, regime) in zip(axes[0], cells):
         sub = ev.filter((pl.col("model") == model) & (pl.col("benchmark") == benchmark))
         # mean share over seeds; a style a run never used counts as 0 in that run
-        runs = sub.select("claim", "seed").unique().group_by("claim").len(name="runs")
+        runs = sub.select("claim", "seed", "example").unique().group_by("claim").len(name="runs")
         per_claim = (sub.group_by("claim", "style").agg(pl.col("share").sum()).join(runs, on="claim")
                      .with_columns(pl.col("share") / pl.col("runs")))
         claims = sorted(per_claim["claim"].unique().to_list(), key=lambda c: (c != "base", c))

@@ -1,6 +1,7 @@
 """Provenance of every table and figure: the hash of the config subtree the job
 depends on (its Snakemake params), the code version (git commit, and whether
-the tree was dirty) and the versions of the packages that shape results. Kept
+the tree was dirty), the versions of the packages that shape results and the
+machine: the CPU and the kernels the job ran (``mirage.kernels``). Kept
 in Parquet key-value metadata and in PNG text chunks / SVG metadata; no
 timestamps, so two builds from the same commit and config are byte-identical.
 
@@ -18,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 KEY = "mirage.provenance"
-PACKAGES = ("torch", "transformers", "trl", "vllm", "snakemake")
+PACKAGES = ("torch", "transformers", "trl", "vllm", "numpy", "polars", "snakemake")
 # the config hash of the job whose ``recording`` block is open (none outside one)
 _job_hash: contextvars.ContextVar[str] = contextvars.ContextVar("mirage_job_config_hash", default="none")
 
@@ -71,9 +72,12 @@ def recording(job: dict):
 
 def record() -> dict[str, str]:
     """What goes into a written file's metadata: the open job's config hash,
-    the code version and the package versions."""
+    the code version, the package versions and the machine (its CPU and the
+    kernels the job ran: ``mirage.kernels.machine``)."""
+    from mirage.kernels import machine
+
     return {"config_hash": _job_hash.get(), **code_version(),
-            **{f"version.{k}": v for k, v in package_versions().items()}}
+            **{f"version.{k}": v for k, v in package_versions().items()}, **machine()}
 
 
 def read(path: str | Path) -> dict[str, str]:

@@ -194,18 +194,20 @@ def rollout_lr_scheduler(optimizer, warmup_rollouts: int, updates_per_rollout: i
 # -- training data (RQ2) --------------------------------------------------------------------------
 
 def training_rows(problems: pl.DataFrame, claim: Claim, min_rows: int, labels: pl.DataFrame | None = None,
-                  selection: pl.DataFrame | None = None, few_shot_k: int | None = None) -> list[dict]:
+                  selection: pl.DataFrame | None = None, few_shot_k: int | None = None,
+                  example: int = 1) -> list[dict]:
     """The rows a claim trains on: every training problem; for
     ``incorrect_label`` only those whose base-model majority answer is wrong
     (labelled with it); for one/few-shot claims the chosen examples, repeated to
-    fill at least ``min_rows`` rows (one generation batch), as in One-Shot RLVR."""
+    fill at least ``min_rows`` rows (one generation batch), as in One-Shot RLVR
+    (``example``: which of the cell's selected one-shot examples)."""
     df = problems
     if labels is not None:
         # none at all where the base model's majority answer is right on every problem
         wrong = labels.filter(pl.col("majority_wrong"))
         df = df.join(wrong.select("problem_id", "wrong_label"), on="problem_id", how="inner")
     if claim.needs_example_selection:
-        chosen = chosen_examples(selection, claim.name, few_shot_k)
+        chosen = chosen_examples(selection, claim.name, few_shot_k, example)
         log.info("%s: training on %s", claim.name, chosen)
         df = df.filter(pl.col("problem_id").is_in(chosen)).sort("problem_id")
         df = pl.concat([df] * max(1, -(-min_rows // df.height)))
@@ -229,7 +231,7 @@ def direct_tensorboard(trainer, logging_dir: str) -> None:
             callback.logging_dir = logging_dir
 
 
-def tracking_settings(report_to: str, model: str, task: str, claim: str, seed: int) -> dict | None:
+def tracking_settings(report_to: str, model: str, task: str, claim: str, seed: int | str) -> dict | None:
     """The GRPOConfig arguments of a run's experiment tracking (``rl.report_to``):
     None for ``none``; else the run is named ``{model}-{task}-{claim}-seed{seed}``
     and a tensorboard run writes its event files to
@@ -388,12 +390,14 @@ class ClaimJob(GRPOJob):
     """A claim's run on one (base model, task, seed): ``claim`` names the
     registry entry (``mirage.claims``), ``claim_settings`` its
     ``rl.claim_settings`` entry; ``wrong_labels_path`` and ``selection_path``
-    the tables the claims that need them train from."""
+    the tables the claims that need them train from; ``example``: which of the
+    cell's selected examples a one-shot claim's run trains on (1 = the first)."""
 
     claim: str
     claim_settings: dict = field(default_factory=dict)
     wrong_labels_path: str | None = None
     selection_path: str | None = None
+    example: int = 1
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -635,7 +639,7 @@ def claim_rows(job: ClaimJob, claim: Claim) -> tuple[list[dict], int]:
     labels = WRONG_LABELS.read(job.wrong_labels_path) if claim.needs_wrong_labels else None
     selection = CANDIDATE_RANKING.read(job.selection_path) if claim.needs_example_selection else None
     return training_rows(problems, claim, job.grpo.prompts_per_generation, labels, selection,
-                         job.claim_settings.get("k")), dropped
+                         job.claim_settings.get("k"), job.example), dropped
 
 
 def train_claim(job: ClaimJob, runtime: Runtime = Runtime()) -> None:

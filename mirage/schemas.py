@@ -133,12 +133,12 @@ WRONG_LABELS = TableSchema(
 
 # One-Shot RLVR's ranking of one cell's candidates by the reference run: visits (generation
 # batches that sampled it), mean and population std of its per-visit training accuracy, rank by
-# that std among candidates visited >= min_visits times (null otherwise), and the candidate drawn
-# for one_shot_random
+# that std among candidates visited >= min_visits times (null otherwise), and the pool's seeded
+# random order (random_rank: one_shot_random trains on its first examples)
 CANDIDATE_RANKING = TableSchema(
     "candidate_ranking",
     {"problem_id": pl.String, "visits": pl.Int64, "mean_accuracy": pl.Float64, "accuracy_std": pl.Float64,
-     "rank": pl.Int64, "random_pick": pl.Boolean},
+     "rank": pl.Int64, "random_rank": pl.Int64},
     sort_by=("rank", "problem_id"),
 )
 
@@ -187,6 +187,7 @@ EVAL = TableSchema(
         "task": pl.String,
         "claim": pl.String,
         "seed": pl.Int64,
+        "example": pl.Int64,  # the one-shot claims' selected example (1 = the first); null for the rest
         "benchmark": pl.String,
         "n": pl.Int32,
         "num_problems": pl.Int32,
@@ -195,7 +196,7 @@ EVAL = TableSchema(
         "k": pl.Int32,
         "well_formed_share": pl.Float64,
     },
-    sort_by=("model", "task", "claim", "seed", "benchmark"),
+    sort_by=("model", "task", "claim", "seed", "example", "benchmark"),
 )
 
 # The share of each solution style in the samples of one EVAL row, a long table: only for the
@@ -207,17 +208,19 @@ EVAL_STYLES = TableSchema(
         "task": pl.String,
         "claim": pl.String,
         "seed": pl.Int64,
+        "example": pl.Int64,
         "benchmark": pl.String,
         "style": pl.String,
         "share": pl.Float64,
     },
-    sort_by=("model", "task", "claim", "seed", "benchmark", "style"),
+    sort_by=("model", "task", "claim", "seed", "example", "benchmark", "style"),
 )
 
 RUN_CURVES = TableSchema(
     "training_curves_all",
-    {"model": pl.String, "task": pl.String, "claim": pl.String, "seed": pl.Int64, **TRAINING_CURVES.columns},
-    sort_by=("model", "task", "claim", "seed", "step"),
+    {"model": pl.String, "task": pl.String, "claim": pl.String, "seed": pl.Int64, "example": pl.Int64,
+     **TRAINING_CURVES.columns},
+    sort_by=("model", "task", "claim", "seed", "example", "step"),
 )
 
 # One row per cell (model x task x benchmark x claim). run_group: "model/task/claim", the cells
@@ -235,6 +238,7 @@ CLAIMS_TABLE = TableSchema(
         "claim": pl.String,
         "run_group": pl.String,
         "num_seeds": pl.Int32,
+        "num_examples": pl.Int32,  # selected examples the runs trained on (one-shot claims; 1 for the rest)
         "base_score": pl.Float64,
         "trained_score": pl.Float64,
         "gain": pl.Float64,
@@ -248,6 +252,8 @@ CLAIMS_TABLE = TableSchema(
         "regime_rule": pl.String,
         "regime_paper": pl.String,
         "verdict": pl.String,
+        "seed_verdicts": pl.String,  # each seed's own verdict, in seed order (null with one seed)
+        "verdict_stable": pl.Boolean,  # every seed's verdict is the cell's (null with one seed)
     },
     sort_by=("model", "task", "benchmark", "claim"),
 )

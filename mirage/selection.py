@@ -77,9 +77,10 @@ def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: in
     """One-Shot RLVR's rule: rank the candidates by the standard deviation of
     their per-visit training accuracy in the reference run (population std,
     highest first; ties by problem id); only candidates visited at least
-    ``min_visits`` times are ranked (``rank`` null otherwise). ``random_pick``
-    marks the one candidate ``one_shot_random`` trains on, drawn under ``seed``
-    from the same pool."""
+    ``min_visits`` times are ranked (``rank`` null otherwise). ``random_rank``
+    orders the whole pool at random under ``seed``: ``one_shot_random`` trains on
+    the first ``examples`` of that order. The first is the one drawn uniformly
+    from the pool; the rest follow from the same generator."""
     stats = (
         visit_accuracy(history.filter(pl.col("problem_id").is_in(candidates)))
         .group_by("problem_id")
@@ -96,9 +97,13 @@ def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: in
     if not eligible:
         raise ValueError(f"example selection: no candidate was visited >= {min_visits} times in the reference run")
     rank = {pid: i + 1 for i, pid in enumerate(eligible)}
-    pick = sorted(candidates)[int(np.random.default_rng(seed).integers(len(candidates)))]
+    pool = sorted(candidates)
+    rng = np.random.default_rng(seed)
+    first = pool.pop(int(rng.integers(len(pool))))
+    random_rank = {pid: i + 1 for i, pid in enumerate([first, *rng.permutation(pool).tolist()])}
     return table.with_columns(pl.Series("rank", [rank.get(p) for p in table["problem_id"]], dtype=pl.Int64),
-                              (pl.col("problem_id") == pick).alias("random_pick"))
+                              pl.Series("random_rank", [random_rank[p] for p in table["problem_id"]],
+                                        dtype=pl.Int64))
 
 
 def reference_steps(grpo: GRPOSettings, one_shot: dict) -> int:
@@ -109,25 +114,38 @@ def reference_steps(grpo: GRPOSettings, one_shot: dict) -> int:
     return one_shot.get("steps") or per_epoch * one_shot["min_visits"]
 
 
-def chosen_examples(ranking: pl.DataFrame, claim_name: str, few_shot_k: int | None = None) -> list[str]:
-    """The problems a one/few-shot claim trains on: rank 1 (``one_shot``),
-    ranks 1..k (``few_shot``, k = ``rl.claim_settings.few_shot.k``), the random
-    pick (``one_shot_random``)."""
+def chosen_examples(ranking: pl.DataFrame, claim_name: str, few_shot_k: int | None = None,
+                    example: int = 1) -> list[str]:
+    """The problems a one/few-shot claim's run trains on: rank ``example``
+    (``one_shot``; 1 = the top-ranked), ranks 1..k (``few_shot``, k =
+    ``rl.claim_settings.few_shot.k``), the ``example``-th random pick
+    (``one_shot_random``)."""
     if claim_name == "few_shot" and few_shot_k is None:
         raise ValueError("few_shot: no k given (rl.claim_settings.few_shot.k)")
     if claim_name == "one_shot_random":
-        ids = ranking.filter(pl.col("random_pick"))["problem_id"].to_list()
+        ids = ranking.filter(pl.col("random_rank") == example)["problem_id"].to_list()
+        if not ids:
+            raise ValueError(f"one_shot_random: example {example} of a pool of {ranking.height} candidates")
+    elif claim_name == "few_shot":
+        ids = ranking.filter(pl.col("rank") <= few_shot_k)["problem_id"].to_list()
+        if len(ids) < few_shot_k:
+            raise ValueError(f"few_shot: {len(ids)} candidates visited often enough to be ranked, {few_shot_k} needed")
     else:
-        k = few_shot_k if claim_name == "few_shot" else 1
-        ids = ranking.filter(pl.col("rank") <= k)["problem_id"].to_list()
-        if len(ids) < k:
-            raise ValueError(f"{claim_name}: {len(ids)} candidates visited often enough to be ranked, {k} needed")
+        ids = ranking.filter(pl.col("rank") == example)["problem_id"].to_list()
+        if not ids:
+            ranked = ranking["rank"].count()
+            raise ValueError(f"{claim_name}: example {example} asked for, {ranked} candidates visited often enough "
+                             "to be ranked ('rl.claim_settings.one_shot.examples' at most that)")
     return sorted(ids)
 
 
-def mark_chosen(ranking: pl.DataFrame, few_shot_k: int) -> pl.DataFrame:
-    """``chosen``: the claims each candidate is chosen for (comma-joined; null if none)."""
-    names = {c: set(chosen_examples(ranking, c, few_shot_k)) for c in ("one_shot", "few_shot", "one_shot_random")}
+def mark_chosen(ranking: pl.DataFrame, few_shot_k: int, examples: int = 1) -> pl.DataFrame:
+    """``chosen``: the claims each candidate is chosen for (comma-joined; null if
+    none); ``examples``: the one-shot claims' examples per cell."""
+    names = {"one_shot": {p for e in range(1, examples + 1) for p in chosen_examples(ranking, "one_shot", example=e)},
+             "few_shot": set(chosen_examples(ranking, "few_shot", few_shot_k)),
+             "one_shot_random": {p for e in range(1, examples + 1)
+                                 for p in chosen_examples(ranking, "one_shot_random", example=e)}}
     chosen = [",".join(c for c, ids in names.items() if pid in ids) or None for pid in ranking["problem_id"]]
     return ranking.with_columns(pl.Series("chosen", chosen, dtype=pl.String))
 
@@ -141,9 +159,10 @@ def rank_cell_candidates(history_path: str, problems_path: str, one_shot: dict, 
                            stable_seed(seed, "one-shot-random"))
 
 
-def example_selection_table(cells: list[tuple[str, str]], paths: list[str], few_shot_k: int) -> pl.DataFrame:
+def example_selection_table(cells: list[tuple[str, str]], paths: list[str], few_shot_k: int,
+                            examples: int = 1) -> pl.DataFrame:
     """Every cell's ranking with the claims each candidate is chosen for."""
-    frames = [mark_chosen(CANDIDATE_RANKING.read(path), few_shot_k)
+    frames = [mark_chosen(CANDIDATE_RANKING.read(path), few_shot_k, examples)
               .select(pl.lit(m).alias("model"), pl.lit(t).alias("task"), pl.all())
               for (m, t), path in zip(cells, paths)]
     return pl.concat(frames)

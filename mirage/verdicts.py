@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from mirage.atomic import write_text_atomic
-from mirage.claims import CLAIMS, NO_GAIN, WORKS
+from mirage.claims import CLAIMS, NO_GAIN, WORKS, parse_run
 from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS
 from mirage.seeding import stable_seed
 
@@ -36,21 +36,27 @@ def per_problem_accuracy(samples: pl.DataFrame) -> pl.DataFrame:
 
 
 def bootstrap_gains(base: np.ndarray, trained: np.ndarray, n_boot: int, seed: int,
-                    scheme: str = "crossed") -> np.ndarray:
+                    scheme: str = "crossed", examples: np.ndarray | None = None) -> np.ndarray:
     """``n_boot`` bootstrap replicates of mean(trained) - mean(base). ``base``:
-    the base model's per-problem accuracy (P,); ``trained``: per-seed per-problem
-    accuracy (S, P), problems in the same order.
+    the base model's per-problem accuracy (P,); ``trained``: per-run per-problem
+    accuracy (R, P), problems in the same order.
 
-    ``crossed`` (the default): each replicate resamples the S seeds with
+    ``crossed`` (the default): each replicate resamples the runs (seeds) with
     replacement, then the P problems with replacement, one problem draw shared
-    by all resampled seeds (every seed is evaluated on the same problems), each
+    by all resampled runs (every run is evaluated on the same problems), each
     drawn problem paired with the base model's accuracy on it. The spread holds
     the seed-to-seed variation of the RL runs and the problem sampling, including
     per-problem gains that all seeds share. With one seed it is the paired
     problem bootstrap.
 
-    ``nested``: the problems are drawn again for each resampled seed. It treats a
-    seed's problems as its own draw, so a per-problem gain shared by the seeds
+    ``examples`` (R,): for a one-shot claim trained on several selected examples,
+    the example of each run; the runs are then resampled in two levels, the E
+    examples with replacement and, within each drawn example, its S seeds (every
+    example has the same seeds), so that the CI covers the choice of example as
+    well as the seeds. With one example it is the bootstrap above.
+
+    ``nested``: the problems are drawn again for each resampled run. It treats a
+    run's problems as its own draw, so a per-problem gain shared by the seeds
     counts only 1/S of its variance: with 3 seeds and such gains its 95% CIs
     covered the true gain far less often than the crossed ones
     (``tests/test_verdicts.py``); it is kept for designs where each seed is
@@ -58,19 +64,43 @@ def bootstrap_gains(base: np.ndarray, trained: np.ndarray, n_boot: int, seed: in
     if scheme not in BOOTSTRAP_SCHEMES:
         raise ValueError(f"bootstrap scheme {scheme!r} is not one of {', '.join(BOOTSTRAP_SCHEMES)}")
     rng = np.random.default_rng(seed)
-    n_seeds, n_problems = trained.shape
+    n_runs, n_problems = trained.shape
+    levels = example_levels(examples, n_runs)
     gains = np.empty(n_boot)
     for start in range(0, n_boot, BOOTSTRAP_CHUNK):  # bounded memory: chunks of replicates
         b = min(BOOTSTRAP_CHUNK, n_boot - start)
-        seeds = rng.integers(0, n_seeds, size=(b, n_seeds))
+        if levels is None:
+            runs = rng.integers(0, n_runs, size=(b, n_runs))
+        else:  # examples, then seeds within each drawn example: rows of `levels` (E, S)
+            n_examples, n_seeds = levels.shape
+            drawn = rng.integers(0, n_examples, size=(b, n_examples))
+            runs = levels[drawn[:, :, None], rng.integers(0, n_seeds, size=(b, n_examples, n_seeds))].reshape(b, -1)
         if scheme == "nested":
-            problems = rng.integers(0, n_problems, size=(b, n_seeds, n_problems))
-            gains[start:start + b] = (trained[seeds[:, :, None], problems] - base[problems]).mean(axis=(1, 2))
+            problems = rng.integers(0, n_problems, size=(b, runs.shape[1], n_problems))
+            gains[start:start + b] = (trained[runs[:, :, None], problems] - base[problems]).mean(axis=(1, 2))
         else:
             problems = rng.integers(0, n_problems, size=(b, n_problems))
-            gains[start:start + b] = (trained[seeds[:, :, None], problems[:, None, :]].mean(axis=(1, 2))
+            gains[start:start + b] = (trained[runs[:, :, None], problems[:, None, :]].mean(axis=(1, 2))
                                       - base[problems].mean(axis=1))
     return gains
+
+
+def example_levels(examples: np.ndarray | None, n_runs: int) -> np.ndarray | None:
+    """The run indices (E, S) of each example's seeds, for two-level resampling;
+    None where there is one example (or none given)."""
+    if examples is None:
+        return None
+    examples = np.asarray(examples)
+    if len(examples) != n_runs:
+        raise ValueError(f"{len(examples)} example labels for {n_runs} runs")
+    values = np.unique(examples)
+    if len(values) < 2:
+        return None
+    per_example = [np.flatnonzero(examples == v) for v in values]
+    if len({len(r) for r in per_example}) != 1:
+        counts = ", ".join(f"example {v}: {len(r)}" for v, r in zip(values, per_example))
+        raise ValueError(f"every example needs the same number of runs (seeds) to be resampled as a level ({counts})")
+    return np.stack(per_example)
 
 
 def percentile_ci(gains: np.ndarray, level: float) -> tuple[float, float]:
@@ -142,7 +172,9 @@ def verdict(ci_low: float, ci_high: float, min_gain: float) -> str:
 
 def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_path: str, analysis: dict,
                  seed: int) -> pl.DataFrame:
-    """``runs``: (claim, seed, samples file) of every RL run. One row per
+    """``runs``: (claim, run, samples file) of every RL run (run: its name,
+    ``mirage.claims.run_names``; a one-shot claim's runs on several examples are
+    resampled examples first, see ``bootstrap_gains``). One row per
     (model, task, benchmark, claim): a benchmark is a cell of its own; the
     benchmarks of one training task share their runs (``run_group``). Each cell
     gets a CI and a one-sided p-value of "gain <= min_gain" from the same
@@ -155,9 +187,12 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
         for (model, task, benchmark), s in SAMPLES.read(f).group_by("model", "task", "benchmark"):
             base[(model, task, benchmark)] = per_problem_accuracy(s)
     trained: dict[tuple[str, str, str, str], list[pl.DataFrame]] = {}
-    for claim, _, f in runs:
+    run_keys: dict[tuple[str, str, str, str], list[tuple[int, int | None]]] = {}
+    for claim, run, f in runs:
+        key = parse_run(claim, run)
         for (model, task, benchmark), s in SAMPLES.read(f).group_by("model", "task", "benchmark"):
             trained.setdefault((model, task, benchmark, claim), []).append(per_problem_accuracy(s))
+            run_keys.setdefault((model, task, benchmark, claim), []).append(key)
     boot, rule, reg = analysis["bootstrap"], analysis["verdict"], analysis["regime"]
     paper_regimes = analysis.get("paper_regimes") or {}
     rows = []
@@ -165,23 +200,31 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
         b = base[(model, task, benchmark)]
         matrix = np.stack([p.join(b.select("problem_id"), on="problem_id", how="right")["acc"].to_numpy() for p in per_seed])
         b_acc = b["acc"].to_numpy()
+        keys = run_keys[(model, task, benchmark, claim)]
+        examples = [example for _, example in keys]
+        num_examples = len(set(examples))
         gains = bootstrap_gains(b_acc, matrix, boot["resamples"],
                                 stable_seed(seed, "bootstrap", model, task, benchmark, claim),
-                                boot.get("scheme", "crossed"))
+                                boot.get("scheme", "crossed"), np.array(examples) if num_examples > 1 else None)
         low, high = percentile_ci(gains, boot["level"])
+        per_seed_verdicts = seed_verdicts(b_acc, matrix, keys, boot, rule["min_gain"],
+                                          stable_seed(seed, "bootstrap-per-seed", model, task, benchmark, claim))
         cell_regime, alignment = regime(passk, model, task, benchmark, reg["k"], reg["threshold"])
         rows.append({
             "model": model, "task": task, "benchmark": benchmark, "claim": claim,
-            "run_group": run_group(model, task, claim), "num_seeds": len(per_seed),
+            "run_group": run_group(model, task, claim), "num_seeds": len(per_seed) // num_examples,
+            "num_examples": num_examples,
             "base_score": float(b_acc.mean()), "trained_score": float(matrix.mean()),
             "gain": float(matrix.mean() - b_acc.mean()), "ci_low": low, "ci_high": high,
             "p_value": bootstrap_p_value(gains, rule["min_gain"]),
             "base_pass_at_k": alignment, "regime_rule": cell_regime,
             "regime_paper": paper_regime(paper_regimes, model, task, benchmark),
             "verdict": verdict(low, high, rule["min_gain"]),
+            "seed_verdicts": ",".join(per_seed_verdicts) if len(per_seed_verdicts) > 1 else None,
         })
     table = pl.DataFrame(rows, schema={c: t for c, t in CLAIMS_TABLE.columns.items()
-                                       if c not in ("gain_vs_ground_truth", "p_holm", "works_holm")}, orient="row")
+                                       if c not in ("gain_vs_ground_truth", "p_holm", "works_holm", "verdict_stable")},
+                         orient="row")
     adjusted = holm(table["p_value"].to_numpy()) if table.height else np.empty(0)
     table = table.with_columns(pl.Series("p_holm", adjusted, pl.Float64)).with_columns(
         (pl.col("p_holm") < one_sided_alpha(boot["level"])).alias("works_holm"))
@@ -190,7 +233,27 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
     table = table.join(gt, on=["model", "task", "benchmark"], how="left").with_columns(
         (pl.col("gain") / pl.col("gt_gain")).alias("gain_vs_ground_truth")
     ).drop("gt_gain")
+    # stable: every seed's own verdict is the cell's (null with one seed: nothing to compare)
+    stable = pl.when(pl.col("seed_verdicts").is_null()).then(None).otherwise(
+        pl.col("seed_verdicts").str.split(",").list.eval(pl.element() == pl.element().first()).list.all()
+        & (pl.col("seed_verdicts").str.split(",").list.first() == pl.col("verdict")))
+    table = table.with_columns(stable.alias("verdict_stable"))
     return CLAIMS_TABLE.check(table).sort("model", "task", "benchmark", "claim")
+
+
+def seed_verdicts(base: np.ndarray, trained: np.ndarray, keys: list[tuple[int, int | None]], boot: dict,
+                  min_gain: float, seed: int) -> list[str]:
+    """Each seed's own verdict in seed order, by the same rule, from that seed's
+    runs alone (its examples resampled as a level where it has several):
+    whether a cell's verdict holds seed by seed, or rests on one lucky run."""
+    out = []
+    for index, run_seed in enumerate(sorted({s for s, _ in keys})):
+        rows = [i for i, (s, _) in enumerate(keys) if s == run_seed]
+        examples = [keys[i][1] for i in rows]
+        gains = bootstrap_gains(base, trained[rows], boot["resamples"], seed + index, boot.get("scheme", "crossed"),
+                                np.array(examples) if len(set(examples)) > 1 else None)
+        out.append(verdict(*percentile_ci(gains, boot["level"]), min_gain))
+    return out
 
 
 def upgrade_legacy_claims(table: pl.DataFrame) -> pl.DataFrame:
@@ -198,7 +261,14 @@ def upgrade_legacy_claims(table: pl.DataFrame) -> pl.DataFrame:
     ``benchmarks/results/*/claims.parquet``) in today's columns: its ``regime``
     is the pass@k rule's (``regime_rule``); it has no paper regime, no p-values
     (null) and its run groups follow from model/task/claim. Its CIs came from
-    the crossed bootstrap, today's default. A table in today's columns is returned as it is."""
+    the crossed bootstrap, today's default. A table from before one-shot claims
+    could train on several examples per cell trained on one (``num_examples``
+    1). A table in today's columns is returned as it is."""
+    if "num_examples" not in table.columns and "num_seeds" in table.columns:
+        table = table.with_columns(pl.lit(1, pl.Int32).alias("num_examples"))
+    if "verdict_stable" not in table.columns:  # from before the per-seed verdicts: not known
+        table = table.with_columns(pl.lit(None, pl.String).alias("seed_verdicts"),
+                                   pl.lit(None, pl.Boolean).alias("verdict_stable"))
     if "regime_rule" in table.columns or "regime" not in table.columns:
         return table
     return table.rename({"regime": "regime_rule"}).with_columns(

@@ -1,4 +1,4 @@
-from mirage.claims import get_claim
+from mirage.claims import RUN_PATTERN, get_claim, run_names
 from mirage.config import eval_tasks, evaluation_sampler, job_sampler, resources, samples_alike, vote_sampler
 from mirage.models import load_settings
 from mirage.sources import style_family
@@ -11,7 +11,9 @@ wildcard_constraints:
     model="[A-Za-z0-9_]+",
     task="[A-Za-z0-9_]+",
     claim="[A-Za-z0-9_]+",
-    seed="[0-9]+",
+    # a run: its seed, and for a one-shot claim with several examples per cell the example
+    # ("1-example2": mirage.claims.run_names)
+    seed=RUN_PATTERN,
 
 
 def problems_file(task):
@@ -134,7 +136,8 @@ def cell_claims(model):
 
 
 def rl_runs():
-    return [(m, t, c, s) for m, t in rl_cells() for c in cell_claims(m) for s in RL["seeds"]]
+    examples = claim_setting("one_shot", "examples") or 1
+    return [(m, t, c, s) for m, t in rl_cells() for c in cell_claims(m) for s in run_names(c, RL["seeds"], examples)]
 
 
 def rl_eval_files():
@@ -149,6 +152,18 @@ def claim_setting(claim, key=None):
     """A claim's settings (``rl.claim_settings.<claim>``), or one of them."""
     settings = RL.get("claim_settings", {}).get(claim, {})
     return settings if key is None else settings.get(key)
+
+
+def one_shot_reference_settings():
+    """What the One-Shot reference run and the ranking depend on: the one_shot settings
+    without ``examples`` (how many runs train on the ranking, not what it is)."""
+    return {k: v for k, v in claim_setting("one_shot").items() if k != "examples"}
+
+
+def claim_run_settings(wildcards):
+    """A claim's settings as one run of it depends on them (one_shot: without ``examples``,
+    which sets how many runs there are; the run's own example is in its name)."""
+    return one_shot_reference_settings() if wildcards.claim == "one_shot" else claim_setting(wildcards.claim)
 
 
 def reference_dir(model, task):

@@ -76,7 +76,7 @@ rule one_shot_reference:
         model_path=base_model_path,
         load=model_load_settings,
         grpo=RL["grpo"],
-        one_shot=claim_setting("one_shot"),
+        one_shot=one_shot_reference_settings(),
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
         verifier=lambda wc: TASKS[wc.task]["verifier"],
@@ -100,7 +100,7 @@ rule select_examples:
     resources:
         **rule_resources("default"),
     params:
-        one_shot=claim_setting("one_shot"),
+        one_shot=one_shot_reference_settings(),
         seed=config["seed"],
     script:
         "../workflow_scripts/select_examples.py"
@@ -120,6 +120,7 @@ rule example_selection_table:
     params:
         cells=selection_cells(),
         few_shot=claim_setting("few_shot"),
+        examples=claim_setting("one_shot", "examples"),
     script:
         "../workflow_scripts/select_examples.py"
 
@@ -148,7 +149,7 @@ rule train_claim:
         load=model_load_settings,
         grpo=RL["grpo"],
         claim=lambda wc: vars(get_claim(wc.claim)),
-        settings=lambda wc: RL.get("claim_settings", {}).get(wc.claim, {}),
+        settings=claim_run_settings,
         prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
         answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
         verifier=lambda wc: TASKS[wc.task]["verifier"],

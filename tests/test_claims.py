@@ -2,11 +2,12 @@
 
 import inspect
 
+import numpy as np
 import polars as pl
 import pytest
 import torch
 
-from mirage.claims import CLAIMS, get_claim
+from mirage.claims import CLAIMS, get_claim, parse_run, run_names
 from mirage.rewards import (
     FormatReleasedReward,
     FormatReward,
@@ -257,6 +258,37 @@ def test_random_example_is_drawn_from_the_same_pool_under_the_seed():
     picks = {s: chosen_examples(rank_candidates(history, pool, 4, seed=s), "one_shot_random") for s in range(20)}
     assert all(len(p) == 1 and p[0] in pool for p in picks.values()) and len({p[0] for p in picks.values()}) > 1
     assert picks[3] == chosen_examples(rank_candidates(history, pool, 4, seed=3), "one_shot_random")
+
+
+def test_several_examples_a_cell_are_distinct_and_in_rank_order():
+    ranking = rank_candidates(_history(), ["p0", "p1", "p3", "p5", "p7"], min_visits=8, seed=0)
+    assert [chosen_examples(ranking, "one_shot", example=e) for e in (1, 2)] == [["p3"], ["p5"]]
+    # the random order: a permutation of the pool, its first pick the single draw of before
+    order = ranking.sort("random_rank")["problem_id"].to_list()
+    assert sorted(order) == ["p0", "p1", "p3", "p5", "p7"] and ranking["random_rank"].sort().to_list() == [1, 2, 3, 4, 5]
+    pool = sorted(["p0", "p1", "p3", "p5", "p7"])
+    assert order[0] == pool[int(np.random.default_rng(0).integers(len(pool)))]
+    randoms = [chosen_examples(ranking, "one_shot_random", example=e)[0] for e in (1, 2, 3)]
+    assert randoms == order[:3]
+    chosen = {r["problem_id"]: (r["chosen"] or "").split(",") for r in mark_chosen(ranking, 1, examples=2).to_dicts()}
+    assert [p for p, c in chosen.items() if "one_shot" in c] == ["p3", "p5"]
+    assert sorted(p for p, c in chosen.items() if "one_shot_random" in c) == sorted(order[:2])
+    # p7 was visited 3 times: 4 candidates are ranked, a fifth example does not exist
+    with pytest.raises(ValueError, match="example 5 asked for, 4 candidates visited often enough"):
+        chosen_examples(ranking, "one_shot", example=5)
+    rows = training_rows(_problems(), get_claim("one_shot"), min_rows=32, selection=ranking, example=2)
+    assert {r["problem_id"] for r in rows} == {"p5"}
+
+
+def test_one_shot_runs_are_named_by_seed_and_example():
+    assert run_names("one_shot", [1, 2], examples=1) == ["1", "2"]
+    assert run_names("one_shot_random", [1, 2], examples=2) == ["1-example1", "1-example2", "2-example1", "2-example2"]
+    assert run_names("ground_truth", [1, 2], examples=3) == run_names("few_shot", [1, 2], examples=3) == ["1", "2"]
+    assert parse_run("one_shot", "2-example3") == (2, 3) and parse_run("one_shot", "2") == (2, 1)
+    assert parse_run("nsr", 7) == (7, None)
+    for claim, run in (("nsr", "1-example2"), ("one_shot", "1-example"), ("one_shot", "x")):
+        with pytest.raises(ValueError, match=f"run {run!r}"):
+            parse_run(claim, run)
 
 
 def test_one_shot_batches_hold_only_the_chosen_example():

@@ -83,6 +83,39 @@ def test_nested_bootstrap_pairs_problems_within_each_resampled_seed():
         bootstrap_gains(base, trained, 10, 0, "hierarchical")
 
 
+def test_examples_are_resampled_as_a_level_so_the_ci_covers_the_choice_of_example():
+    # one-shot runs on 4 examples x 3 seeds; the example a run trains on moves its gain (sd 0.1), the
+    # true gain is the mean over the examples one could have picked (0.1). Resampling runs as if they
+    # were 12 seeds sees the example effect as seed noise within the 4 drawn examples: too narrow.
+    rng = np.random.default_rng(11)
+    hits = {"examples": 0, "runs": 0}
+    studies, n_problems = 200, 40
+    examples = np.repeat(np.arange(4), 3)
+    for study in range(studies):
+        base = rng.uniform(0.2, 0.8, n_problems)
+        effect = rng.normal(0, 0.1, 4)[examples][:, None]
+        trained = base + 0.1 + effect + rng.normal(0, 0.02, (12, 1)) + rng.normal(0, 0.05, (12, n_problems))
+        for name, labels in (("examples", examples), ("runs", None)):
+            low, high = percentile_ci(bootstrap_gains(base, trained, 300, study, "crossed", labels), 0.95)
+            hits[name] += low <= 0.1 <= high
+    coverage = {k: v / studies for k, v in hits.items()}
+    # 4 examples: the bootstrap sees 3/4 of their variance and no t quantile, so below 0.95 but far
+    # above the run-level bootstrap
+    assert coverage["examples"] >= 0.8 and coverage["runs"] < coverage["examples"] - 0.15, coverage
+    # one example, or none named: the plain bootstrap, replicate for replicate
+    base, trained = rng.uniform(0, 1, 30), rng.uniform(0, 1, (3, 30))
+    plain = bootstrap_gains(base, trained, 300, 4)
+    assert np.array_equal(plain, bootstrap_gains(base, trained, 300, 4, examples=np.ones(3)))
+    # each example resampled keeps its own seeds: 2 examples gaining 0.0 and 0.2 on every problem
+    # give replicates of 0.0, 0.1 and 0.2 only, whatever seeds and problems are drawn
+    flat = np.linspace(0, 0.5, 20)
+    two = np.stack([flat, flat, flat + 0.2, flat + 0.2])
+    gains = bootstrap_gains(flat, two, 2000, 1, examples=np.array([1, 1, 2, 2]))
+    assert set(np.round(gains, 9)) == {0.0, 0.1, 0.2}
+    with pytest.raises(ValueError, match="example 1: 2, example 2: 1"):
+        bootstrap_gains(flat, two[:3], 10, 0, examples=np.array([1, 1, 2]))
+
+
 def test_bootstrap_p_value_and_holm():
     gains = np.array([0.0, 0.01, 0.03, 0.05])
     assert bootstrap_p_value(gains, 0.02) == pytest.approx(3 / 5)
@@ -128,6 +161,9 @@ def test_claims_table(tmp_path):
     rows = {(r["benchmark"], r["claim"]): r for r in table.to_dicts()}
     gt, gt_u, rnd = rows[("t", "ground_truth")], rows[("u", "ground_truth")], rows[("t", "random")]
     assert gt["gain"] == pytest.approx(0.5) and gt["verdict"] == "works" and gt["num_seeds"] == 2
+    # each seed's own verdict: both seeds gain 0.5 (stable); one seed alone has nothing to compare
+    assert (gt["seed_verdicts"], gt["verdict_stable"]) == ("works,works", True)
+    assert (rows[("t", "random")]["seed_verdicts"], rows[("t", "random")]["verdict_stable"]) == (None, None)
     assert rnd["gain"] == pytest.approx(-0.25) and rnd["verdict"] == "fails"
     assert gt_u["gain"] == 0.0 and gt_u["verdict"] == "fails"
     assert rnd["gain_vs_ground_truth"] == pytest.approx(-0.5)
@@ -144,6 +180,20 @@ def test_claims_table(tmp_path):
     assert crossed["verdict"].to_list() == table["verdict"].to_list()
     with pytest.raises(ValueError, match="analysis.regime.k"):
         claims_table(base, runs[-1:], str(passk), {**analysis, "regime": {"k": 16, "threshold": 0.5}}, 0)
+    # a one-shot claim on 2 examples x 2 seeds: one cell, its seeds and examples counted apart
+    shots = [("one_shot", f"{s}-example{e}", _samples(tmp_path, f"os{s}{e}", "m", "t", [0.25 + 0.25 * e] * 40))
+             for s in (1, 2) for e in (1, 2)]
+    row = claims_table(base[:1], shots, str(passk), analysis, 0).to_dicts()[0]
+    assert (row["num_seeds"], row["num_examples"], row["gain"]) == (2, 2, pytest.approx(0.375))
+    # the example level: replicates draw example 1 (+0.25) or 2 (+0.5) as a whole, so the 90% CI
+    # reaches both
+    assert row["ci_low"] == pytest.approx(0.25) and row["ci_high"] == pytest.approx(0.5)
+    assert gt["num_examples"] == 1
+    # seeds that disagree: seed 1 gains 0.5, seed 2 loses 0.25; the pooled verdict is one of neither
+    split = [("nsr", 1, _samples(tmp_path, "nsr1", "m", "t", [0.75] * 40)),
+             ("nsr", 2, _samples(tmp_path, "nsr2", "m", "t", [0.0] * 40))]
+    row = claims_table(base[:1], split, str(passk), analysis, 0).to_dicts()[0]
+    assert (row["seed_verdicts"], row["verdict"], row["verdict_stable"]) == ("works,fails", "inconclusive", False)
 
 
 def test_fit_threshold_finds_the_step_and_reads_its_shape():

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from conftest import REPO, run_snakemake
+from mirage.claims import run_names
 from mirage.schemas import PAPER_COMPARISON, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES, THRESHOLDS
 
 
@@ -97,8 +98,16 @@ def test_dry_run_of_the_full_toy_study_with_its_alignment_sweep(tmp_path):
     assert jobs["prepare_task"] == 2 + levels
     # toy_a's two cells run every claim; the sweep's cells run the sweep's own claims
     assert set(full["rl"]["claims"]) == set(CLAIMS) and set(sweep["claims"]) < set(CLAIMS)
-    runs = (2 * len(CLAIMS) + levels * len(sweep["claims"])) * len(seeds)
+    # the one-shot claims train every seed on each of a cell's selected examples
+    examples = full["rl"]["claim_settings"]["one_shot"]["examples"]
+    assert examples == 3
+    runs = 2 * sum(len(run_names(c, seeds, examples)) for c in CLAIMS) + levels * sum(
+        len(run_names(c, seeds, examples)) for c in sweep["claims"])
     assert jobs["train_claim"] == jobs["evaluate_claim"] == runs
+    assert runs - (2 * len(CLAIMS) + levels * len(sweep["claims"])) * len(seeds) == (2 * 2 + levels) * 2 * len(seeds)
+    for example in range(1, examples + 1):
+        assert f"results/rl/toy_a/mul/one_shot_random/seed{seeds[0]}-example{example}/model" in proc.stdout
+        assert f"results/rl/exposure/exposure_0/one_shot/seed{seeds[-1]}-example{example}/model" in proc.stdout
     for i in range(levels):
         for seed in seeds:
             assert f"results/rl/exposure/exposure_{i}/ground_truth/seed{seed}/model" in proc.stdout
@@ -115,7 +124,9 @@ def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_pa
     from mirage.claims import CLAIMS
 
     models, tasks, seeds = ["qwen2_5_7b", "llama3_1_8b_instruct"], ["math", "logic"], [1, 2, 3]
-    assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS) * len(seeds)
+    examples = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["rl"]["claim_settings"]["one_shot"]["examples"]
+    per_cell = sum(len(run_names(c, seeds, examples)) for c in CLAIMS)
+    assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * per_cell
     shards = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["alignment"]["shards"]
     assert jobs["prepare_task"] == 2 and jobs["sample_base"] == 4 * shards and "pretrain_toy_model" not in jobs
     # the paper's tasks carry no solution styles: no style figure (the toy study draws one)

@@ -16,6 +16,7 @@ with rule_job(snakemake):
         )
         CANDIDATE_RANKING.write(table, snakemake.output[0])
     else:
-        table = example_selection_table(snakemake.params.cells, list(snakemake.input), snakemake.params.few_shot["k"])
+        table = example_selection_table(snakemake.params.cells, list(snakemake.input), snakemake.params.few_shot["k"],
+                                        snakemake.params.examples)
         EXAMPLE_SELECTION.write(table, snakemake.output[0])
     print(table.head(10))

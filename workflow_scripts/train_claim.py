@@ -5,6 +5,7 @@ from pathlib import Path
 STARTED = time.time()  # the job's runtime counts from about here
 
 from mirage.checkpoints import TimeLimit, job_checkpoints  # noqa: E402
+from mirage.claims import parse_run  # noqa: E402
 from mirage.devices import check_job_gpus  # noqa: E402
 from mirage.launch import TrainingJob, granted_processes, run_training_job  # noqa: E402
 from mirage.rl import ClaimJob, ReferenceJob, RunOutputs, tracking_settings  # noqa: E402
@@ -26,14 +27,16 @@ with rule_job(snakemake):
         function, spec = "reference_run", ReferenceJob(
             **common, one_shot=params.one_shot, seed=stable_seed(params.seed, "one-shot-reference", wc.model, wc.task))
     else:
+        seed, example = parse_run(wc.claim, wc.seed)
         function, spec = "train_claim", ClaimJob(
             **common, claim=wc.claim, claim_settings=params.settings,
-            # one seed per (model, task, seed), shared by all claims: paired comparisons
-            seed=stable_seed(params.seed, "rl", wc.model, wc.task, wc.seed),
+            # one seed per (model, task, seed), shared by all claims: paired comparisons (the runs of
+            # a one-shot claim's examples share their seed's)
+            seed=stable_seed(params.seed, "rl", wc.model, wc.task, str(seed)),
             wrong_labels_path=snakemake.input.get("wrong_labels"), selection_path=snakemake.input.get("selection"),
+            example=example or 1,
             # read from the config, not a param: tracking changes no result, so it reruns no job
-            tracking=tracking_settings(snakemake.config["rl"]["report_to"], wc.model, wc.task, wc.claim,
-                                       int(wc.seed)))
+            tracking=tracking_settings(snakemake.config["rl"]["report_to"], wc.model, wc.task, wc.claim, wc.seed))
     job = TrainingJob(function, spec.as_dict(), checkpoints=dict(root=str(checkpoints.root), every=checkpoints.every,
                                                                  keep=checkpoints.keep),
                       resume_key=resume_key, provenance=job_provenance(snakemake),
