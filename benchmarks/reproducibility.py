@@ -90,11 +90,11 @@ def first_stage(differ: dict[str, str]) -> str | None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("runs", nargs="*", default=list(RUNS), choices=list(RUNS))
+    ap.add_argument("runs", nargs="*", choices=[*RUNS, []], help="runs to make (default: all)")
     ap.add_argument("--work", type=Path, default=Path("/tmp/mirage-reproducibility"))
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args(argv)
-    runs = ["avx2", *[r for r in args.runs if r != "avx2"]]
+    runs = ["avx2", *[r for r in (args.runs or RUNS) if r != "avx2"]]
     walls = {}
     for name in runs:
         print(f"{name} ...", flush=True)

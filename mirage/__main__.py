@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from mirage import provenance
-from mirage.config import ConfigError, load_config
+from mirage.config import ConfigError, load_config, parse_overrides
 from mirage.download import download as fetch_all
 from mirage.plan import PlanGap, format_plan, job_counts, make_plan, write_parquet
 from mirage.sampling import PasskRequest, quick_passk
@@ -83,19 +83,21 @@ CONFIGFILE_HELP = ("config files, overlaid as by snakemake --configfile (later f
                    "default: config/config.yaml")
 
 
-def check_config(configfiles: list[str] | None) -> int:
-    """One line per error, as the Snakefile prints it; else the DAG's jobs per rule."""
+def check_config(configfiles: list[str] | None, config_entries: list[str] | None = None) -> int:
+    """One line per error, as the Snakefile prints them; else the DAG's jobs per rule."""
     try:
-        load_config(configfiles)
+        overrides = parse_overrides(config_entries)
+        load_config(configfiles, overrides)
+        counts = job_counts([Path(f) for f in configfiles] if configfiles else None, overrides=overrides)
     except (ConfigError, FileNotFoundError) as error:
         print(error, file=sys.stderr)
         return 1
-    try:
-        counts = job_counts([Path(f) for f in configfiles] if configfiles else None)
     except PlanGap as error:
         print(f"mirage check-config: {error}", file=sys.stderr)
         return 1
     label = " + ".join(configfiles) if configfiles else "config/config.yaml"
+    if config_entries:
+        label += " --config " + " ".join(config_entries)
     width = max(len(rule) for rule, _ in counts)
     print(f"{label}: valid; {sum(n for _, n in counts)} jobs")
     for rule, n in counts:
@@ -150,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "error, exit 1), then print how many jobs each rule of its DAG would run (a dry run in an "
                            "empty folder: every job, as on a fresh clone).")
     check.add_argument("--configfile", nargs="+", metavar="FILE", help=CONFIGFILE_HELP)
+    check.add_argument("--config", nargs="+", metavar="KEY=VALUE", dest="config_entries",
+                       help="overrides, as snakemake --config takes them (a nested key in YAML form: "
+                            "'rl={grpo: {steps: 2}}')")
 
     cost = sub.add_parser("plan", help="the cost of a study: jobs, GPUs per job, generated tokens and GPU-hours "
                           "per rule", description="The cost of a study before it is submitted, from Snakemake's "
@@ -226,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "plan" and args.format == "parquet" and not args.output:
         parser.error("--format parquet needs --output")
     if args.command == "check-config":
-        return check_config(args.configfile)
+        return check_config(args.configfile, args.config_entries)
     if args.command == "download":
         return download(args.configfile, args.dry_run)
     if args.command == "passk":

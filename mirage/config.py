@@ -3,6 +3,7 @@ the schema cannot express. Every failure is one line naming the key."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -38,7 +39,7 @@ def _describe(error) -> str:
 
 def check_schema(config: dict, schema_path: str | Path) -> None:
     """Validate with ``snakemake.utils.validate`` (which also fills defaults);
-    on failure raise a one-line :class:`ConfigError`."""
+    on failure raise a :class:`ConfigError` of one line per error."""
     import jsonschema
     from snakemake.utils import validate
 
@@ -46,12 +47,16 @@ def check_schema(config: dict, schema_path: str | Path) -> None:
         validate(config, str(schema_path))
     except Exception as exc:  # snakemake wraps the jsonschema error in a long message
         schema = yaml.safe_load(Path(schema_path).read_text())
-        best = jsonschema.exceptions.best_match(
-            jsonschema.Draft202012Validator(schema).iter_errors(config)
-        )
-        if best is None:
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+        if not errors:
             raise ConfigError(f"config does not match {schema_path}: {exc}") from None
-        raise ConfigError(f"config error: {_describe(best)}") from None
+        # every error, one line each: the best match of each place in the config
+        by_place: dict[tuple, list] = {}
+        for error in errors:
+            by_place.setdefault(tuple(map(str, error.absolute_path)), []).append(error)
+        lines = [f"config error: {_describe(jsonschema.exceptions.best_match(group))}"
+                 for _, group in sorted(by_place.items())]
+        raise ConfigError("\n".join(dict.fromkeys(lines))) from None
 
 
 def check_hub_tasks(tasks: dict) -> dict[str, list[str]]:
@@ -128,31 +133,94 @@ def check_paper_regimes(config: dict, hub_benchmarks: dict[str, list[str]]) -> N
 
 
 def check_references(config: dict) -> None:
-    """Cross-references between sections."""
-    tasks = config["tasks"]
-    hub_benchmarks = {**check_hub_tasks(tasks), **check_source_tasks(tasks)}
+    """Cross-references between sections: every check runs, and every error is
+    reported, one line each (a check that fails stops only itself)."""
+    tasks, errors = config["tasks"], []
+
+    def run(check, *args):
+        try:
+            return check(*args)
+        except ConfigError as error:
+            errors.append(str(error))
+        except (KeyError, TypeError, ValueError):
+            if not errors:  # not a consequence of an error already listed (an unknown claim, ...)
+                raise
+        return None
+
+    hub_benchmarks = {}
+    for name, task in tasks.items():
+        hub_benchmarks.update(run(check_hub_tasks, {name: task}) or {})
+        hub_benchmarks.update(run(check_source_tasks, {name: task}) or {})
+    task_errors = len(errors)
+    for name, task in tasks.items():
+        for path in file_task_paths(task):
+            if not Path(path).expanduser().is_file():
+                where = "" if Path(path).expanduser().is_absolute() else f" in the study directory ({Path.cwd()})"
+                errors.append(f"config error: 'tasks.{name}' reads '{path}': no such file{where}")
     for name, model in config["models"].items():
-        for task in model.get("mixture", {}):
-            if task not in tasks:
-                raise ConfigError(
-                    f"config error: 'models.{name}.mixture.{task}' names a task that is not under 'tasks' "
-                    f"(known: {', '.join(sorted(tasks))})"
-                )
-            shares = model["mixture"][task]["styles"]
-            if sum(shares.values()) <= 0:
-                raise ConfigError(f"config error: 'models.{name}.mixture.{task}.styles' must have a positive share")
-        for task in model.get("evaluate_on", []):
-            if task not in tasks:
-                raise ConfigError(
-                    f"config error: 'models.{name}.evaluate_on' names task '{task}' that is not under 'tasks'"
-                )
-        if model["source"] == "toy":
-            arch = model["architecture"]
-            if arch["hidden_size"] % arch["num_attention_heads"]:
-                raise ConfigError(
-                    f"config error: 'models.{name}.architecture.hidden_size' ({arch['hidden_size']}) must be "
-                    f"divisible by num_attention_heads ({arch['num_attention_heads']})"
-                )
+        run(check_model, config, name, model)
+    for check in (check_claims, check_claim_settings, check_cells, check_training_processes, check_resources,
+                  check_checkpoints, check_ks, check_samplers, check_gpu_memory):
+        run(check, config)
+    if not task_errors:  # a task refused above has no benchmarks to check the labels against
+        run(check_paper_regimes, config, hub_benchmarks)
+    if errors:
+        raise ConfigError("\n".join(errors))
+
+
+def looks_local(path: str) -> bool:
+    """A model path that names a local folder: an absolute or ./ path, or one
+    that is not of the hub's org/name form."""
+    return path.startswith(("/", "./", "../", "~")) or path.count("/") != 1 or Path(path).expanduser().is_dir()
+
+
+def check_model(config: dict, name: str, model: dict) -> None:
+    tasks = config["tasks"]
+    for task in model.get("mixture", {}):
+        if task not in tasks:
+            raise ConfigError(
+                f"config error: 'models.{name}.mixture.{task}' names a task that is not under 'tasks' "
+                f"(known: {', '.join(sorted(tasks))})"
+            )
+        shares = model["mixture"][task]["styles"]
+        if sum(shares.values()) <= 0:
+            raise ConfigError(f"config error: 'models.{name}.mixture.{task}.styles' must have a positive share")
+    for task in model.get("evaluate_on", []):
+        if task not in tasks:
+            raise ConfigError(
+                f"config error: 'models.{name}.evaluate_on' names task '{task}' that is not under 'tasks'"
+            )
+    if model["source"] == "toy":
+        arch = model["architecture"]
+        if arch["hidden_size"] % arch["num_attention_heads"]:
+            raise ConfigError(
+                f"config error: 'models.{name}.architecture.hidden_size' ({arch['hidden_size']}) must be "
+                f"divisible by num_attention_heads ({arch['num_attention_heads']})"
+            )
+        return
+    path = model.get("path", "")
+    # a hub id ("org/name") is read from the cache at run time; a local folder must exist now
+    if looks_local(path) and not Path(path).expanduser().is_dir():
+        where = "" if Path(path).expanduser().is_absolute() else f" in the study directory ({Path.cwd()})"
+        raise ConfigError(f"config error: 'models.{name}.path' is '{path}': no such folder{where}, and not a hub id "
+                          "(org/name)")
+    if looks_local(path) and model.get("prompt_format") == "chat" and not has_chat_template(path):
+        raise ConfigError(f"config error: 'models.{name}.prompt_format' is chat, but the tokenizer in '{path}' has "
+                          "no chat template (tokenizer_config.json's chat_template, or chat_template.jinja); "
+                          "use prompt_format: plain")
+
+
+def has_chat_template(folder: str) -> bool:
+    root = Path(folder).expanduser()
+    if (root / "chat_template.jinja").is_file() or (root / "chat_template.json").is_file():
+        return True
+    try:
+        return bool(json.loads((root / "tokenizer_config.json").read_text()).get("chat_template"))
+    except (OSError, ValueError):
+        return False
+
+
+def check_claims(config: dict) -> None:
     rl = config["rl"]
     for claim in rl["claims"]:
         if claim not in CLAIMS:
@@ -162,31 +230,29 @@ def check_references(config: dict) -> None:
             if claim not in rl["claims"]:
                 raise ConfigError(f"config error: 'sweeps.{name}.claims' names '{claim}', which is not in "
                                   f"'rl.claims' ({', '.join(rl['claims'])})")
-    check_claim_settings(config)
+
+
+def check_cells(config: dict) -> None:
     pairs = {(m, t) for m, cfg in config["models"].items() for t in eval_tasks(cfg)}
-    for cell in rl.get("cells", []):
+    for cell in config["rl"].get("cells", []):
         if tuple(cell.split("/")) not in pairs:
             raise ConfigError(f"config error: 'rl.cells' has '{cell}', which is not a model/task pair of the alignment stage")
-    check_training_processes(config)
-    for name, model in config["models"].items():
-        path = model.get("path", "")
-        # a hub id ("org/name") is read from the cache at run time; a local path must exist now
-        if model["source"] == "pretrained" and path.startswith(("/", "./", "../", "~")) and not Path(path).expanduser().exists():
-            raise ConfigError(f"config error: 'models.{name}.path' is '{path}', which does not exist")
+
+
+def check_resources(config: dict) -> None:
     for group, why in (("default", "data preparation, tables and figures"), ("pretrain", "toy SFT runs on the CPU")):
         if config["resources"].get(group, {}).get("gpu", 0) > 0:
             raise ConfigError(f"config error: 'resources.{group}.gpu' is {config['resources'][group]['gpu']}, expected 0: "
                               f"its rules cannot use a GPU ({why})")
-    check_checkpoints(config)
+
+
+def check_ks(config: dict) -> None:
     n = config["sampler"]["n"]
     if config["analysis"]["regime"]["k"] > n:
         raise ConfigError(f"config error: 'analysis.regime.k' ({config['analysis']['regime']['k']}) is larger than 'sampler.n' ({n})")
     for k in config["alignment"].get("ks", []):
         if k > n:
             raise ConfigError(f"config error: 'alignment.ks' has k={k} larger than 'sampler.n' ({n})")
-    check_samplers(config)
-    check_gpu_memory(config)
-    check_paper_regimes(config, hub_benchmarks)
 
 
 def training_processes(config: dict) -> int:
@@ -446,11 +512,12 @@ DEFAULT_CONFIG = REPO / "config" / "config.yaml"
 SCHEMA = REPO / "config" / "schema.yaml"
 
 
-def load_config(configfiles: list[str | Path] | None = None) -> dict:
-    """The config of a study as ``snakemake --configfile`` gives it to the
-    Snakefile: the files overlaid in order (later files win, dicts merge;
-    none: config/config.yaml), validated (defaults filled, sweeps expanded).
-    Raises :class:`ConfigError` (one line) for a config the study cannot run
+def load_config(configfiles: list[str | Path] | None = None, overrides: dict | None = None) -> dict:
+    """The config of a study as ``snakemake --configfile ... --config ...`` gives it
+    to the Snakefile: the files overlaid in order (later files win, dicts merge;
+    none: config/config.yaml), then ``overrides`` (``--config``, typed as the
+    Snakefile types them), validated (defaults filled, sweeps expanded). Raises
+    :class:`ConfigError` (a line per error) for a config the study cannot run
     with, ``FileNotFoundError`` for a missing file."""
     from snakemake.common.configfile import load_configfile
     from snakemake.utils import update_config
@@ -460,4 +527,57 @@ def load_config(configfiles: list[str | Path] | None = None) -> dict:
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: no such config file")
         update_config(config, load_configfile(str(path)))
+    update_config(config, typed_overrides(overrides or {}))
     return validate_config(config, SCHEMA)
+
+
+def parse_overrides(entries: list[str] | None) -> dict:
+    """``--config KEY=VALUE ...`` as Snakemake parses it; a dotted key
+    (``rl.grpo.steps=2``), which Snakemake refuses, is named with the form it takes."""
+    from snakemake.cli import parse_config
+
+    for entry in entries or []:
+        key, _, value = entry.partition("=")
+        if "." in key:
+            first, *rest = key.split(".")
+            nested = value
+            for part in reversed(rest):
+                nested = f"{{{part}: {nested}}}"
+            raise ConfigError(f"config error: --config {entry}: a nested key takes the YAML form, "
+                              f"--config '{first}={nested}'")
+    try:
+        return parse_config(entries)
+    except ValueError as error:
+        raise ConfigError(f"config error: --config: {error}") from None
+
+
+def local_inputs(config: dict) -> list[str]:
+    """The study's own files outside results/, as the config names them: each
+    file task's local data files and each pretrained model's local folder."""
+    out = []
+    for task in config["tasks"].values():
+        out += file_task_paths(task)
+    for model in config["models"].values():
+        if model["source"] == "pretrained" and looks_local(model["path"]):
+            out.append(model["path"])
+    return out
+
+
+def file_task_paths(task: dict) -> list[str]:
+    """A ``source: file`` task's local data files (none for hub data sets)."""
+    if task.get("source") != "file":
+        return []
+    paths = []
+    for split in ("data", "train", "eval"):
+        entry = task.get(split) or {}
+        value = entry.get("path")
+        paths += [] if value is None else (value if isinstance(value, list) else [value])
+    return [str(p) for p in paths]
+
+
+def folder_files(folder: str) -> list[str]:
+    """Every file of a local model folder (hidden ones aside), as DAG inputs:
+    rewriting any of them reruns the jobs that read the model."""
+    root = Path(folder).expanduser()
+    return sorted(str(Path(folder) / p.relative_to(root)) for p in root.rglob("*")
+                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))

@@ -182,13 +182,18 @@ def _read_files(files: list[str], cache_dir: str | os.PathLike | None) -> pl.Dat
     missing = [f for f in files if not Path(f).is_file()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)}: no such file")
+    empty = [f for f in files if not Path(f).read_bytes().strip()]
+    if empty:
+        raise ValueError(f"{', '.join(empty)}: the file is empty (no rows)")
     import datasets  # a second to import: only when a data set is read
 
     try:
         ds = datasets.load_dataset(readers.pop(), data_files=files, split="train",
                                    cache_dir=None if cache_dir is None else str(cache_dir))
-    except Exception as err:  # the readers' errors do not say which file broke
-        raise ValueError(f"{', '.join(files)}: could not be read: {err}") from err
+    except Exception as err:  # the readers' errors do not say which file broke, some say nothing
+        cause = str(err) or getattr(err.__cause__, "args", [""])[0] or ""
+        raise ValueError(f"{', '.join(files)}: could not be read: {type(err).__name__}"
+                         f"{f': {cause}' if cause else ''}") from err
     return ds.to_polars()
 
 
@@ -245,7 +250,28 @@ def _text(df: pl.DataFrame, path: tuple[Step, ...], field: str, where: str, by: 
         whole = pl.when(expr == expr.floor()).then(expr.cast(pl.Int64, strict=False).cast(pl.String))
         return pl.coalesce(whole, expr.cast(pl.String)).alias(field)
     expected = "text or a number" if field == "answer" else "text"
+    mixed = _mixed_examples(df.select(expr).to_series()) if isinstance(dtype, pl.BaseExtension) else None
+    if mixed:
+        raise ValueError(f"{where}: column {label!r} mixes types in its rows (e.g. {mixed[0]} and {mixed[1]}); "
+                         f"expected {expected} in every row ({by})")
     raise _mistyped(where, label, dtype, expected, by)
+
+
+def _mixed_examples(values: pl.Series) -> tuple[str, str] | None:
+    """Two values of different JSON types in a column the reader kept as JSON
+    text (a column that mixes strings and numbers), as they are written."""
+    import json
+
+    seen: dict[str, str] = {}
+    for text in (v for v in values.head(1000).to_list() if v is not None):
+        try:
+            kind = type(json.loads(text)).__name__
+        except ValueError:
+            kind = "str"
+        seen.setdefault(kind, text if text.startswith('"') else (text if kind != "str" else json.dumps(text)))
+        if len(seen) == 2:
+            return tuple(seen.values())
+    return None
 
 
 def _missing(where: str, label: str, by: str, found, inside: str | None = None) -> ValueError:

@@ -91,18 +91,30 @@ class Plan:
 
 # -- the DAG -------------------------------------------------------------------------------
 
-def dag_jobs(configfiles: list[Path], snakefile: Path = SNAKEFILE) -> tuple[list[DagJob], dict, list[str]]:
+def dag_jobs(configfiles: list[Path], snakefile: Path = SNAKEFILE,
+             overrides: dict | None = None) -> tuple[list[DagJob], dict, list[str]]:
     """Every job of the study, from Snakemake's dry run of ``snakefile`` with
     ``configfiles`` (overlaid as ``--configfile`` does: later files win, dicts
-    merge), in an empty working directory; also the config as the Snakefile
-    validated it (defaults filled, sweeps expanded) and the rules in order."""
+    merge) and ``overrides`` (``--config``), in an empty working directory that
+    holds links to the study's own files (a file task's data, a local model
+    folder: ``mirage.config.local_inputs``, relative to the current directory);
+    also the config as the Snakefile validated it (defaults filled, sweeps
+    expanded) and the rules in order."""
+    from mirage.config import load_config, local_inputs
+
     files = [Path(f).resolve() for f in configfiles]
+    inputs = local_inputs(load_config(files, overrides))  # raises ConfigError naming what is wrong
     # Snakemake's API (about 1 s to import) only where a DAG is built
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, Quietness, ResourceSettings
 
     with tempfile.TemporaryDirectory() as work, SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-        workflow_api = api.workflow(ResourceSettings(cores=1), ConfigSettings(configfiles=files),
+        for name in inputs:
+            if not Path(name).expanduser().is_absolute():
+                link = Path(work) / name
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.symlink_to(Path(name).resolve())
+        workflow_api = api.workflow(ResourceSettings(cores=1), ConfigSettings(configfiles=files, config=overrides or {}),
                                     snakefile=Path(snakefile), workdir=Path(work))
         try:
             workflow_api.dag(DAGSettings(forceall=True)).execute_workflow(executor="dryrun")
@@ -388,17 +400,18 @@ def plan_from_jobs(jobs: list[DagJob], config: dict, rule_order: list[str], labe
                 details=plan_details(table, config), notes=plan_notes(table, rules, config))
 
 
-def make_plan(configfiles: list[Path] | None = None, snakefile: Path = SNAKEFILE) -> Plan:
+def make_plan(configfiles: list[Path] | None = None, snakefile: Path = SNAKEFILE, overrides: dict | None = None) -> Plan:
     """The plan of a study: ``configfiles`` overlaid (default: config/config.yaml)."""
     files = list(configfiles or [DEFAULT_CONFIG])
-    jobs, config, rule_order = dag_jobs(files, snakefile)
+    jobs, config, rule_order = dag_jobs(files, snakefile, overrides)
     return plan_from_jobs(jobs, config, rule_order, " + ".join(_shown(f) for f in files))
 
 
-def job_counts(configfiles: list[Path] | None = None, snakefile: Path = SNAKEFILE) -> list[tuple[str, int]]:
+def job_counts(configfiles: list[Path] | None = None, snakefile: Path = SNAKEFILE,
+               overrides: dict | None = None) -> list[tuple[str, int]]:
     """(rule, jobs) for every rule with a job in the study's DAG, in the
     workflow's order (``python -m mirage check-config``)."""
-    jobs, _, rule_order = dag_jobs(list(configfiles or [DEFAULT_CONFIG]), snakefile)
+    jobs, _, rule_order = dag_jobs(list(configfiles or [DEFAULT_CONFIG]), snakefile, overrides)
     counts: dict[str, int] = {}
     for job in jobs:
         counts[job.rule] = counts.get(job.rule, 0) + 1

@@ -1,5 +1,15 @@
 from mirage.claims import RUN_PATTERN, get_claim, run_names
-from mirage.config import eval_tasks, evaluation_sampler, job_sampler, resources, samples_alike, vote_sampler
+from mirage.config import (
+    eval_tasks,
+    evaluation_sampler,
+    file_task_paths,
+    folder_files,
+    job_sampler,
+    looks_local,
+    resources,
+    samples_alike,
+    vote_sampler,
+)
 from mirage.models import load_settings
 from mirage.sources import style_family
 
@@ -37,8 +47,18 @@ def checkpoint_load_settings(wildcards):
 
 
 def base_model_dir(wildcards):
-    """The base model as a job input: only a toy model is a file of the DAG."""
-    return base_model_path(wildcards) if MODELS[wildcards.model]["source"] == "toy" else []
+    """The base model as a job input: a toy model's folder (built by the DAG), or every
+    file of a local pretrained folder, so that rewriting the model reruns what read it;
+    a hub model is pinned by its revision (a param: model_load_settings)."""
+    cfg = MODELS[wildcards.model]
+    if cfg["source"] == "toy":
+        return base_model_path(wildcards)
+    return folder_files(cfg["path"]) if looks_local(cfg["path"]) else []
+
+
+def task_data_files(wildcards):
+    """A file task's local data files: editing one reruns its preparation and what follows."""
+    return file_task_paths(TASKS[wildcards.task])
 
 
 def alignment_pairs():

@@ -2,6 +2,8 @@ from mirage.config import without_plan_hints
 
 
 rule prepare_task:
+    input:
+        task_data_files,
     output:
         "results/data/{task}.parquet",
     log:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import run_snakemake
 from mirage.__main__ import build_parser, main
 from mirage.config import load_config
 from mirage.download import hub_fetches
@@ -77,6 +78,37 @@ def test_check_config_names_the_bad_key_in_one_line(tmp_path):
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "sampler.n" in lines[0], proc.stderr
     assert proc.stdout == ""
+
+
+def test_check_config_and_the_snakefile_list_every_error_of_a_config(tmp_path):
+    # mistakes in several sections: one line each, in one run; first two schema errors, then three
+    # errors of a config the schema accepts (a missing data file, an unknown claim, k > n)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sampler: {n: 0}\nrl: {seeds: []}\n")
+    proc = run_cli("check-config", "--configfile", str(REPO / "config" / "config.yaml"), str(bad))
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1 and len(lines) == 2, proc.stderr
+    assert "rl.seeds" in lines[0] and "sampler.n" in lines[1]
+    bad.write_text("rl: {claims: [ground_truth, nope]}\nanalysis: {regime: {k: 99, threshold: 0.5}}\n"
+                   "tasks: {extra: {source: file, data: {path: no/such.jsonl}, n_eval: 4, question: q, answer: a, verifier: integer}}\n")
+    for proc in (run_cli("check-config", "--configfile", str(REPO / "config" / "config.yaml"), str(bad)),
+                 run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"), str(bad),
+                               "--directory", str(tmp_path), check=False)):
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("config error")]
+        assert proc.returncode == 1 and len(lines) == 3, proc.stdout + proc.stderr
+        assert "'tasks.extra' reads 'no/such.jsonl': no such file" in lines[0]
+        assert "unknown claim 'nope'" in lines[1] and "'analysis.regime.k' (99)" in lines[2]
+
+
+def test_check_config_takes_overrides_as_snakemake_does(capsys):
+    assert main(["check-config", "--config", "rl={seeds: [1, 2]}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("config/config.yaml --config rl={seeds: [1, 2]}: valid")
+    default = main(["check-config"]) == 0 and dict(line.split() for line in capsys.readouterr().out.splitlines()[1:])
+    assert int(dict(line.split() for line in out[1:])["train_claim"]) == 2 * int(default["train_claim"])
+    # a dotted key, which Snakemake refuses with a traceback: the form it takes
+    assert main(["check-config", "--config", "rl.grpo.steps=2"]) == 1
+    assert "--config 'rl={grpo: {steps: 2}}'" in capsys.readouterr().err
 
 
 BAD_CONFIGS = sorted((REPO / "tests" / "bad_configs").glob("*.yaml"))

@@ -4,12 +4,14 @@ reasoning-gym generator (source: reasoning_gym). The model is a tiny random
 Llama with the toy world's character tokenizer, saved as a pretrained model."""
 
 import json
+import os
 import shutil
 
 import polars as pl
 import pytest
 
 from conftest import REPO, run_snakemake
+from test_workflow import jobs_in_dry_run
 from mirage.schemas import EVAL_STYLES, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
 
 CONFIGS = REPO / "tests" / "config_tasks"
@@ -84,6 +86,23 @@ def test_a_study_runs_on_a_local_jsonl_task_with_its_own_column_names(tmp_path):
     assert set(problems["verifier"]) == {"integer"} and set(problems["benchmark"]) == {"sums"}
     assert not set(problems.filter(pl.col("split") == "train")["question"]) & set(
         problems.filter(pl.col("split") == "eval")["question"])
+    # the data file and the model folder are inputs of the DAG: up to date now; one gold answer
+    # edited reruns the task's preparation and what follows; a model file rewritten reruns what
+    # read the model, not the data
+    args = ("-n", "--configfile", str(tmp_path / "study.yaml"), "--directory", str(tmp_path))
+    assert "Nothing to be done" in run_snakemake(*args).stdout
+    data = tmp_path / "data" / "sums.jsonl"
+    text, stat = data.read_text(), data.stat()
+    data.write_text(text.replace('"solutions": ["5"', '"solutions": ["6"', 1))
+    jobs = jobs_in_dry_run(run_snakemake(*args).stdout)
+    assert jobs["prepare_task"] == 1 and jobs["sample_base"] == 1 and jobs["train_claim"] == 1, jobs
+    data.write_text(text)  # back as it was, time stamp included
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "Nothing to be done" in run_snakemake(*args).stdout
+    weights = tmp_path / "tiny_model" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes())
+    jobs = jobs_in_dry_run(run_snakemake(*args).stdout)
+    assert "prepare_task" not in jobs and jobs["sample_base"] == 1 and jobs["train_claim"] == 1, jobs
 
 
 @pytest.mark.slow

@@ -15,6 +15,8 @@ FIXTURES = REPO / "tests" / "fixtures"
     ("math500_missing_answer.jsonl", "tests/fixtures/hub/math500.jsonl: column 'answer' missing (expected by source "
                                      "'math500'; found: problem, solution, subject, level, unique_id)"),
     ("math500_mistyped_answer.jsonl", "tests/fixtures/hub/math500.jsonl: column 'answer' has type List(String), expected text or a number"),
+    ("math500_mixed_answer.jsonl", "tests/fixtures/hub/math500.jsonl: column 'answer' mixes types in its rows (e.g. "),
+    ("math500_empty.jsonl", "tests/fixtures/hub/math500.jsonl: the file is empty (no rows)"),
 ])
 def test_a_broken_data_file_fails_its_job_naming_the_file_and_the_column(tmp_path, broken, message):
     shutil.copytree(FIXTURES, tmp_path / "tests" / "fixtures")
