@@ -1,5 +1,6 @@
 """Command line: ``python -m mirage <command>`` (``--help`` on each).
 
+init            start a study of your own model and task: the template config in a folder of its own
 check-config    validate a study's config and print the job count per rule of the DAG it would run
 plan            the cost of a study before it is submitted: jobs, GPUs, tokens, GPU-hours per rule
 download        fill the Hugging Face cache with every model and data set of a config, at its pinned revisions
@@ -12,12 +13,13 @@ verdict-tables  rewrite a study's thresholds and paper-comparison tables (and .m
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
 
 from mirage import provenance
-from mirage.config import ConfigError, load_config, parse_overrides
+from mirage.config import DEFAULT_CONFIG, ConfigError, load_config, parse_overrides
 from mirage.download import download as fetch_all
 from mirage.plan import PlanGap, format_plan, job_counts, make_plan, write_parquet
 from mirage.sampling import PasskRequest, quick_passk
@@ -60,7 +62,7 @@ def verdict_tables(claims_path: str, out_dir: str | None, min_gain: float) -> in
     claims = read_claims(claims_path)
     out = Path(out_dir) if out_dir else Path(claims_path).parent
     write_verdict_tables(claims, min_gain, out / "thresholds.parquet", out / "paper_comparison.parquet",
-                         out / "paper_comparison.md", claims_path)
+                         out / "paper_comparison.md", claims_path, "`python -m mirage verdict-tables`")
     return 0
 
 
@@ -83,8 +85,38 @@ CONFIGFILE_HELP = ("config files, overlaid as by snakemake --configfile (later f
                    "default: config/config.yaml")
 
 
-def check_config(configfiles: list[str] | None, config_entries: list[str] | None = None) -> int:
-    """One line per error, as the Snakefile prints them; else the DAG's jobs per rule."""
+TEMPLATE = Path(__file__).resolve().parents[1] / "config" / "templates" / "study.yaml"
+
+
+def init(folder: str) -> int:
+    """A study folder with the template config (config/templates/study.yaml)."""
+    study = Path(folder)
+    config = study / "config.yaml"
+    if config.exists():
+        print(f"mirage init: {config} exists; nothing written", file=sys.stderr)
+        return 1
+    (study / "data").mkdir(parents=True, exist_ok=True)
+    config.write_text(TEMPLATE.read_text())
+    print(f"{config}: the template study. Next:\n"
+          f"  1. your model folder (config.json, weights, tokenizer) at {study / 'model'}\n"
+          f"  2. your problems, one JSON object a line with 'question' and 'answer', at {study / 'data' / 'problems.jsonl'}\n"
+          f"  3. edit {config} (tasks, models, claims, the verdict rule), then\n"
+          f"     python -m mirage check-config --directory {study} --configfile {config}\n"
+          f"     snakemake --directory {study} --configfile {config} --cores 2")
+    return 0
+
+
+def check_config(configfiles: list[str] | None, config_entries: list[str] | None = None,
+                 directory: str | None = None) -> int:
+    """One line per error, as the Snakefile prints them; else the DAG's jobs per rule.
+    ``directory``: the study's folder (snakemake --directory), which the config's
+    relative paths are read from."""
+    if directory:
+        configfiles = [str(Path(f).resolve()) for f in configfiles or [DEFAULT_CONFIG]]
+        if not Path(directory).is_dir():
+            print(f"mirage check-config: --directory {directory}: no such folder", file=sys.stderr)
+            return 1
+        os.chdir(directory)
     try:
         overrides = parse_overrides(config_entries)
         load_config(configfiles, overrides)
@@ -96,6 +128,8 @@ def check_config(configfiles: list[str] | None, config_entries: list[str] | None
         print(f"mirage check-config: {error}", file=sys.stderr)
         return 1
     label = " + ".join(configfiles) if configfiles else "config/config.yaml"
+    if directory:
+        label = f"{directory}: {label}"
     if config_entries:
         label += " --config " + " ".join(config_entries)
     width = max(len(rule) for rule, _ in counts)
@@ -147,11 +181,18 @@ def build_parser() -> argparse.ArgumentParser:
                     "and maintain its tables. Each command has its own --help.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    start = sub.add_parser("init", help="start a study of your own model and task in a folder of its own",
+                           description="Write the template study (config/templates/study.yaml) as FOLDER/config.yaml "
+                                       "and say where your model and data go. Nothing is overwritten.")
+    start.add_argument("folder", help="the study's folder (created if needed)")
+
     check = sub.add_parser("check-config", help="validate a study's config and print the job count per rule of the "
                            "DAG it would run", description="Validate the config as the Snakefile does (one line per "
                            "error, exit 1), then print how many jobs each rule of its DAG would run (a dry run in an "
                            "empty folder: every job, as on a fresh clone).")
     check.add_argument("--configfile", nargs="+", metavar="FILE", help=CONFIGFILE_HELP)
+    check.add_argument("--directory", metavar="DIR", help="the study's folder, as snakemake --directory: the "
+                       "config's relative paths (data files, model folders) are read from it")
     check.add_argument("--config", nargs="+", metavar="KEY=VALUE", dest="config_entries",
                        help="overrides, as snakemake --config takes them (a nested key in YAML form: "
                             "'rl={grpo: {steps: 2}}')")
@@ -231,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "plan" and args.format == "parquet" and not args.output:
         parser.error("--format parquet needs --output")
     if args.command == "check-config":
-        return check_config(args.configfile, args.config_entries)
+        return check_config(args.configfile, args.config_entries, args.directory)
+    if args.command == "init":
+        return init(args.folder)
     if args.command == "download":
         return download(args.configfile, args.dry_run)
     if args.command == "passk":

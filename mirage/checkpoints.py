@@ -65,12 +65,15 @@ def run_key(params, input_paths) -> str:
 class CheckpointDir:
     """The checkpoint folder of one training job."""
 
-    def __init__(self, root: str | os.PathLike, every: int, keep: int = 2):
+    def __init__(self, root: str | os.PathLike, every: int, keep: int = 2, base: str | os.PathLike | None = None):
+        """``base``: the folder of every job's checkpoints (``checkpoints.dir``),
+        below which ``finish`` leaves no empty folder."""
         if every < 0 or keep < 1:
             raise ValueError(f"checkpoints: every must be >= 0 and keep >= 1, got every={every}, keep={keep}")
         self.root = Path(root)
         self.every = every
         self.keep = keep
+        self.base = None if base is None else Path(base)
 
     @property
     def enabled(self) -> bool:
@@ -106,7 +109,18 @@ class CheckpointDir:
                 "save_total_limit": self.keep, "save_only_model": False}
 
     def finish(self) -> None:
+        """The run is done: its checkpoints go, and with them the folders above
+        them that hold nothing else, up to ``base`` (included)."""
         shutil.rmtree(self.root, ignore_errors=True)
+        if self.base is None or not self.root.is_relative_to(self.base):
+            return
+        for folder in self.root.parents:
+            if not folder.is_relative_to(self.base):
+                break
+            try:
+                folder.rmdir()  # only an empty folder: another job's checkpoints stay
+            except OSError:
+                break
 
 
 def checkpoint_step(checkpoint: Path | None) -> int:
@@ -181,7 +195,7 @@ def job_checkpoints(snakemake, every_key: str):
     parts = [snakemake.rule, *(f"{k}={v}" for k, v in sorted(snakemake.wildcards.items()))]
     folder = os.path.join(cfg.dir, *parts)
     key = run_key(dict(snakemake.params.items()), list(snakemake.input))
-    return CheckpointDir(folder, getattr(cfg, every_key), cfg.keep), key
+    return CheckpointDir(folder, getattr(cfg, every_key), cfg.keep, base=cfg.dir), key
 
 
 # -- checkpoints by the clock: a run longer than its job's time limit ---------------------------

@@ -363,6 +363,11 @@ def plan_notes(jobs: pl.DataFrame, rules: pl.DataFrame, config: dict) -> list[st
         if gpu_gib is not None and row["mem_gib_per_gpu"] > gpu_gib:
             notes.append(f"{row['rule']}: {row['mem_gib_per_gpu']:,.1f} GiB per GPU, more than the "
                          f"{gpu_gib:,.1f} GiB of {config['plan']['gpu']} (python -m mirage check-config says which setting)")
+    if jobs.height and (jobs["gpus"] == 0).all():
+        bound = jobs["runtime_min"].fill_null(0).sum() / 60
+        notes.append(f"no job asks for a GPU: a CPU study, priced here at 0 GPU-hours; its {jobs.height} jobs may take "
+                     f"at most {bound:,.1f} hours of their runtime resources one after another (the default toy study's "
+                     "measured time: benchmarks/results/study_time_default.md)")
     return notes + caveats(jobs, config)
 
 

@@ -134,9 +134,20 @@ def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[st
     """Reward and entropy per step for the given claims (e.g. NSR vs PSR vs
     ground truth), one column per model x task."""
     plt = _figure_module()
-    df = RUN_CURVES.read(curves_path).filter(pl.col("claim").is_in(claims))
+    fig = training_curves_figure(RUN_CURVES.read(curves_path), claims)
+    save_figure(fig, out_paths, dpi)
+    plt.close(fig)
+
+
+def training_curves_figure(df: pl.DataFrame, claims: list[str]):
+    """The figure of ``plot_training_curves``: each panel with its own y axis
+    and plain tick labels (no offset text over the title), laid out so that no
+    panel's labels run into the next one."""
+    plt = _figure_module()
+    df = df.filter(pl.col("claim").is_in(claims))
     cells = df.select("model", "task").unique().sort("model", "task").rows()
-    fig, axes = plt.subplots(2, len(cells), figsize=(3.2 * len(cells), 5), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(2, len(cells), figsize=(3.4 * len(cells), 5.2), sharex=True, squeeze=False,
+                             layout="constrained")
     for col, (model, task) in enumerate(cells):
         sub = df.filter((pl.col("model") == model) & (pl.col("task") == task))
         for claim in claims:
@@ -146,12 +157,15 @@ def plot_training_curves(curves_path: str, claims: list[str], out_paths: list[st
             axes[1][col].plot(c["step"], c["entropy"], label=claim)
         axes[0][col].set_title(f"{model} × {task}", fontsize=9)
         axes[1][col].set_xlabel("optimizer step")
+        for ax in (axes[0][col], axes[1][col]):
+            ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+            ax.tick_params(labelsize=7)
+            ax.yaxis.set_major_locator(plt.MaxNLocator(5))
     axes[0][0].set_ylabel("mean reward")
     axes[1][0].set_ylabel("policy entropy")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(claims), fontsize=8, bbox_to_anchor=(0.5, -0.04))
-    save_figure(fig, out_paths, dpi)
-    plt.close(fig)
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(claims), fontsize=8)
+    return fig
 
 
 def plot_gain_vs_alignment(claims_path: str, thresholds_path: str, regime: dict, min_gain: float,

@@ -133,12 +133,13 @@ WRONG_LABELS = TableSchema(
 
 # One-Shot RLVR's ranking of one cell's candidates by the reference run: visits (generation
 # batches that sampled it), mean and population std of its per-visit training accuracy, rank by
-# that std among candidates visited >= min_visits times (null otherwise), and the pool's seeded
+# that std among candidates visited >= min_visits times (null otherwise), whether that rank was a
+# tie broken by problem id (another ranked candidate has the same std), and the pool's seeded
 # random order (random_rank: one_shot_random trains on its first examples)
 CANDIDATE_RANKING = TableSchema(
     "candidate_ranking",
     {"problem_id": pl.String, "visits": pl.Int64, "mean_accuracy": pl.Float64, "accuracy_std": pl.Float64,
-     "rank": pl.Int64, "random_rank": pl.Int64},
+     "rank": pl.Int64, "rank_tied": pl.Boolean, "random_rank": pl.Int64},
     sort_by=("rank", "problem_id"),
 )
 

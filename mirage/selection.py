@@ -6,6 +6,7 @@ the light analysis environment)."""
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 
 import numpy as np
@@ -15,6 +16,8 @@ from mirage.schemas import CANDIDATE_RANKING, PROBLEMS, REWARD_HISTORY, WRONG_LA
 from mirage.seeding import stable_seed
 from mirage.settings import GRPOSettings
 from mirage.verify import get_verifier, last_boxed
+
+log = logging.getLogger(__name__)
 
 
 def majority_answer(answers: list[str | None]) -> str | None:
@@ -101,7 +104,15 @@ def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: in
     rng = np.random.default_rng(seed)
     first = pool.pop(int(rng.integers(len(pool))))
     random_rank = {pid: i + 1 for i, pid in enumerate([first, *rng.permutation(pool).tolist()])}
+    # a rank the variance rule did not decide: another ranked candidate has the same std, and the
+    # tie went by problem id (all of them where no accuracy varied: the rule had nothing to go on)
+    stds = table.filter(pl.col("visits") >= min_visits)["accuracy_std"].to_list()
+    tied = {pid: stds.count(std) > 1 for pid, std in zip(eligible, stds)}
+    if all(std == 0 for std in stds):
+        log.warning("example selection: no ranked candidate's accuracy varied in the reference run (all std 0): "
+                    "the ranking is a tie, broken by problem id")
     return table.with_columns(pl.Series("rank", [rank.get(p) for p in table["problem_id"]], dtype=pl.Int64),
+                              pl.Series("rank_tied", [tied.get(p) for p in table["problem_id"]], dtype=pl.Boolean),
                               pl.Series("random_rank", [random_rank[p] for p in table["problem_id"]],
                                         dtype=pl.Int64))
 

@@ -16,10 +16,13 @@ import polars as pl
 
 from mirage.atomic import write_text_atomic
 from mirage.claims import CLAIMS, NO_GAIN, WORKS, parse_run
-from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS
+from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS, TRAINING_CURVES
 from mirage.seeding import stable_seed
 
 INCONCLUSIVE = "inconclusive"
+# a cell none of whose runs ever had a non-zero advantage: every group's rewards agreed at every
+# step, the gradient was zero, nothing was learned; its gain says nothing about the claim
+NO_SIGNAL = "no_signal"
 BOOTSTRAP_SCHEMES = ("crossed", "nested")
 BOOTSTRAP_CHUNK = 256  # replicates drawn at once
 
@@ -29,6 +32,14 @@ def was_trained(model_dir: str) -> bool:
     train on in a cell writes the base model with ``"trained": false`` in its
     ``run.json`` (``mirage.rl.write_untrained_run``) and gets no verdict."""
     return json.loads((Path(model_dir) / "run.json").read_text()).get("trained", True)
+
+
+def had_signal(curves_path: str) -> bool:
+    """Whether a run ever had a learning signal: a step where some group's
+    rewards differed (``frac_reward_zero_std`` below 1), so that some advantage,
+    and the gradient, was not zero."""
+    zero_std = TRAINING_CURVES.read(curves_path)["frac_reward_zero_std"].drop_nulls()
+    return bool((zero_std < 1).any())
 
 
 def per_problem_accuracy(samples: pl.DataFrame) -> pl.DataFrame:
@@ -171,7 +182,7 @@ def verdict(ci_low: float, ci_high: float, min_gain: float) -> str:
 
 
 def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_path: str, analysis: dict,
-                 seed: int) -> pl.DataFrame:
+                 seed: int, silent_runs: set[tuple[str, str]] = frozenset()) -> pl.DataFrame:
     """``runs``: (claim, run, samples file) of every RL run (run: its name,
     ``mirage.claims.run_names``; a one-shot claim's runs on several examples are
     resampled examples first, see ``bootstrap_gains``). One row per
@@ -180,7 +191,9 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
     gets a CI and a one-sided p-value of "gain <= min_gain" from the same
     bootstrap replicates; ``p_holm`` adjusts the p-values over every cell of the
     table (Holm), and ``works_holm`` says whether it lies below the CI's
-    one-sided level."""
+    one-sided level. ``silent_runs``: (claim, run) of the runs that never had a
+    learning signal (``had_signal``); a cell all of whose runs are silent gets the
+    verdict ``no_signal`` whatever its CI."""
     passk = PASSK.read(passk_path)
     base = {}
     for f in base_files:
@@ -188,11 +201,14 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
             base[(model, task, benchmark)] = per_problem_accuracy(s)
     trained: dict[tuple[str, str, str, str], list[pl.DataFrame]] = {}
     run_keys: dict[tuple[str, str, str, str], list[tuple[int, int | None]]] = {}
+    silent: dict[tuple[str, str, str, str], list[bool]] = {}
     for claim, run, f in runs:
         key = parse_run(claim, run)
+        quiet = (claim, str(run)) in {(c, str(r)) for c, r in silent_runs}
         for (model, task, benchmark), s in SAMPLES.read(f).group_by("model", "task", "benchmark"):
             trained.setdefault((model, task, benchmark, claim), []).append(per_problem_accuracy(s))
             run_keys.setdefault((model, task, benchmark, claim), []).append(key)
+            silent.setdefault((model, task, benchmark, claim), []).append(quiet)
     boot, rule, reg = analysis["bootstrap"], analysis["verdict"], analysis["regime"]
     paper_regimes = analysis.get("paper_regimes") or {}
     rows = []
@@ -219,7 +235,7 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
             "p_value": bootstrap_p_value(gains, rule["min_gain"]),
             "base_pass_at_k": alignment, "regime_rule": cell_regime,
             "regime_paper": paper_regime(paper_regimes, model, task, benchmark),
-            "verdict": verdict(low, high, rule["min_gain"]),
+            "verdict": NO_SIGNAL if all(silent[(model, task, benchmark, claim)]) else verdict(low, high, rule["min_gain"]),
             "seed_verdicts": ",".join(per_seed_verdicts) if len(per_seed_verdicts) > 1 else None,
         })
     table = pl.DataFrame(rows, schema={c: t for c, t in CLAIMS_TABLE.columns.items()
@@ -234,7 +250,7 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
         (pl.col("gain") / pl.col("gt_gain")).alias("gain_vs_ground_truth")
     ).drop("gt_gain")
     # stable: every seed's own verdict is the cell's (null with one seed: nothing to compare)
-    stable = pl.when(pl.col("seed_verdicts").is_null()).then(None).otherwise(
+    stable = pl.when(pl.col("seed_verdicts").is_null() | (pl.col("verdict") == NO_SIGNAL)).then(None).otherwise(
         pl.col("seed_verdicts").str.split(",").list.eval(pl.element() == pl.element().first()).list.all()
         & (pl.col("seed_verdicts").str.split(",").list.first() == pl.col("verdict")))
     table = table.with_columns(stable.alias("verdict_stable"))
@@ -344,7 +360,10 @@ def regime_verdict(verdicts: list[str]) -> str:
     """All or nothing, for a run group from its cells' verdicts and for a regime
     from its run groups': works where every one works, no gain where every one
     fails (its whole CI below ``min_gain``; a run group: no gain), inconclusive
-    otherwise (some work and some do not, or one is inconclusive)."""
+    otherwise (some work and some do not, or one is inconclusive); no_signal
+    where every one had no learning signal."""
+    if verdicts and all(v == NO_SIGNAL for v in verdicts):
+        return NO_SIGNAL
     if verdicts and all(v == WORKS for v in verdicts):
         return WORKS
     if verdicts and all(v in ("fails", NO_GAIN) for v in verdicts):
@@ -366,7 +385,10 @@ def paper_comparison(claims: pl.DataFrame) -> pl.DataFrame:
     groups' by the same rule; an inconclusive regime disagrees with the paper
     whatever the paper says. ``headline`` marks the claims the paper finds
     regime-dependent; ``num_comparisons`` is the number of cells (tests) of the
-    whole claims table, the family of ``p_holm``."""
+    whole claims table, the family of ``p_holm``. Where the study learned
+    nothing (``learned_nothing``) or a regime had no learning signal, ``agrees``
+    is null: there is nothing to compare with the paper."""
+    silent_study = learned_nothing(claims) is not None
     rows = []
     for source, column in REGIME_SOURCES.items():
         labelled = claims.filter(pl.col(column).is_not_null())
@@ -387,27 +409,48 @@ def paper_comparison(claims: pl.DataFrame) -> pl.DataFrame:
                          "num_run_groups": len(groups), "cells_working": int((grp["verdict"] == WORKS).sum()),
                          "run_groups_working": sum(v == WORKS for v in group_verdicts),
                          "cells_working_holm": int(grp["works_holm"].sum()) if holm_known else None,
-                         "mean_gain": float(np.mean(group_gains)), "toy": toy, "paper": paper, "agrees": toy == paper,
+                         "mean_gain": float(np.mean(group_gains)), "toy": toy, "paper": paper,
+                         "agrees": None if silent_study or toy == NO_SIGNAL else toy == paper,
                          "headline": entry.paper_regime_dependent, "num_comparisons": claims.height})
     return PAPER_COMPARISON.frame(rows)
 
 
+def learned_nothing(claims: pl.DataFrame) -> str | None:
+    """Why a study's verdicts say nothing about the paper's, or None: ground
+    truth, the baseline every claim is read against, works in none of its run
+    groups, or no run had a learning signal at all."""
+    if claims.height and (claims["verdict"] == NO_SIGNAL).all():
+        return "no training run had a learning signal (every group's rewards agreed at every step: zero gradients)"
+    gt = claims.filter(pl.col("claim") == "ground_truth")
+    if gt.height:
+        groups = [regime_verdict(g["verdict"].to_list()) for _, g in gt.group_by("run_group", maintain_order=True)]
+        if WORKS not in groups:
+            return (f"ground-truth RL works in none of its {len(groups)} run groups: the claims are read against a "
+                    "baseline that learned nothing")
+    return None
+
+
 def _agreement(rows: pl.DataFrame) -> str:
-    head = rows.filter(pl.col("headline"))
+    head = rows.filter(pl.col("headline") & pl.col("agrees").is_not_null())
     return f"**{int(head['agrees'].sum())} of {head.height}**"
 
 
-def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: str) -> str:
-    """The README's verdict table, rendered from the comparison table and the
-    claims table it came from (for the count of comparisons)."""
+AGREE = {True: "yes", False: "no", None: "-"}
+
+
+def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: str,
+                        generator: str = "`python -m mirage readme-table`") -> str:
+    """The README's verdict table (and a study's ``paper_comparison.md``),
+    rendered from the comparison table and the claims table it came from (for
+    the count of comparisons); ``generator``: what wrote it."""
     claim_order = [c for c in CLAIMS if c in set(comparison["claim"])]
     rule = comparison.filter(pl.col("regime_from") == "rule")
     labelled = comparison.filter(pl.col("regime_from") == "paper")
     both = labelled.height > 0  # the paper's labels: both views, the paper's first
     lines = [
-        f"Generated by `python -m mirage readme-table` from `{source}`; do not edit by hand.",
+        f"Generated by {generator} from `{source}`; do not edit by hand.",
         "",
-        "| claim | " + ("regimes by | " if both else "") + "regime | run groups working | mean gain | toy study | paper | agree |",
+        "| claim | " + ("regimes by | " if both else "") + "regime | run groups working | mean gain | this study | paper | agree |",
         "|---|---|---|---|---|---|---|" + ("---|" if both else ""),
     ]
     for claim in claim_order:
@@ -416,10 +459,14 @@ def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: 
             for row in part.iter_rows(named=True):
                 lines.append(f"| {claim} | " + (f"{source} | " if both else "") +
                              f"{row['regime']} | {row['run_groups_working']}/{row['num_run_groups']} | "
-                             f"{row['mean_gain']:+.3f} | {row['toy']} | {row['paper']} | {'yes' if row['agrees'] else 'no'} |")
+                             f"{row['mean_gain']:+.3f} | {row['toy']} | {row['paper']} | {AGREE[row['agrees']]} |")
     gt = rule.filter(pl.col("claim") == "ground_truth")
     groups = claims.select("run_group").n_unique()
-    if both:
+    silent = learned_nothing(claims)
+    if silent:
+        headline = (f"**No learning signal: {silent}.** The study's verdicts say nothing about the paper's, and no "
+                    "agreement is counted")
+    elif both:
         headline = (f"Agreement on the paper's regime-dependent claims, under the paper's own regime labels: "
                     f"{_agreement(labelled)} claim x regime cells; under the pass@k rule's regimes (this project's "
                     f"prediction): {_agreement(rule)} (an inconclusive regime counts as a disagreement)")
@@ -439,11 +486,12 @@ def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: 
 
 
 def write_verdict_tables(claims: pl.DataFrame, min_gain: float, thresholds_path: str | Path,
-                         comparison_path: str | Path, markdown_path: str | Path, source: str) -> None:
+                         comparison_path: str | Path, markdown_path: str | Path, source: str,
+                         generator: str = "rule `verdict_tables`") -> None:
     """The thresholds and paper-comparison tables and the comparison's markdown
     of one claims table (rule ``verdict_tables``; ``python -m mirage
     verdict-tables`` for a recorded study)."""
     comparison = paper_comparison(claims)
     THRESHOLDS.write(thresholds_table(claims, min_gain), thresholds_path)
     PAPER_COMPARISON.write(comparison, comparison_path)
-    write_text_atomic(markdown_path, comparison_markdown(comparison, claims, source))
+    write_text_atomic(markdown_path, comparison_markdown(comparison, claims, source, generator))

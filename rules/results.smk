@@ -6,6 +6,7 @@ rule claims_table:
         base=rl_cell_base_files(),
         rl=rl_eval_files(),
         models=[f"{run_dir(*run)}/model" for run in rl_runs()],
+        curves=rl_curve_files(),
         passk="results/tables/passk.parquet",
     output:
         "results/tables/claims.parquet",

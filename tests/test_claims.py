@@ -239,6 +239,8 @@ def test_variance_rule_picks_the_highest_variance_candidate_visited_often_enough
     assert by_id["p3"]["visits"] == 8 and by_id["p3"]["mean_accuracy"] == pytest.approx(0.5)
     assert by_id["p5"]["rank"] == 2 and by_id["p0"]["accuracy_std"] == 0.0
     assert by_id["p7"]["rank"] is None and by_id["p7"]["visits"] == 3  # too few visits: never ranked
+    # distinct stds decide ranks 1 and 2; p0 and p1 never varied (std 0): their order is a tie
+    assert [by_id[p]["rank_tied"] for p in ("p3", "p5", "p0", "p1", "p7")] == [False, False, True, True, None]
     assert chosen_examples(ranking, "one_shot") == ["p3"] != ["p0"]  # not the smallest id
     assert chosen_examples(ranking, "few_shot", 2) == ["p3", "p5"]
     chosen = {r["problem_id"]: r["chosen"] for r in mark_chosen(ranking, 2).to_dicts()}

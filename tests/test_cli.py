@@ -17,7 +17,7 @@ from mirage.config import load_config
 from mirage.download import hub_fetches
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ["check-config", "plan", "download", "passk", "provenance", "readme-table", "verdict-tables"]
+COMMANDS = ["init", "check-config", "plan", "download", "passk", "provenance", "readme-table", "verdict-tables"]
 
 
 def run_cli(*args, env=None, cwd=REPO):

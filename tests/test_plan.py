@@ -12,7 +12,7 @@ from conftest import REPO
 from mirage.__main__ import main
 from mirage.claims import CLAIMS
 from mirage.config import ConfigError, validate_config, without_plan_hints
-from mirage.plan import dag_jobs, gpu_hours, plan_from_jobs, throughput_row
+from mirage.plan import dag_jobs, gpu_hours, make_plan, plan_from_jobs, throughput_row
 
 SCHEMA = REPO / "config" / "schema.yaml"
 
@@ -217,3 +217,11 @@ def test_a_rule_whose_jobs_outlast_runtime_times_attempts_is_named_with_what_to_
     sample = {"rule": "sample_base", "hours_per_job": 136.2, "runtime_min": 720, "attempts": 3, "kind": "sample"}
     assert "alignment.shards" in over_time(sample)
     assert over_time({**sample, "hours_per_job": None}) is None
+
+
+def test_a_cpu_study_is_said_to_be_one_with_a_bound_on_its_time():
+    plan = make_plan()  # the default toy study: no job asks for a GPU
+    assert plan.total_gpu_hours == 0
+    bound = plan.jobs["runtime_min"].fill_null(0).sum() / 60
+    note = next(n for n in plan.notes if n.startswith("no job asks for a GPU"))
+    assert f"its {plan.jobs.height} jobs may take at most {bound:,.1f} hours" in note

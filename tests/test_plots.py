@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from mirage import plots
@@ -45,3 +46,38 @@ def test_result_figures_read_the_rule_and_paper_regimes(tmp_path):
     with pytest.raises(ValueError, match="no sample carries a style"):
         plots.plot_style_shift(str(tmp_path / "none.parquet"), str(claims), [str(tmp_path / "x.svg")], dpi=40)
     assert all(Path(p).stat().st_size > 5000 for p in out)
+
+
+def test_training_curves_panels_keep_their_labels_to_themselves():
+    # entropies near 1000 with tiny differences: matplotlib's default puts an offset text
+    # ("+1e3") over the panel, into the title; long tick labels run into the next panel
+    from mirage.plots import training_curves_figure
+    from mirage.schemas import RUN_CURVES, TRAINING_CURVES
+
+    rows = [{"model": "m", "task": t, "claim": c, "seed": 1, "example": None, "step": step,
+             "reward": 0.1 * step + (c == "psr") * 0.05, "entropy": 1000.0001 + 1e-5 * step}
+            for t in ("add", "mul", "sub") for c in ("nsr", "psr") for step in range(8)]
+    frame = RUN_CURVES.check(pl.DataFrame(rows).with_columns(
+        [pl.lit(None, dtype).alias(name) for name, dtype in TRAINING_CURVES.columns.items()
+         if name not in ("step", "reward", "entropy")]).with_columns(pl.col("step").cast(pl.Int64),
+                                                                     pl.col("example").cast(pl.Int64)))
+    fig = training_curves_figure(frame, ["nsr", "psr"])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = fig.axes
+    assert all(ax.yaxis.get_offset_text().get_text() == "" for ax in axes)
+
+    def drawn(ax):  # the tick labels drawn: visible, at a tick inside the panel's view
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        return [label.get_window_extent(renderer)
+                for ticks, labels, lo, hi in ((ax.get_xticks(), ax.get_xticklabels(), x0, x1),
+                                              (ax.get_yticks(), ax.get_yticklabels(), y0, y1))
+                for tick, label in zip(ticks, labels)
+                if label.get_text() and label.get_visible() and lo <= tick <= hi]
+
+    boxes = [drawn(ax) for ax in axes]
+    for i, a in enumerate(axes):
+        for j, b in enumerate(axes):
+            if i != j:  # no tick label of one panel inside another panel or over its labels
+                assert not any(box.overlaps(b.get_window_extent(renderer)) for box in boxes[i])
+                assert not any(x.overlaps(y) for x in boxes[i] for y in boxes[j])

@@ -158,6 +158,18 @@ def test_a_run_longer_than_its_time_limit_finishes_over_attempts_as_one_run(inpu
     assert seen == [2 * b for b in range(1, GRPO["steps"] + 1)] and (tmp_path / "clocked" / "model").exists()
 
 
+def test_a_finished_run_leaves_no_empty_checkpoint_folder(tmp_path):
+    base = tmp_path / "checkpoints"
+    done = CheckpointDir(base / "train_claim" / "claim=a" / "seed=1", every=1, base=base)
+    other = CheckpointDir(base / "train_claim" / "claim=b" / "seed=1", every=1, base=base)
+    for run in (done, other):
+        run.prepare("key")
+    done.finish()
+    assert not (base / "train_claim" / "claim=a").exists() and other.root.is_dir()  # another job's stay
+    other.finish()
+    assert not base.exists()
+
+
 def test_a_checkpoint_of_another_run_is_never_resumed(tmp_path):
     ckpt = CheckpointDir(tmp_path / "ckpt", every=2)
     assert ckpt.prepare("config-1") is None

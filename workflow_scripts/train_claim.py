@@ -38,7 +38,7 @@ with rule_job(snakemake):
             # read from the config, not a param: tracking changes no result, so it reruns no job
             tracking=tracking_settings(snakemake.config["rl"]["report_to"], wc.model, wc.task, wc.claim, wc.seed))
     job = TrainingJob(function, spec.as_dict(), checkpoints=dict(root=str(checkpoints.root), every=checkpoints.every,
-                                                                 keep=checkpoints.keep),
+                                                                 keep=checkpoints.keep, base=str(checkpoints.base)),
                       resume_key=resume_key, provenance=job_provenance(snakemake),
                       time_limit=vars(TimeLimit.for_job(snakemake, STARTED)))
     run_training_job(job, granted_processes(snakemake.resources.gpu, params.processes), snakemake.threads,
