@@ -138,3 +138,24 @@ def test_config_readme_describes_every_section_and_every_shipped_config():
     shipped = {p.name for p in (REPO / "config").glob("*.yaml")} | {"accelerate/"}
     files = set(re.findall(r"^\| `([\w./-]+)` \|", doc, flags=re.M))
     assert shipped <= files, sorted(shipped - files)
+
+
+def test_a_local_model_is_checked_before_any_job(tmp_path, monkeypatch):
+    """A model path that is neither a local folder nor a hub id, and a chat prompt format for a
+    tokenizer without a chat template, are config errors, not failures at job time."""
+    from mirage.config import check_model
+
+    monkeypatch.chdir(tmp_path)
+    config = {"tasks": {}}
+    with pytest.raises(ConfigError, match=r"'models\.m\.path' is 'mymodel_nope': no such folder in the study "
+                                          r"directory .*, and not a hub id \(org/name\)"):
+        check_model(config, "m", {"source": "pretrained", "path": "mymodel_nope"})
+    check_model(config, "m", {"source": "pretrained", "path": "org/name"})  # a hub id: read at run time
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 8}))
+    check_model(config, "m", {"source": "pretrained", "path": "model", "prompt_format": "plain"})
+    with pytest.raises(ConfigError, match=r"'models\.m\.prompt_format' is chat, but the tokenizer in 'model' has no "
+                                          "chat template"):
+        check_model(config, "m", {"source": "pretrained", "path": "model", "prompt_format": "chat"})
+    (tmp_path / "model" / "tokenizer_config.json").write_text(json.dumps({"chat_template": "{{ messages }}"}))
+    check_model(config, "m", {"source": "pretrained", "path": "model", "prompt_format": "chat"})

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 
 import polars as pl
 import pytest
@@ -432,3 +433,17 @@ def test_sharded_alignment_sampling_reads_every_shard_and_redoes_only_a_missing_
     proc = run_snakemake("-n", *args, "results/tables/passk.parquet", timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
     assert jobs["sample_base"] == 1 and lost.name in proc.stdout and jobs["passk_table"] == 1, proc.stdout
+
+
+def test_the_bare_slurm_profile_works_after_the_one_step_the_readme_names(tmp_path):
+    """`snakemake --profile slurm`, as cluster users type it: refused before `make slurm-profile`,
+    planned after it; the README names that step where it shows the cluster commands."""
+    env = {**os.environ, "HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": ""}
+    args = ("--profile", "slurm", "-n", "--directory", str(tmp_path / "study"))
+    before = run_snakemake(*args, env=env, check=False, timeout=120)
+    assert before.returncode != 0 and "profile directory given (slurm)" in before.stdout + before.stderr
+    subprocess.run(["make", "-s", "slurm-profile"], cwd=REPO, env=env, check=True, capture_output=True)
+    after = run_snakemake(*args, env=env, timeout=120)
+    assert "This was a dry-run" in after.stdout
+    slurm = (REPO / "README.md").read_text().split("### On a SLURM cluster")[1].split("\n### ")[0]
+    assert "make slurm-profile" in slurm and "snakemake --profile slurm" in slurm
