@@ -33,11 +33,18 @@ FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx
          "asimd", "sve")
 
 
-def environment(settings: dict | None) -> dict[str, str]:
-    """The variables ``cpu_kernels`` sets (none for ``native``)."""
+X86 = ("x86_64", "amd64", "i686")
+
+
+def environment(settings: dict | None, arch: str | None = None) -> dict[str, str]:
+    """The variables ``cpu_kernels`` sets (none for ``native``, and none on a CPU
+    that is not x86, whose kernels these variables do not name: an Arm CPU's
+    numbers differ from an x86 one's whatever is set)."""
     isa = (settings or {}).get("isa", "avx2")
     if isa not in SETTINGS:
         raise ValueError(f"cpu_kernels.isa: {isa!r} is not one of {', '.join(SETTINGS)}")
+    if (arch or platform.machine()).lower() not in X86:
+        return {}
     return dict(SETTINGS[isa])
 
 

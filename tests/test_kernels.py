@@ -53,6 +53,9 @@ def test_the_settings_replace_what_the_user_set_and_say_so():
     assert kernels.apply({"isa": "native"}, environ, None) == {} and environ == {"ATEN_CPU_CAPABILITY": "avx512"}
     with pytest.raises(ValueError, match="cpu_kernels.isa: 'sse' is not one of avx2, baseline, native"):
         kernels.environment({"isa": "sse"})
+    # an Arm CPU: these variables name x86 kernels, so nothing is set
+    assert kernels.environment({"isa": "avx2"}, arch="aarch64") == {}
+    assert kernels.environment({"isa": "avx2"}, arch="x86_64") == kernels.SETTINGS["avx2"]
 
 
 def test_provenance_names_the_cpu_and_the_kernels_a_job_ran(tmp_path):
