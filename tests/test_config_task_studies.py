@@ -9,6 +9,7 @@ import shutil
 
 import polars as pl
 import pytest
+from safetensors.torch import load_file, save_file
 
 from conftest import REPO, run_snakemake
 from test_workflow import jobs_in_dry_run
@@ -87,8 +88,8 @@ def test_a_study_runs_on_a_local_jsonl_task_with_its_own_column_names(tmp_path):
     assert not set(problems.filter(pl.col("split") == "train")["question"]) & set(
         problems.filter(pl.col("split") == "eval")["question"])
     # the data file and the model folder are inputs of the DAG: up to date now; one gold answer
-    # edited reruns the task's preparation and what follows; a model file rewritten reruns what
-    # read the model, not the data
+    # edited reruns the task's preparation and what follows; new weights rerun what read the
+    # model, not the data
     args = ("-n", "--configfile", str(tmp_path / "study.yaml"), "--directory", str(tmp_path))
     assert "Nothing to be done" in run_snakemake(*args).stdout
     data = tmp_path / "data" / "sums.jsonl"
@@ -99,8 +100,14 @@ def test_a_study_runs_on_a_local_jsonl_task_with_its_own_column_names(tmp_path):
     data.write_text(text)  # back as it was, time stamp included
     os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert "Nothing to be done" in run_snakemake(*args).stdout
+    # the model retrained in place (Snakemake reruns on an input whose content changed; the same
+    # bytes written again rerun nothing)
     weights = tmp_path / "tiny_model" / "model.safetensors"
     weights.write_bytes(weights.read_bytes())
+    assert "Nothing to be done" in run_snakemake(*args).stdout
+    tensors = load_file(str(weights))
+    name = sorted(tensors)[0]
+    save_file({**tensors, name: tensors[name] + 0.01}, str(weights), metadata={"format": "pt"})
     jobs = jobs_in_dry_run(run_snakemake(*args).stdout)
     assert "prepare_task" not in jobs and jobs["sample_base"] == 1 and jobs["train_claim"] == 1, jobs
 
