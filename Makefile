@@ -35,6 +35,7 @@ report: $(STAMP)
 CLAIMS ?= benchmarks/results/toy-full/claims.parquet
 readme-table: $(STAMP)
 	$(BIN)/python -m mirage readme-table --claims $(CLAIMS)
+	$(BIN)/python -m mirage readme-table --claims benchmarks/results/default/claims.parquet --block default-study
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default -n $(CONFIG)

@@ -28,25 +28,31 @@ from mirage.verdicts import comparison_markdown, paper_comparison, read_claims, 
 START, END = "<!-- verdict-table:start -->", "<!-- verdict-table:end -->"
 
 
-def readme_with_table(readme: str, table_md: str) -> str:
-    """``readme`` with the text between the verdict-table markers replaced."""
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.DOTALL)
+def markers(block: str) -> tuple[str, str]:
+    """The README's markers of a generated block (``verdict-table``: the full toy study's)."""
+    return f"<!-- {block}:start -->", f"<!-- {block}:end -->"
+
+
+def readme_with_table(readme: str, table_md: str, block: str = "verdict-table") -> str:
+    """``readme`` with the text between the block's markers replaced."""
+    start, end = markers(block)
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(readme):
-        raise ValueError(f"the README has no '{START}' ... '{END}' markers")
-    return pattern.sub(lambda _: f"{START}\n{table_md}{END}", readme, count=1)
+        raise ValueError(f"the README has no '{start}' ... '{end}' markers")
+    return pattern.sub(lambda _: f"{start}\n{table_md}{end}", readme, count=1)
 
 
-def readme_table(claims_path: str, readme_path: str, check: bool) -> int:
+def readme_table(claims_path: str, readme_path: str, check: bool, block: str = "verdict-table") -> int:
     """The claims table is read by ``read_claims``: one written before issue 14
     (the recorded one-seed studies: no p-values, ``regime`` for ``regime_rule``)
     is upgraded, and the table is rendered under today's rules."""
     claims = read_claims(claims_path)
     table_md = comparison_markdown(paper_comparison(claims), claims, claims_path)
     readme = Path(readme_path).read_text()
-    updated = readme_with_table(readme, table_md)
+    updated = readme_with_table(readme, table_md, block)
     if check:
         if updated != readme:
-            print(f"{readme_path}: the verdict table differs from {claims_path}; run python -m mirage readme-table",
+            print(f"{readme_path}: the {block} block differs from {claims_path}; run python -m mirage readme-table",
                   file=sys.stderr)
             return 1
         return 0
@@ -254,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the claims table (default: results/tables/claims.parquet)")
     table.add_argument("--readme", default="README.md", help="the README to rewrite (default: README.md)")
     table.add_argument("--check", action="store_true", help="change nothing; exit 1 if the README's table differs")
+    table.add_argument("--block", default="verdict-table",
+                       help="the README's markers to write between: <!-- BLOCK:start --> ... <!-- BLOCK:end --> "
+                            "(default: verdict-table, the full toy study's; default-study: the default study's)")
 
     tables = sub.add_parser("verdict-tables", help="rewrite a study's thresholds and paper-comparison tables from "
                             "its claims table (a recorded pre-issue-14 table is upgraded as readme-table does)",
@@ -280,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "passk":
         return passk(args)
     if args.command == "readme-table":
-        return readme_table(args.claims, args.readme, args.check)
+        return readme_table(args.claims, args.readme, args.check, args.block)
     if args.command == "verdict-tables":
         return verdict_tables(args.claims, args.out_dir, args.min_gain)
     if args.command == "plan":

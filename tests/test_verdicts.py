@@ -407,3 +407,11 @@ def test_readme_verdict_table_matches_the_recorded_full_study(monkeypatch):
     monkeypatch.chdir(REPO)
     claims = "benchmarks/results/toy-full/claims.parquet"
     assert main(["readme-table", "--claims", claims, "--readme", "README.md", "--check"]) == 0
+
+
+def test_readme_default_study_table_matches_the_recorded_default_study(monkeypatch):
+    from conftest import REPO
+
+    monkeypatch.chdir(REPO)
+    claims = "benchmarks/results/default/claims.parquet"
+    assert main(["readme-table", "--claims", claims, "--readme", "README.md", "--check", "--block", "default-study"]) == 0
