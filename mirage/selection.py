@@ -84,12 +84,17 @@ def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: in
     orders the whole pool at random under ``seed``: ``one_shot_random`` trains on
     the first ``examples`` of that order. The first is the one drawn uniformly
     from the pool; the rest follow from the same generator."""
-    stats = (
-        visit_accuracy(history.filter(pl.col("problem_id").is_in(candidates)))
-        .group_by("problem_id")
-        .agg(pl.len().alias("visits"), pl.col("accuracy").mean().alias("mean_accuracy"),
-             pl.col("accuracy").std(ddof=0).alias("accuracy_std"))
-    )
+    # per problem, its visits in step order, reduced by numpy in that order and rounded: a
+    # multithreaded group_by sums in an order of its own, and two candidates whose accuracies
+    # are the same multiset must get the same std (a tie), not two that differ in the last bit
+    visits = visit_accuracy(history.filter(pl.col("problem_id").is_in(candidates))).sort("problem_id", "step")
+    rows = []
+    for (pid,), group in visits.group_by("problem_id", maintain_order=True):
+        acc = np.sort(group["accuracy"].to_numpy())
+        rows.append({"problem_id": pid, "visits": len(acc), "mean_accuracy": round(float(acc.mean()), 12),
+                     "accuracy_std": round(float(acc.std()), 12)})
+    stats = pl.DataFrame(rows, schema={"problem_id": pl.String, "visits": pl.UInt32, "mean_accuracy": pl.Float64,
+                                       "accuracy_std": pl.Float64})
     table = (
         pl.DataFrame({"problem_id": sorted(candidates)})
         .join(stats, on="problem_id", how="left")

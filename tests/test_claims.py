@@ -328,3 +328,16 @@ def test_default_grpo_config_is_off_policy(tmp_path):
     assert (args.top_k, args.min_p, args.repetition_penalty) == (0, None, 1.0)
     assert args.importance_sampling_level == "token" and args.top_entropy_quantile == 1.0
     assert args.entropy_coef == 0.0 and args.shuffle_dataset and not args.cast_lm_head_to_fp32
+
+
+def test_candidates_whose_accuracies_are_the_same_multiset_tie_exactly():
+    # per-visit accuracies 0.25, 0.5, 0.75, 1.0 (groups of 4) in two visit orders: the same std to
+    # the last bit whatever order a sum runs in, so the rank between them is a tie (by problem id)
+    order = {"pa": [1, 2, 3, 4, 1, 2, 3, 4], "pb": [4, 3, 2, 1, 4, 1, 3, 2], "pc": [0, 4, 0, 4, 0, 4, 0, 4]}
+    history = pl.DataFrame([{"step": 2 * v, "problem_id": p, "reward": float(i < hits)}
+                            for p, seq in order.items() for v, hits in enumerate(seq) for i in range(4)])
+    ranking = rank_candidates(history, list(order), min_visits=8, seed=0)
+    by_id = {r["problem_id"]: r for r in ranking.to_dicts()}
+    assert by_id["pa"]["accuracy_std"] == by_id["pb"]["accuracy_std"] < by_id["pc"]["accuracy_std"]
+    assert (by_id["pc"]["rank"], by_id["pa"]["rank"], by_id["pb"]["rank"]) == (1, 2, 3)
+    assert (by_id["pc"]["rank_tied"], by_id["pa"]["rank_tied"], by_id["pb"]["rank_tied"]) == (False, True, True)
