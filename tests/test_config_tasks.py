@@ -42,7 +42,7 @@ ROWS = [
 
 
 def task_cfg(**over):
-    cfg = {"source": "file", "data": {"path": "unset"}, "n_eval": 3, "question": "item.prompt.text",
+    cfg = {"source": "file", "data": {"dataset": "org/sums"}, "n_eval": 3, "question": "item.prompt.text",
            "answer": "item.solutions[0]", "verifier": "integer"}
     cfg.update(over)
     return cfg
