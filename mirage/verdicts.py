@@ -482,6 +482,11 @@ def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: 
         holm_line = "This claims table predates the p-values: no Holm-adjusted count."
     lines += ["", f"Comparisons: {claims.height} cells ({groups} run groups) in the claims table, each a one-sided "
               f"bootstrap test of gain <= min_gain. {holm_line}"]
+    known = claims.filter(pl.col("verdict_stable").is_not_null())
+    if known.height:
+        lines += ["", f"Seed by seed: {int(known['verdict_stable'].sum())} of {known.height} cells with several seeds "
+                  "have the same verdict on every seed as on all together (`verdict_stable`); a verdict that holds "
+                  "on some seeds only is not a result."]
     return "\n".join(lines) + "\n"
 
 

@@ -192,8 +192,12 @@ def test_claims_table(tmp_path):
     # seeds that disagree: seed 1 gains 0.5, seed 2 loses 0.25; the pooled verdict is one of neither
     split = [("nsr", 1, _samples(tmp_path, "nsr1", "m", "t", [0.75] * 40)),
              ("nsr", 2, _samples(tmp_path, "nsr2", "m", "t", [0.0] * 40))]
-    row = claims_table(base[:1], split, str(passk), analysis, 0).to_dicts()[0]
+    unstable = claims_table(base[:1], split, str(passk), analysis, 0)
+    row = unstable.to_dicts()[0]
     assert (row["seed_verdicts"], row["verdict"], row["verdict_stable"]) == ("works,fails", "inconclusive", False)
+    both = pl.concat([table, unstable])
+    md = comparison_markdown(paper_comparison(both), both, "claims.parquet")
+    assert "Seed by seed: 2 of 3 cells with several seeds have the same verdict on every seed" in md
 
 
 def test_a_study_that_learned_nothing_says_so_instead_of_counting_agreements(tmp_path):
