@@ -24,6 +24,7 @@ without a throughput row) is left empty and said so in a note; nothing is made u
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from pathlib import Path
 import polars as pl
 
 from mirage import memory
+from mirage.config import load_config, local_inputs
 from mirage.selection import reference_steps
 from mirage.settings import GRPOSettings
 
@@ -100,8 +102,6 @@ def dag_jobs(configfiles: list[Path], snakefile: Path = SNAKEFILE,
     folder: ``mirage.config.local_inputs``, relative to the current directory);
     also the config as the Snakefile validated it (defaults filled, sweeps
     expanded) and the rules in order."""
-    from mirage.config import load_config, local_inputs
-
     files = [Path(f).resolve() for f in configfiles]
     inputs = local_inputs(load_config(files, overrides))  # raises ConfigError naming what is wrong
     # Snakemake's API (about 1 s to import) only where a DAG is built
@@ -116,10 +116,14 @@ def dag_jobs(configfiles: list[Path], snakefile: Path = SNAKEFILE,
                 link.symlink_to(Path(name).resolve())
         workflow_api = api.workflow(ResourceSettings(cores=1), ConfigSettings(configfiles=files, config=overrides or {}),
                                     snakefile=Path(snakefile), workdir=Path(work))
+        environ = dict(os.environ)  # the Snakefile sets the jobs' environment (cpu_kernels, ...): not this process's
         try:
             workflow_api.dag(DAGSettings(forceall=True)).execute_workflow(executor="dryrun")
         except SystemExit as stop:  # the Snakefile refused the config (its one line is on stderr)
             raise PlanGap(f"the Snakefile refused the config {', '.join(map(str, configfiles))}") from stop
+        finally:
+            os.environ.clear()
+            os.environ.update(environ)
         workflow = workflow_api._workflow  # the API's dry run keeps its DAG here
         jobs = [_dag_job(job) for job in workflow.dag.needrun_jobs(exclude_finished=False)]
         return jobs, dict(workflow.config), [rule.name for rule in workflow.rules]

@@ -18,6 +18,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from mirage.kernels import machine
+
 KEY = "mirage.provenance"
 PACKAGES = ("torch", "transformers", "trl", "vllm", "numpy", "polars", "snakemake")
 # the config hash of the job whose ``recording`` block is open (none outside one)
@@ -74,8 +76,6 @@ def record() -> dict[str, str]:
     """What goes into a written file's metadata: the open job's config hash,
     the code version, the package versions and the machine (its CPU and the
     kernels the job ran: ``mirage.kernels.machine``)."""
-    from mirage.kernels import machine
-
     return {"config_hash": _job_hash.get(), **code_version(),
             **{f"version.{k}": v for k, v in package_versions().items()}, **machine()}
 

@@ -129,7 +129,9 @@ def test_paper_plan_prices_training_from_the_released_hyperparameters(paper_plan
     # 300 x 128 x 16 x 4096 x 2 = 5.0e9 tokens for a ground-truth run
     assert run("ground_truth") == 300 * 128 * 16 * 4096 * 2
     cells = 2 * 2  # two models x two tasks
-    expected = cells * len(seeds) * sum(run(c) for c in claims)
+    # the one-shot claims run once per selected example and seed
+    examples = rl["claim_settings"]["one_shot"]["examples"]
+    expected = cells * len(seeds) * sum(run(c) * (examples if c.startswith("one_shot") else 1) for c in claims)
     assert tokens(plan, "train_claim") == expected
     train = plan.rules.filter(pl.col("rule") == "train_claim").row(0, named=True)
     # GPU-hours = tokens / (tokens_per_s x 8 GPUs) / 3600 x 8 GPUs; both models use the 8.03B row

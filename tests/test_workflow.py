@@ -310,7 +310,7 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
 
     verdicts = CLAIMS_TABLE.read(res / "tables" / "claims.parquet")
     assert sorted(verdicts["claim"]) == sorted(set(CLAIMS) - {"incorrect_label"})
-    assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive"}
+    assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive", "no_signal"}
     assert (verdicts["ci_low"] <= verdicts["gain"]).all() and (verdicts["gain"] <= verdicts["ci_high"]).all()
     from mirage import provenance
 
