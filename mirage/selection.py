@@ -84,7 +84,7 @@ def rank_candidates(history: pl.DataFrame, candidates: list[str], min_visits: in
     orders the whole pool at random under ``seed``: ``one_shot_random`` trains on
     the first ``examples`` of that order. The first is the one drawn uniformly
     from the pool; the rest follow from the same generator."""
-    # per problem, its visits in step order, reduced by numpy in that order and rounded: a
+    # per problem, its visits' accuracies sorted, reduced by numpy and rounded: a
     # multithreaded group_by sums in an order of its own, and two candidates whose accuracies
     # are the same multiset must get the same std (a tie), not two that differ in the last bit
     visits = visit_accuracy(history.filter(pl.col("problem_id").is_in(candidates))).sort("problem_id", "step")

@@ -202,9 +202,10 @@ def claims_table(base_files: list[str], runs: list[tuple[str, int, str]], passk_
     trained: dict[tuple[str, str, str, str], list[pl.DataFrame]] = {}
     run_keys: dict[tuple[str, str, str, str], list[tuple[int, int | None]]] = {}
     silent: dict[tuple[str, str, str, str], list[bool]] = {}
+    silent_names = {(c, str(r)) for c, r in silent_runs}
     for claim, run, f in runs:
         key = parse_run(claim, run)
-        quiet = (claim, str(run)) in {(c, str(r)) for c, r in silent_runs}
+        quiet = (claim, str(run)) in silent_names
         for (model, task, benchmark), s in SAMPLES.read(f).group_by("model", "task", "benchmark"):
             trained.setdefault((model, task, benchmark, claim), []).append(per_problem_accuracy(s))
             run_keys.setdefault((model, task, benchmark, claim), []).append(key)
