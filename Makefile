@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: study study-full report readme-table test lint test-main test-gpu-cpu gpu-cpu-lock test-slurm slurm-profile test-fast dry-run lock clean-results \
+.PHONY: study study-full report readme-table test lint test-main test-gpu-cpu gpu-cpu-lock test-slurm slurm-profile test-unit test-integration test-slow dry-run lock clean-results \
         gpu-env check-gpu-lock gpu-lock gpu-check-wheels
 
 $(STAMP): requirements.lock pyproject.toml
@@ -43,10 +43,12 @@ dry-run: $(STAMP)
 # the whole suite: the main environment, then the GPU path in the CPU mirror of the GPU lock
 test: lint test-main test-gpu-cpu
 
-# the linters CI runs: ruff (pyflakes and pycodestyle errors, pyproject.toml) and snakefmt on the workflow
+# the linters CI runs: ruff (pyflakes and pycodestyle errors, pyproject.toml), snakefmt and snakemake --lint
+# (its waived findings, each with why, in scripts/lint_workflow.py) on the workflow
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile rules/
+	$(BIN)/python scripts/lint_workflow.py
 
 test-main: $(STAMP)
 	$(BIN)/python -m pytest
@@ -122,8 +124,16 @@ slurm-profile:
 test-slurm: $(STAMP)
 	scripts/ci-slurm.sh
 
-test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow"
+# The tiers of the main suite (docs/testing.md; each test's marker, tests/conftest.py): unit is
+# what a developer runs on each change; `make test` runs all three, then the GPU path.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -m unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -m integration
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
 
 # Re-resolve the environment from pyproject.toml and write the lock file.
 lock:

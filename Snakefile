@@ -6,7 +6,7 @@ import sys
 from snakemake.utils import min_version, update_config
 
 from mirage.config import ConfigError, typed_overrides, validate_config
-from mirage.kernels import apply as apply_cpu_kernels
+from mirage.core.kernels import apply as apply_cpu_kernels
 from mirage.workflow import offline_hub
 
 min_version("9.0")
@@ -46,6 +46,7 @@ report: "report/workflow.rst"
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/models.smk"
+include: "rules/sampling.smk"
 include: "rules/alignment.smk"
 include: "rules/rl.smk"
 include: "rules/results.smk"

@@ -28,10 +28,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mirage import provenance  # noqa: E402
+from mirage.core import provenance  # noqa: E402
 
 CODE_VERSION = ("git_commit", "git_dirty")
-# what provenance says about the machine (mirage.kernels.machine): left out with --ignore-machine
+# what provenance says about the machine (mirage.core.kernels.machine): left out with --ignore-machine
 MACHINE = ("cpu_model", "cpu_flags", "machine", "aten_cpu_capability", "torch_threads")
 IGNORED = list(CODE_VERSION)
 

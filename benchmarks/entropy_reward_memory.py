@@ -1,5 +1,5 @@
 """Peak memory of the entropy-minimisation reward's log-probabilities:
-mirage.logprobs.completion_mean_logprobs (micro-batches of sequences, chunks of
+mirage.training.logprobs.completion_mean_logprobs (micro-batches of sequences, chunks of
 completion positions) against the former full-batch computation (one forward
 over the whole batch, float32 log-softmax over every position and the whole
 vocabulary), on a random Llama with a 32k vocabulary, hidden size 64, and a
@@ -40,7 +40,7 @@ def rss_mib() -> float:
 
 
 def full_batch(model, prompt_ids, completion_ids, temperature, pad_id):
-    """The reward's former computation (mirage.rewards.mean_completion_logprobs)."""
+    """The reward's former computation (mirage.training.rewards.mean_completion_logprobs)."""
     import torch
 
     seqs = [list(p) + list(c) for p, c in zip(prompt_ids, completion_ids)]
@@ -61,7 +61,7 @@ def child(variant: str, sequences: int) -> dict:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from mirage.logprobs import ScoringLayout, completion_mean_logprobs
+    from mirage.training.logprobs import ScoringLayout, completion_mean_logprobs
 
     torch.set_num_threads(2)
     torch.manual_seed(0)

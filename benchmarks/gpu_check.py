@@ -3,13 +3,13 @@ training and sampling code on a model of a real shape: a random-initialised mode
 Qwen2.5-0.5B's shape, built from a hand-written config (no hub), with the toy tokenizer padded
 to Qwen's vocabulary (151,936 ids, every one decodable).
 
-1. GRPO steps through ``mirage.rl.run_grpo`` on one GPU, bf16, Hugging Face generate (no vLLM):
+1. GRPO steps through ``mirage.training.runs.run_grpo`` on one GPU, bf16, Hugging Face generate (no vLLM):
    the rl settings are config/paper.yaml's ``rl.grpo`` with a small batch and short completions
    (the overrides are recorded); the final model folder is checked (a normal safetensors folder
    that ``from_pretrained`` loads, and whether training changed its weights);
 2. the same through ``accelerate launch --config_file config/accelerate/fsdp2.yaml
    --num_processes 1 --main_process_port 0``: one process under FSDP2 (``--skip-fsdp``: not);
-3. the Hugging Face sampler's tokens/s (``mirage.sampling.HFSampler``) on that model, and
+3. the Hugging Face sampler's tokens/s (``mirage.generation.sampling.HFSampler``) on that model, and
    vLLM's (``VLLMSampler``, in a process of its own) where vllm is installed;
 4. peak GPU memory of each phase.
 
@@ -167,12 +167,12 @@ def step_timer():
 
 
 def run_grpo_job(spec: dict) -> dict:
-    """One GRPO run through mirage.rl.run_grpo as ``spec`` says; its timings, memory and engine."""
+    """One GRPO run through mirage.training.runs.run_grpo as ``spec`` says; its timings, memory and engine."""
     import polars as pl
     import torch
 
-    from mirage.rl import GRPOJob, GRPORun, RunOutputs, Runtime, run_grpo
-    from mirage.settings import GRPOSettings
+    from mirage.core.settings import GRPOSettings
+    from mirage.training.runs import GRPOJob, GRPORun, RunOutputs, Runtime, run_grpo
 
     cuda = torch.cuda.is_available() and not spec["cpu"]
     if cuda:
@@ -251,8 +251,8 @@ def check_model_folder(initial: str, trained: str) -> dict:
 def sampler_throughput(backend: str, model: str, cpu: bool, threads: int) -> dict:
     import torch
 
-    from mirage.prompts import prompt_token_ids
-    from mirage.sampling import SamplingParams, make_sampler
+    from mirage.generation.prompts import prompt_token_ids
+    from mirage.generation.sampling import SamplingParams, make_sampler
 
     s = SAMPLING["cpu" if cpu else "gpu"]
     cuda = torch.cuda.is_available() and not cpu

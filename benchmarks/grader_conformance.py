@@ -45,10 +45,11 @@ def classify(task: str, answer: str, official: bool, ours: bool, entries: list[d
 
 def our_verdicts(suite: str, rows: list[dict]):
     """(task, answer, our verdict) of each official row: SynLogic's by the task type's verifier on
-    the puzzle's game data, KOR-Bench's by kor:<category> on the question's gold (mirage.kor.make_gold)."""
-    from mirage.kor import make_gold as kor_gold
-    from mirage.synlogic import SynLogicVerifier, make_gold
-    from mirage.verify import get_verifier
+    the puzzle's game data, KOR-Bench's by kor:<category> on the question's gold (mirage.verifiers.kor.make_gold)."""
+    from mirage.verifiers.kor import make_gold as kor_gold
+    from mirage.verifiers.registry import get_verifier
+    from mirage.verifiers.synlogic.reading import make_gold
+    from mirage.verifiers.synlogic.verifier import SynLogicVerifier
 
     if suite == "synlogic":
         puzzles = {p.stem: json.loads(p.read_text())

@@ -1,5 +1,5 @@
 """pass@k table from 1,000,000 sample rows (3,906 problems x n = 256) for every
-k = 1..256: mirage.passk.passk_table (target <= 1 s) against a per-problem
+k = 1..256: mirage.analysis.passk.passk_table (target <= 1 s) against a per-problem
 Python loop with math.comb (target: >= 50x slower). Writes
 benchmarks/results/passk_speed.json. Both are timed in this one run.
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mirage.passk import passk_table
+from mirage.analysis.passk import passk_table
 
 REPO = Path(__file__).resolve().parents[1]
 N, PROBLEMS = 256, 3_906

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from compare_studies import compare  # noqa: E402
 
-from mirage import kernels  # noqa: E402
+from mirage.core import kernels  # noqa: E402
 
 AVX2_CPU = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 RUNS = {

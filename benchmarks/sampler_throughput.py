@@ -35,8 +35,8 @@ def toy_model(out: Path) -> str:
 def main() -> None:
     import torch
 
-    from mirage.prompts import prompt_token_ids
-    from mirage.sampling import SamplingParams, make_sampler
+    from mirage.generation.prompts import prompt_token_ids
+    from mirage.generation.sampling import SamplingParams, make_sampler
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     backends = ["hf"] + (["vllm"] if importlib.util.find_spec("vllm") else [])

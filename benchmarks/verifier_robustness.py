@@ -1,4 +1,4 @@
-"""Every verifier on >= 10,000 adversarial completions (mirage.adversarial: huge
+"""Every verifier on >= 10,000 adversarial completions (mirage.verifiers.adversarial: huge
 numbers, deep LaTeX, megabyte strings, control characters, Unicode digits,
 unbalanced tags), wrapped six ways; records the time per verifier and the
 slowest case. Writes benchmarks/results/verifier_robustness.json.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mirage.adversarial import adversarial_answers, wrap
-from mirage.verify import VERIFIERS, get_verifier
+from mirage.verifiers.adversarial import adversarial_answers, wrap
+from mirage.verifiers.registry import VERIFIERS, get_verifier
 
 REPO = Path(__file__).resolve().parents[1]
 GOLDS = {"integer": "12", "math": "\\frac{1}{2}", "kor": "[[A]]", "synlogic": "3"}

@@ -18,12 +18,12 @@ import re
 import sys
 from pathlib import Path
 
-from mirage import provenance
+from mirage.analysis.verdicts import comparison_markdown, paper_comparison, read_claims, write_verdict_tables
 from mirage.config import DEFAULT_CONFIG, ConfigError, load_config, parse_overrides
-from mirage.download import download as fetch_all
+from mirage.core import provenance
+from mirage.generation.sampling import PasskRequest, quick_passk
 from mirage.plan import PlanGap, format_plan, job_counts, make_plan, write_parquet
-from mirage.sampling import PasskRequest, quick_passk
-from mirage.verdicts import comparison_markdown, paper_comparison, read_claims, write_verdict_tables
+from mirage.tasks.download import download as fetch_all
 
 START, END = "<!-- verdict-table:start -->", "<!-- verdict-table:end -->"
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import yaml
 
-from mirage.claims import CLAIMS
-from mirage.hub_sources import SOURCES
 from mirage import memory
-from mirage.settings import CheckpointSettings, GRPOSettings, SamplerSettings, SFTSettings
-from mirage.task_checks import check_file_task, check_generator
-from mirage.verifier_names import VERIFIER_NAMES
+from mirage.core.settings import CheckpointSettings, GRPOSettings, SamplerSettings, SFTSettings, schema_section
+from mirage.tasks.checks import check_file_task, check_generator
+from mirage.tasks.hub_sources import SOURCES
+from mirage.training.claims import CLAIMS
+from mirage.verifiers.names import VERIFIER_NAMES
 
 
 class ConfigError(ValueError):
@@ -84,15 +84,15 @@ def check_hub_tasks(tasks: dict) -> dict[str, list[str]]:
 
 
 def check_verifier(name: str, task: dict) -> None:
-    """A task's verifier is one of mirage.verify.VERIFIERS (known here by name,
-    mirage.verifier_names: the verifiers themselves load math-verify)."""
+    """A task's verifier is one of mirage.verifiers.registry.VERIFIERS (known here by name,
+    mirage.verifiers.names: the verifiers themselves load math-verify)."""
     if task["verifier"] not in VERIFIER_NAMES:
         raise ConfigError(f"config error: 'tasks.{name}.verifier' is '{task['verifier']}', expected one of "
                           f"{', '.join(sorted(VERIFIER_NAMES))}")
 
 
 def check_source_tasks(tasks: dict) -> dict[str, list[str]]:
-    """Check each file and reasoning-gym task (mirage.task_checks); return the
+    """Check each file and reasoning-gym task (mirage.tasks.checks); return the
     benchmark each is evaluated on."""
     benchmarks = {}
     for name, task in tasks.items():
@@ -232,10 +232,14 @@ def check_claims(config: dict) -> None:
                                   f"'rl.claims' ({', '.join(rl['claims'])})")
 
 
+def parse_cell(cell: str) -> tuple[str, ...]:
+    return tuple(cell.split("/"))  # an rl.cells entry, "model/task", as (model, task)
+
+
 def check_cells(config: dict) -> None:
     pairs = {(m, t) for m, cfg in config["models"].items() for t in eval_tasks(cfg)}
     for cell in config["rl"].get("cells", []):
-        if tuple(cell.split("/")) not in pairs:
+        if parse_cell(cell) not in pairs:
             raise ConfigError(f"config error: 'rl.cells' has '{cell}', which is not a model/task pair of the alignment stage")
 
 
@@ -445,6 +449,19 @@ def resources(config: dict, group: str) -> dict:
 # Keys that only `python -m mirage plan` reads (mirage/plan.py): a task's, and each of its sources'.
 TASK_PLAN_KEYS = ("expected_tokens", "expected_question_tokens")
 SOURCE_PLAN_KEYS = ("expected_problems",)
+
+
+def answer_fallback(cfg: dict) -> bool:
+    """Whether a task's verifier also grades completions without answer tags (``answer_fallback``,
+    its default the schema's); a toy task's model writes tags, and only tags are graded."""
+    default = cfg["source"] != "toy" and schema_section(f"$defs.{cfg['source']}_task.answer_fallback")["default"]
+    return cfg["source"] != "toy" and cfg.get("answer_fallback", default)
+
+
+def style_family(cfg: dict) -> str | None:
+    """The task family whose solution styles label a task's samples: a toy task's family;
+    None for every other source, whose completions carry no style."""
+    return cfg["family"] if cfg["source"] == "toy" else None
 
 
 def without_plan_hints(task: dict) -> dict:

@@ -10,7 +10,7 @@ job's rule, wildcards, params and resources. From the config, per job:
   x prompts_per_generation x completions per prompt (num_generations; majority
   vote: its votes) x the expected completion length, x max_generation_batches
   when dynamic sampling is on (an upper bound; the One-Shot reference run and
-  RLVR-Decomposed's claims run without it, as mirage.rl does). The contamination
+  RLVR-Decomposed's claims run without it, as mirage.training.runs does). The contamination
   check: evaluation problems x expected question tokens x (1 - fraction).
   The expected completion length is a task's ``expected_tokens`` capped by the
   job's max, or half the max; a hub task's problems are each source's
@@ -33,8 +33,8 @@ import polars as pl
 
 from mirage import memory
 from mirage.config import load_config, local_inputs
-from mirage.selection import reference_steps
-from mirage.settings import GRPOSettings
+from mirage.core.settings import GRPOSettings
+from mirage.training.selection import reference_steps
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEFILE = REPO / "Snakefile"
@@ -171,7 +171,7 @@ def sampling_tokens(task: dict, params: dict) -> float:
     problems = task_problems(task, params["split"])
     if params.get("num_problems"):
         problems = min(problems, params["num_problems"])
-    if params.get("shard"):  # every count-th problem from the index-th on (mirage.sampling.shard_problems)
+    if params.get("shard"):  # every count-th problem from the index-th on (mirage.generation.sampling.shard_problems)
         index, count = params["shard"]
         problems = len(range(index, problems, count))
     return problems * sampler["n"] * expected_length(task, sampler["max_new_tokens"])
@@ -180,7 +180,7 @@ def sampling_tokens(task: dict, params: dict) -> float:
 def generation_batches(grpo: GRPOSettings, claim: dict | None) -> int:
     """Generation batches per rollout batch at most: max_generation_batches with
     dynamic sampling, which the reference run (no claim) and RLVR-Decomposed's
-    claims (polarity ``*_raw``) turn off, as mirage.rl does."""
+    claims (polarity ``*_raw``) turn off, as mirage.training.runs does."""
     if claim is None or not grpo.dynamic_sampling.enabled or claim["polarity"].endswith("_raw"):
         return 1
     return grpo.dynamic_sampling.max_generation_batches
@@ -194,7 +194,7 @@ def rollout_tokens(grpo: GRPOSettings, task: dict, batches: int, per_prompt: int
 def training_tokens(task: dict, params: dict) -> float:
     """A GRPO run's generated tokens: a claim's run (params ``claim``) for
     rl.grpo.steps rollout batches, or the One-Shot reference run for
-    mirage.selection.reference_steps."""
+    mirage.training.selection.reference_steps."""
     grpo, claim = GRPOSettings.from_dict(params["grpo"]), params.get("claim")
     if claim is None:
         return rollout_tokens(grpo, task, reference_steps(grpo, params["one_shot"]), grpo.num_generations, 1)

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from mirage import provenance
+from mirage.core import provenance
 
 
 def offline_hub() -> None:
@@ -57,7 +57,7 @@ def job_provenance(snakemake) -> dict:
 def rule_job(snakemake):
     """Around a ``script:`` job's work: the hub offline (``offline_hub``), its
     log file (``rule_logging``) and its provenance recorded in every table and
-    figure it writes (``mirage.provenance.recording``)."""
+    figure it writes (``mirage.core.provenance.recording``)."""
     offline_hub()
     with rule_logging(snakemake), provenance.recording(job_provenance(snakemake)):
         yield

@@ -1,36 +1,3 @@
-# One job per split, or per shard of it (alignment.shards): {part} is "eval" or "eval-shard3of24".
-rule sample_base:
-    input:
-        model=base_model_dir,
-        problems=lambda wc: problems_file(wc.task),
-    output:
-        "results/samples/base/{model}/{task}.{part}.parquet",
-    log:
-        "logs/sample_base/{model}/{task}.{part}.log",
-    benchmark:
-        "benchmarks/runs/sample_base/{model}/{task}.{part}.tsv"
-    wildcard_constraints:
-        part=SHARD_PART.format(kind="eval"),
-    retries: rule_retries("sample")
-    conda:
-        "../envs/gpu.yaml"
-    threads: res("sample", "threads")
-    resources:
-        **rule_resources("sample"),
-    params:
-        model_path=base_model_path,
-        load=model_load_settings,
-        split="eval",
-        sampler=ALIGNMENT_SAMPLER,
-        shard=lambda wc: parse_shard(wc.part),
-        seed=config["seed"],
-        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
-        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-        style_family=lambda wc: style_family(TASKS[wc.task]),
-    script:
-        "../workflow_scripts/sample.py"
-
-
 rule passk_table:
     input:
         base_sample_files(),
@@ -91,8 +58,8 @@ rule contamination_check:
     params:
         model_path=base_model_path,
         load=model_load_settings,
-        contamination=config.get("contamination", {}),
-        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
+        contamination=lambda wc: config["contamination"],
+        prompt_format=lambda wc: MODELS[wc.model]["prompt_format"],
     script:
         "../workflow_scripts/contamination_check.py"
 
@@ -109,7 +76,7 @@ rule contamination_table:
     resources:
         **rule_resources("default"),
     params:
-        contamination=config.get("contamination", {}),
+        contamination=lambda wc: config["contamination"],
     script:
         "../workflow_scripts/contamination_table.py"
 
@@ -127,7 +94,7 @@ rule plot_contamination:
     resources:
         **rule_resources("default"),
     params:
-        contamination=config.get("contamination", {}),
+        contamination=lambda wc: config["contamination"],
         figures=config["figures"],
     script:
-        "../workflow_scripts/plot_results.py"
+        "../workflow_scripts/plot_contamination.py"

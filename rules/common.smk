@@ -1,17 +1,19 @@
-from mirage.claims import RUN_PATTERN, get_claim, run_names
+from mirage.training.claims import RUN_PATTERN, get_claim, run_names
 from mirage.config import (
+    answer_fallback,
     eval_tasks,
     evaluation_sampler,
     file_task_paths,
     folder_files,
     job_sampler,
     looks_local,
+    parse_cell,
     resources,
     samples_alike,
+    style_family,
     vote_sampler,
 )
-from mirage.models import load_settings
-from mirage.sources import style_family
+from mirage.generation.models import load_settings
 
 MODELS = config["models"]
 TASKS = config["tasks"]
@@ -22,7 +24,7 @@ wildcard_constraints:
     task="[A-Za-z0-9_]+",
     claim="[A-Za-z0-9_]+",
     # a run: its seed, and for a one-shot claim with several examples per cell the example
-    # ("1-example2": mirage.claims.run_names)
+    # ("1-example2": mirage.training.claims.run_names)
     seed=RUN_PATTERN,
 
 
@@ -37,7 +39,7 @@ def base_model_path(wildcards):
 
 
 def model_load_settings(wildcards):
-    """How a job loads the base model (revision, dtype, trust_remote_code: mirage.models)."""
+    """How a job loads the base model (revision, dtype, trust_remote_code: mirage.generation.models)."""
     return load_settings(MODELS[wildcards.model])
 
 
@@ -142,7 +144,7 @@ RL = config["rl"]
 def rl_cells():
     """(model, task) pairs trained with RL: the configured cells, or every
     pair of the alignment stage."""
-    cells = [tuple(c.split("/")) for c in RL.get("cells", [])]
+    cells = [parse_cell(c) for c in RL["cells"]]
     return cells or alignment_pairs()
 
 
@@ -152,7 +154,7 @@ def run_dir(model, task, claim, seed):
 
 def cell_claims(model):
     """The claims trained on a model's cells: a sweep's own list, or rl.claims."""
-    return config.get("sweeps", {}).get(model, {}).get("claims") or RL["claims"]
+    return config["sweeps"].get(model, {}).get("claims") or RL["claims"]
 
 
 def rl_runs():
@@ -170,7 +172,7 @@ def rl_curve_files():
 
 def claim_setting(claim, key=None):
     """A claim's settings (``rl.claim_settings.<claim>``), or one of them."""
-    settings = RL.get("claim_settings", {}).get(claim, {})
+    settings = RL["claim_settings"].get(claim, {})
     return settings if key is None else settings.get(key)
 
 

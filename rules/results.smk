@@ -39,7 +39,7 @@ rule plot_claim_gains:
     params:
         figures=config["figures"],
     script:
-        "../workflow_scripts/plot_results.py"
+        "../workflow_scripts/plot_claim_gains.py"
 
 
 rule plot_style_shift:
@@ -58,7 +58,7 @@ rule plot_style_shift:
     params:
         figures=config["figures"],
     script:
-        "../workflow_scripts/plot_results.py"
+        "../workflow_scripts/plot_style_shift.py"
 
 
 rule plot_training_curves:
@@ -80,7 +80,7 @@ rule plot_training_curves:
         # the polarity comparison: NSR vs PSR vs full GRPO
         claims=[c for c in ("ground_truth", "nsr", "psr") if c in RL["claims"]],
     script:
-        "../workflow_scripts/plot_results.py"
+        "../workflow_scripts/plot_training_curves.py"
 
 
 rule verdict_tables:
@@ -124,4 +124,4 @@ rule plot_gain_vs_alignment:
         verdict=config["analysis"]["verdict"],
         figures=config["figures"],
     script:
-        "../workflow_scripts/plot_results.py"
+        "../workflow_scripts/plot_gain_vs_alignment.py"

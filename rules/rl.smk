@@ -1,39 +1,3 @@
-# Spurious Rewards' incorrect labels: the base model's majority answer over `votes`
-# samples of each training problem that gets votes (all, or a seeded subset of
-# `rl.claim_settings.incorrect_label.problems`), with the alignment sampler's settings.
-rule sample_votes:
-    input:
-        model=base_model_dir,
-        problems=lambda wc: problems_file(wc.task),
-    output:
-        "results/samples/base/{model}/{task}.{part}.parquet",
-    log:
-        "logs/sample_votes/{model}/{task}.{part}.log",
-    benchmark:
-        "benchmarks/runs/sample_votes/{model}/{task}.{part}.tsv"
-    wildcard_constraints:
-        part=SHARD_PART.format(kind="votes"),
-    retries: rule_retries("sample")
-    conda:
-        "../envs/gpu.yaml"
-    threads: res("sample", "threads")
-    resources:
-        **rule_resources("sample"),
-    params:
-        model_path=base_model_path,
-        load=model_load_settings,
-        split="train",
-        sampler=VOTE_SAMPLER,
-        num_problems=claim_setting("incorrect_label", "problems"),
-        shard=lambda wc: parse_shard(wc.part),
-        seed=config["seed"],
-        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
-        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-        style_family=lambda wc: style_family(TASKS[wc.task]),
-    script:
-        "../workflow_scripts/sample.py"
-
-
 rule wrong_labels:
     input:
         samples=lambda wc: sample_files(wc.model, wc.task, "votes"),
@@ -77,14 +41,14 @@ rule one_shot_reference:
         load=model_load_settings,
         grpo=RL["grpo"],
         one_shot=one_shot_reference_settings(),
-        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
-        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+        prompt_format=lambda wc: MODELS[wc.model]["prompt_format"],
+        answer_fallback=lambda wc: answer_fallback(TASKS[wc.task]),
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
         processes=res("train", "processes"),
         distributed=RL["distributed"],
     script:
-        "../workflow_scripts/train_claim.py"
+        "../workflow_scripts/one_shot_reference.py"
 
 
 rule select_examples:
@@ -122,7 +86,7 @@ rule example_selection_table:
         few_shot=claim_setting("few_shot"),
         examples=claim_setting("one_shot", "examples"),
     script:
-        "../workflow_scripts/select_examples.py"
+        "../workflow_scripts/example_selection_table.py"
 
 
 rule train_claim:
@@ -150,75 +114,14 @@ rule train_claim:
         grpo=RL["grpo"],
         claim=lambda wc: vars(get_claim(wc.claim)),
         settings=claim_run_settings,
-        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
-        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
+        prompt_format=lambda wc: MODELS[wc.model]["prompt_format"],
+        answer_fallback=lambda wc: answer_fallback(TASKS[wc.task]),
         verifier=lambda wc: TASKS[wc.task]["verifier"],
         seed=config["seed"],
         processes=res("train", "processes"),
         distributed=RL["distributed"],
     script:
         "../workflow_scripts/train_claim.py"
-
-
-rule evaluate_claim:
-    input:
-        model=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
-        problems=lambda wc: problems_file(wc.task),
-    output:
-        "results/samples/rl/{model}/{task}/{claim}/seed{seed}.parquet",
-    log:
-        "logs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.log",
-    benchmark:
-        "benchmarks/runs/evaluate_claim/{model}/{task}/{claim}/seed{seed}.tsv"
-    retries: rule_retries("sample")
-    conda:
-        "../envs/gpu.yaml"
-    threads: res("sample", "threads")
-    resources:
-        **rule_resources("sample"),
-    params:
-        # the RL checkpoint, sampled exactly like the base model it is compared with (base_eval_file)
-        model_path=lambda wc: f"{run_dir(wc.model, wc.task, wc.claim, wc.seed)}/model",
-        load=checkpoint_load_settings,
-        split="eval",
-        sampler=EVALUATION_SAMPLER,
-        seed=config["seed"],
-        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
-        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-        style_family=lambda wc: style_family(TASKS[wc.task]),
-    script:
-        "../workflow_scripts/sample.py"
-
-
-# The base model sampled by the evaluation sampler, as its checkpoints are: needed only
-# where that sampler draws otherwise than the alignment sampler (see base_eval_file).
-rule evaluate_base:
-    input:
-        model=base_model_dir,
-        problems=lambda wc: problems_file(wc.task),
-    output:
-        "results/samples/rl/{model}/{task}/base.parquet",
-    log:
-        "logs/evaluate_base/{model}/{task}.log",
-    benchmark:
-        "benchmarks/runs/evaluate_base/{model}/{task}.tsv"
-    retries: rule_retries("sample")
-    conda:
-        "../envs/gpu.yaml"
-    threads: res("sample", "threads")
-    resources:
-        **rule_resources("sample"),
-    params:
-        model_path=base_model_path,
-        load=model_load_settings,
-        split="eval",
-        sampler=EVALUATION_SAMPLER,
-        seed=config["seed"],
-        prompt_format=lambda wc: MODELS[wc.model].get("prompt_format", "plain"),
-        answer_fallback=lambda wc: TASKS[wc.task].get("answer_fallback", False),
-        style_family=lambda wc: style_family(TASKS[wc.task]),
-    script:
-        "../workflow_scripts/sample.py"
 
 
 rule eval_table:

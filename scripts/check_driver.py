@@ -1,7 +1,7 @@
 """`make gpu-env`'s first step: the node's NVIDIA driver can run the GPU lock's CUDA 13 torch.
 
 Exit status 1 with one line when the driver is missing or older than CUDA 13 needs
-(mirage.devices.MIN_DRIVER_CUDA13); MIRAGE_SKIP_DRIVER_CHECK=1 skips it (building the
+(mirage.core.devices.MIN_DRIVER_CUDA13); MIRAGE_SKIP_DRIVER_CHECK=1 skips it (building the
 environment on a login node without GPUs, to be used on GPU nodes whose driver you know)."""
 
 import os
@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mirage.devices import MIN_DRIVER_CUDA13, driver_version, parse_version  # noqa: E402
+from mirage.core.devices import MIN_DRIVER_CUDA13, driver_version, parse_version  # noqa: E402
 
 
 def main() -> int:
@@ -25,7 +25,7 @@ def main() -> int:
         return 1
     if parse_version(found) < parse_version(MIN_DRIVER_CUDA13):
         print(f"NVIDIA driver {found} is older than {need}, which requirements-gpu.lock's CUDA 13 torch needs: "
-              "its jobs would see no GPU (mirage.devices stops them); update the driver or use a node that has it",
+              "its jobs would see no GPU (mirage.core.devices stops them); update the driver or use a node that has it",
               file=sys.stderr)
         return 1
     print(f"NVIDIA driver {found} >= {need}: CUDA 13 runs")

@@ -8,7 +8,7 @@ REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="$REPO/.venv/bin"
 WORK="$(mktemp -d /tmp/mirage-slurm-ci.XXXXXX)"
 export MIRAGE_SLURM_DIR="$WORK/cluster" HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1
-# the cluster's GPUs are fake (GRES on /dev/null): its GPU jobs may run on the CPU (mirage.devices;
+# the cluster's GPUs are fake (GRES on /dev/null): its GPU jobs may run on the CPU (mirage.core.devices;
 # sbatch hands the submitting environment to every job)
 export MIRAGE_ALLOW_CPU=1
 
@@ -21,8 +21,8 @@ export SLURM_CONF="$MIRAGE_SLURM_DIR/slurm.conf"
 # looks a bare name up (make slurm-profile does the same in ~/.config/snakemake)
 export XDG_CONFIG_HOME="$WORK/xdg"
 make -C "$REPO" --no-print-directory slurm-profile
-cp "$REPO/tests/smoke/config.yaml" "$WORK/smoke.yaml"
-cp "$REPO/tests/smoke/slurm.yaml" "$WORK/slurm.yaml"
+cp "$REPO/tests/configs/smoke.yaml" "$WORK/smoke.yaml"
+cp "$REPO/tests/configs/smoke-slurm.yaml" "$WORK/slurm.yaml"
 # the local cluster has no accounting database: squeue for status (MinJobAge keeps
 # finished jobs visible), no account, and a short first status check
 LOCAL=(--slurm-status-command squeue --slurm-no-account --slurm-init-seconds-before-status-checks 2
@@ -49,7 +49,7 @@ echo "== a 2-GPU training job: one SLURM task with 2 GPUs, which starts its own 
 printf 'rl: {grpo: {steps: 4}}\nmodels: {toy_k: {sft: {steps: 150}}}\n' >"$WORK/two-gpu.yaml"
 # (the target first: --set-resources takes every word after it)
 (cd "$WORK" && timeout -s INT 900 "$BIN/snakemake" results/rl/toy_k/add/random/seed1/curves.parquet \
-    -s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/two-gpu.yaml" --profile slurm \
+    -s "$REPO/Snakefile" --configfile "$REPO/tests/configs/kill_resume.yaml" "$WORK/two-gpu.yaml" --profile slurm \
     --directory "$WORK/two-gpu" "${LOCAL[@]}" --verbose --set-resources train_claim:gpu=2 train_claim:cpus_per_task=2) \
     >"$WORK/run-2gpu.log" 2>&1 || { tail -50 "$WORK/run-2gpu.log"; exit 1; }
 # the sbatch call of the training job keeps its GPUs on one node (resources.*.nodes)
@@ -67,7 +67,7 @@ grep -q 'training with 2 processes' "$WORK/two-gpu/logs/train_claim/toy_k/add/ra
 echo "== a training job cancelled after a checkpoint: the profile's retry resumes it, to the uninterrupted result"
 # tests/test_kill_resume.py's study with a longer GRPO run, so that the cancel lands mid-training
 printf 'rl: {grpo: {steps: 80}}\n' >"$WORK/longer.yaml"
-KR=(-s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/longer.yaml")
+KR=(-s "$REPO/Snakefile" --configfile "$REPO/tests/configs/kill_resume.yaml" "$WORK/longer.yaml")
 TARGETS=(results/samples/rl/toy_k/add/random/seed1.parquet results/samples/base/toy_k/add.eval.parquet)
 "$BIN/snakemake" "${KR[@]}" --directory "$WORK/reference" --cores 2 "${TARGETS[@]}" >"$WORK/reference.log" 2>&1 \
     || { tail -50 "$WORK/reference.log"; exit 1; }
@@ -107,7 +107,7 @@ echo "== a training job longer than its runtime: it checkpoints before its limit
 printf 'rl: {grpo: {steps: 4}}\n' >"$WORK/four.yaml"
 printf 'checkpoints: {stop_before_limit: 0.99}\nresources: {train: {gpu: 1, mem_mb: 1000, runtime: 1, cpus_per_task: 1, threads: 1, retries: 8}}\n' \
     >"$WORK/limit.yaml"
-TL=(-s "$REPO/Snakefile" --configfile "$REPO/tests/kill_resume.yaml" "$WORK/four.yaml")
+TL=(-s "$REPO/Snakefile" --configfile "$REPO/tests/configs/kill_resume.yaml" "$WORK/four.yaml")
 "$BIN/snakemake" "${TL[@]}" --directory "$WORK/unlimited" --cores 2 "${TARGETS[@]}" >"$WORK/unlimited.log" 2>&1 \
     || { tail -50 "$WORK/unlimited.log"; exit 1; }
 (cd "$WORK" && timeout -s INT 1500 "$BIN/snakemake" "${TL[@]}" "$WORK/limit.yaml" --profile slurm \

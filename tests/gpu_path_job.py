@@ -1,4 +1,4 @@
-"""A training job as a Snakemake job's adapter runs it (``mirage.launch.run_training_job``), in a
+"""A training job as a Snakemake job's adapter runs it (``mirage.training.launch.run_training_job``), in a
 process of its own, so that tests/test_gpu_path.py can SIGKILL it (and its torchrun processes die
 with it):
 
@@ -9,7 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
-from mirage.launch import TrainingJob, run_training_job
+from mirage.training.launch import TrainingJob, run_training_job
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from safetensors.torch import load_file
 
-from mirage.rl import ClaimJob, RunOutputs, Runtime, train_claim
-from mirage.settings import GRPOSettings
+from mirage.core.settings import GRPOSettings
 from mirage.toy.data import generate_task_splits
 from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
 from mirage.toy.tokenizer import build_tokenizer
+from mirage.training.runs import ClaimJob, RunOutputs, Runtime, train_claim
 
 TEMPLATE = "{question} -> <think> <answer>\n"
 ARCH = {"type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,

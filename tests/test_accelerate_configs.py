@@ -1,5 +1,5 @@
 """The accelerate configs of the multi-process training jobs (config/accelerate/, used by
-mirage.launch): each parses with accelerate's own loader, and ``accelerate launch`` would turn it
+mirage.training.launch): each parses with accelerate's own loader, and ``accelerate launch`` would turn it
 into the engine settings we mean, with the process count from the command line. Nothing is
 launched: the launcher's own argument handling and environment preparation are called, and the
 engines' plugins are built from that environment, as each process builds them."""
@@ -10,7 +10,6 @@ from unittest import mock
 import pytest
 from accelerate.commands.config.config_args import ClusterConfig, load_config_from_file
 from accelerate.utils import DistributedType
-
 from conftest import REPO
 
 CONFIGS = REPO / "config" / "accelerate"
@@ -23,14 +22,14 @@ EXPECTED = {
 
 def launch_environment(name: str, processes: int = 4):
     """The launch arguments and the environment ``accelerate launch --config_file <name>.yaml
-    --num_processes N --main_process_port 0 -m mirage.launch SPEC`` gives its processes
+    --num_processes N --main_process_port 0 -m mirage.training.launch SPEC`` gives its processes
     (accelerate 1.15's launch_command, up to the point where it would start them)."""
     from accelerate.commands.launch import _validate_launch_command, launch_command_parser
     from accelerate.utils.launch import prepare_deepspeed_cmd_env, prepare_multi_gpu_env
 
     args = launch_command_parser().parse_args(
         ["--config_file", str(CONFIGS / f"{name}.yaml"), "--num_processes", str(processes),
-         "--main_process_port", "0", "-m", "mirage.launch", "spec.json"])
+         "--main_process_port", "0", "-m", "mirage.training.launch", "spec.json"])
     args, defaults, mixed_precision_from_config = _validate_launch_command(args)
     if args.use_deepspeed:
         fields = list(defaults.deepspeed_config) + (["mixed_precision"] if mixed_precision_from_config else [])
@@ -56,7 +55,7 @@ def test_config_parses_with_accelerates_loader(name):
 
 
 def test_every_engine_of_the_launcher_has_its_config():
-    from mirage.launch import ENGINES
+    from mirage.training.launch import ENGINES
 
     assert sorted(ENGINES) == sorted(EXPECTED)
     assert sorted(p.stem for p in CONFIGS.glob("*.yaml")) == sorted(EXPECTED)

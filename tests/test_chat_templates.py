@@ -12,11 +12,11 @@ import polars as pl
 import pytest
 import torch
 import yaml
-
 from chat_tokenizers import FAMILIES, TEMPLATES, build_tokenizer, save_tiny_model
 from conftest import REPO
-from mirage.models import stop_token_ids
-from mirage.prompts import (
+
+from mirage.generation.models import stop_token_ids
+from mirage.generation.prompts import (
     check_prompt_format,
     drop_long_prompts,
     drop_long_rows,
@@ -77,7 +77,7 @@ def trainers(model_dirs):
 
 
 def load_tokenizer(path):
-    from mirage.models import load_tokenizer as load
+    from mirage.generation.models import load_tokenizer as load
 
     return load(str(path))  # as the samplers and the trainer load it: left padding, EOS as pad if none
 
@@ -209,7 +209,7 @@ def one_problem(prompt=PROMPT):
 def test_sampling_hands_the_backends_one_bos(model_dirs):
     """The ids sample_and_grade gives a backend (vLLM takes them as they are) and the batch
     the HF backend gives ``generate`` (left-padded with the EOS Llama has as pad)."""
-    from mirage.sampling import HFSampler, SamplingParams, sample_and_grade
+    from mirage.generation.sampling import HFSampler, SamplingParams, sample_and_grade
 
     params = SamplingParams(n=1, temperature=0.0, top_p=1.0, max_new_tokens=2, seed=0)
     tokenizer = load_tokenizer(model_dirs["llama3.1-instruct"])
@@ -277,7 +277,7 @@ def test_a_qwen_base_model_does_not_stop_at_the_end_of_its_turn(model_dirs):
     """Qwen2.5 base models' files name <|endoftext|> only (tokenizer EOS and generation
     config), although their ChatML template ends each turn with <|im_end|>: TRL, vLLM and
     the released verl run all go on after an <|im_end|>, and so do we (faithful to the
-    released run; see mirage.models). A change of this rule must be a decision: it fails here."""
+    released run; see mirage.generation.models). A change of this rule must be a decision: it fails here."""
     assert family_stops(model_dirs["qwen2.5-base"]) == ["<|endoftext|>"]
 
 
@@ -297,7 +297,7 @@ class ScriptedHead(torch.nn.Module):
 
 
 def scripted_sampler(model_dir, script: list[str]):
-    from mirage.sampling import HFSampler
+    from mirage.generation.sampling import HFSampler
 
     sampler = HFSampler(str(model_dir))
     tokens = [i for piece in script for i in (
@@ -315,7 +315,7 @@ def scripted_sampler(model_dir, script: list[str]):
     ("qwen2.5-instruct", "<|endoftext|>"),          # not the tokenizer's EOS
 ])
 def test_the_hf_sampler_stops_at_every_stop_token(family, stop, model_dirs):
-    from mirage.sampling import SamplingParams
+    from mirage.generation.sampling import SamplingParams
 
     sampler = scripted_sampler(model_dirs[family], ["42", stop, "junk after the end"])
     # sampled, n = 2: the scripted head leaves no choice (greedy allows one sample per prompt)
@@ -325,7 +325,7 @@ def test_the_hf_sampler_stops_at_every_stop_token(family, stop, model_dirs):
 
 
 def test_the_hf_sampler_goes_on_after_a_qwen_base_models_im_end(model_dirs):
-    from mirage.sampling import SamplingParams
+    from mirage.generation.sampling import SamplingParams
 
     sampler = scripted_sampler(model_dirs["qwen2.5-base"], ["42", "<|im_end|>", "\nmore", "<|endoftext|>"])
     params = SamplingParams(n=1, temperature=0.0, top_p=1.0, max_new_tokens=12, seed=0)
@@ -353,7 +353,7 @@ def test_prompts_over_the_limit_are_dropped_and_counted(tokenizers, caplog):
     tokenizer = tokenizers["llama3.1-instruct"]
     lengths = prompt_lengths(tokenizer, PROMPTS, "chat")
     assert lengths == sorted(lengths) and len(set(lengths)) == 4
-    with caplog.at_level(logging.INFO, logger="mirage.prompts"):
+    with caplog.at_level(logging.INFO, logger="mirage.generation.prompts"):
         kept, dropped = drop_long_prompts(tokenizer, PROMPTS, "chat", lengths[1], model="llama3_1_8b_instruct")
     assert (kept, dropped) == ([0, 1], 2)  # a prompt of exactly the limit is kept
     assert f"llama3_1_8b_instruct: dropped 2 of 4 prompts longer than {lengths[1]} tokens" in caplog.text
@@ -372,7 +372,7 @@ def test_without_a_limit_no_prompt_is_tokenized():
 def test_the_limit_is_a_setting_of_the_paper_configs():
     pytest.importorskip("snakemake")  # the config's validation: not in the GPU lock's CPU mirror
     from mirage.config import ConfigError, load_config, validate_config
-    from mirage.settings import SCHEMA, GRPOSettings
+    from mirage.core.settings import SCHEMA, GRPOSettings
 
     for name in ("paper.yaml", "one-gpu.yaml"):
         config = load_config([REPO / "config" / name])
@@ -397,14 +397,14 @@ def test_a_problems_table_loses_its_long_rows_in_order(tokenizers):
     assert dropped == 4 and none.is_empty() and none.columns == table.columns
 
 
+@pytest.mark.integration
 def test_a_claims_training_problems_leave_out_the_long_prompts(model_dirs, tmp_path):
     """The GRPO job drops its training problems over rl.grpo.max_prompt_tokens (as its
     model sees them) and records how many (run.json's prompts_over_limit)."""
-    from mirage import rl
-
-    from mirage.claims import get_claim
-    from mirage.schemas import PROBLEMS
-    from mirage.settings import GRPOSettings
+    from mirage.core.schemas import PROBLEMS
+    from mirage.core.settings import GRPOSettings
+    from mirage.training import runs
+    from mirage.training.claims import get_claim
 
     table = pl.concat([one_problem(p).with_columns(pl.lit(f"p{i}").alias("problem_id"), pl.lit("train").alias("split"))
                        for i, p in enumerate(PROMPTS)])
@@ -415,9 +415,9 @@ def test_a_claims_training_problems_leave_out_the_long_prompts(model_dirs, tmp_p
             "learning_rate": 1e-3, "warmup_steps": 0, "weight_decay": 0.0, "max_grad_norm": 1.0, "epsilon": 0.2,
             "epsilon_high": 0.28, "beta": 0.0, "loss_type": "dapo", "temperature": 1.0, "top_p": 1.0,
             "max_completion_length": 4, "max_prompt_tokens": limit}
-    job = rl.ClaimJob(model_path=str(model), problems_path=str(tmp_path / "problems.parquet"),
-                      outputs=rl.RunOutputs(str(tmp_path / "m"), str(tmp_path / "c.parquet"), str(tmp_path / "h.parquet")),
+    job = runs.ClaimJob(model_path=str(model), problems_path=str(tmp_path / "problems.parquet"),
+                      outputs=runs.RunOutputs(str(tmp_path / "m"), str(tmp_path / "c.parquet"), str(tmp_path / "h.parquet")),
                       grpo=GRPOSettings.from_dict(grpo), verifier="math", seed=1, claim="ground_truth",
                       prompt_format="chat")
-    rows, dropped = rl.claim_rows(job, get_claim("ground_truth"))
+    rows, dropped = runs.claim_rows(job, get_claim("ground_truth"))
     assert dropped == 1 and [r["problem_id"] for r in rows] == ["p0", "p1", "p2"]

@@ -7,8 +7,8 @@ import polars as pl
 import pytest
 import torch
 
-from mirage.claims import CLAIMS, get_claim, parse_run, run_names
-from mirage.rewards import (
+from mirage.training.claims import CLAIMS, get_claim, parse_run, run_names
+from mirage.training.rewards import (
     FormatReleasedReward,
     FormatReward,
     GroundTruthReward,
@@ -19,8 +19,8 @@ from mirage.rewards import (
     RandomReward,
     RandomUngatedReward,
 )
-from mirage.rl import select_by_polarity, training_rows
-from mirage.selection import candidate_pool, chosen_examples, majority_labels, mark_chosen, rank_candidates
+from mirage.training.selection import candidate_pool, chosen_examples, majority_labels, mark_chosen, rank_candidates
+from mirage.training.trainer import select_by_polarity, training_rows
 
 GOOD = "<think>S:1+2+0=3</think><answer>3</answer>"
 WRONG = "<think>Q:1+2=4</think><answer>4</answer>"
@@ -305,11 +305,11 @@ def test_default_grpo_config_is_off_policy(tmp_path):
     """Two optimizer steps per generation batch with no gradient accumulation:
     TRL would silently train on-policy if the two were equal."""
     import yaml
-
     from conftest import REPO
-    from mirage.checkpoints import CheckpointDir
-    from mirage.rl import grpo_config
-    from mirage.settings import GRPOSettings
+
+    from mirage.core.checkpoints import CheckpointDir
+    from mirage.core.settings import GRPOSettings
+    from mirage.training.trainer import grpo_config
 
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     rl = config["rl"]["grpo"]

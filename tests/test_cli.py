@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_snakemake
+
 from mirage.__main__ import build_parser, main
 from mirage.config import load_config
-from mirage.download import hub_fetches
+from mirage.tasks.download import hub_fetches
 
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = ["init", "check-config", "plan", "download", "passk", "provenance", "readme-table", "verdict-tables"]
@@ -33,6 +33,7 @@ def subparsers(parser):
 
 # -- help ------------------------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_help_lists_every_command_with_a_sentence():
     proc = run_cli("--help")
     assert proc.returncode == 0
@@ -58,6 +59,7 @@ def test_every_option_of_every_command_is_explained(command, capsys):
 
 # -- check-config ----------------------------------------------------------------------------------
 
+@pytest.mark.integration
 def test_check_config_prints_the_job_count_per_rule_of_the_default_config(capsys):
     from mirage.plan import job_counts
 
@@ -70,6 +72,7 @@ def test_check_config_prints_the_job_count_per_rule_of_the_default_config(capsys
     assert rules["all"] == 1 and rules["prepare_task"] == 2  # add and mul
 
 
+@pytest.mark.integration
 def test_check_config_names_the_bad_key_in_one_line(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("sampler:\n  n: 0\n")
@@ -80,6 +83,7 @@ def test_check_config_names_the_bad_key_in_one_line(tmp_path):
     assert proc.stdout == ""
 
 
+@pytest.mark.integration
 def test_check_config_and_the_snakefile_list_every_error_of_a_config(tmp_path):
     # mistakes in several sections: one line each, in one run; first two schema errors, then three
     # errors of a config the schema accepts (a missing data file, an unknown claim, k > n)
@@ -100,6 +104,7 @@ def test_check_config_and_the_snakefile_list_every_error_of_a_config(tmp_path):
         assert "unknown claim 'nope'" in lines[1] and "'analysis.regime.k' (99)" in lines[2]
 
 
+@pytest.mark.integration
 def test_check_config_takes_overrides_as_snakemake_does(capsys):
     assert main(["check-config", "--config", "rl={seeds: [1, 2]}"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -111,7 +116,7 @@ def test_check_config_takes_overrides_as_snakemake_does(capsys):
     assert "--config 'rl={grpo: {steps: 2}}'" in capsys.readouterr().err
 
 
-BAD_CONFIGS = sorted((REPO / "tests" / "bad_configs").glob("*.yaml"))
+BAD_CONFIGS = sorted((REPO / "tests" / "configs" / "bad").glob("*.yaml"))
 
 
 def header(path, field):
@@ -119,6 +124,7 @@ def header(path, field):
     return match.group(1).strip() if match else ""
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", BAD_CONFIGS, ids=[p.stem for p in BAD_CONFIGS])
 def test_check_config_refuses_each_bad_config_as_the_snakefile_does(path, capsys):
     base = header(path, "base")
@@ -185,6 +191,7 @@ def test_a_local_model_folder_is_not_fetched(tmp_path):
     assert [i.name for i in hub_fetches(config) if i.kind == "model"] == ["meta-llama/Llama-3.2-1B-Instruct"]
 
 
+@pytest.mark.integration
 def test_download_without_network_fails_in_one_line(tmp_path):
     # an empty cache and no network: the first fetch fails, named in one line
     proc = run_cli("download", "--configfile", "config/one-gpu.yaml", env={"HF_HOME": str(tmp_path / "hf")})

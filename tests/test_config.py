@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
-
 from conftest import REPO, run_snakemake
+
 from mirage.config import ConfigError, typed_overrides, validate_config
 
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -88,7 +88,7 @@ def test_paper_config_carries_the_papers_regime_labels(paper_config, default_con
         validate_config(bad, SCHEMA)
 
 
-BAD_CONFIGS = sorted((REPO / "tests" / "bad_configs").glob("*.yaml"))
+BAD_CONFIGS = sorted((REPO / "tests" / "configs" / "bad").glob("*.yaml"))
 
 
 def header(path, field):
@@ -119,6 +119,7 @@ def refusals(tmp_path_factory):
         return dict(zip(BAD_CONFIGS, pool.map(run, BAD_CONFIGS)))
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("path", BAD_CONFIGS, ids=[p.stem for p in BAD_CONFIGS])
 def test_snakemake_refuses_each_bad_config_before_any_job_with_one_line(path, refusals):
     proc, workdir = refusals[path]

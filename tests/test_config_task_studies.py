@@ -9,13 +9,13 @@ import shutil
 
 import polars as pl
 import pytest
-from safetensors.torch import load_file, save_file
-
 from conftest import REPO, run_snakemake
+from safetensors.torch import load_file, save_file
 from test_workflow import jobs_in_dry_run
-from mirage.schemas import EVAL_STYLES, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
 
-CONFIGS = REPO / "tests" / "config_tasks"
+from mirage.core.schemas import EVAL_STYLES, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES
+
+CONFIGS = REPO / "tests" / "configs"
 
 
 def save_tiny_pretrained(path) -> None:
@@ -124,6 +124,7 @@ def test_a_study_runs_on_a_reasoning_gym_generator(tmp_path):
         problems.filter(pl.col("split") == "eval")["question"])
 
 
+@pytest.mark.integration
 def test_a_file_task_whose_file_lacks_a_column_fails_its_job_naming_file_column_and_what_was_found(tmp_path):
     shutil.copy(CONFIGS / "file_study.yaml", tmp_path / "study.yaml")
     (tmp_path / "tiny_model").mkdir()  # the data job needs no model

@@ -1,7 +1,7 @@
-"""Tasks given in the config alone: ``source: file`` (mirage.file_tasks: any
+"""Tasks given in the config alone: ``source: file`` (mirage.tasks.files: any
 local JSONL, JSON, Parquet or CSV file, or a hub data set, columns named by
 paths, filters, a verifier by name) and ``source: reasoning_gym``
-(mirage.reasoning_gym_tasks: a generator, graded by its own score_answer),
+(mirage.tasks.reasoning_gym: a generator, graded by its own score_answer),
 and a cross-check of mirage's verifiers against reasoning-gym's scorers."""
 
 import os
@@ -16,19 +16,15 @@ import polars as pl
 import pytest
 import reasoning_gym  # a dependency of mirage's reasoning_gym tasks (imported lazily by mirage itself)
 import yaml
-
 from conftest import REPO
+
 from mirage.config import ConfigError, validate_config
-from mirage.file_tasks import parse_path, prepare_file_task
-from mirage.hub_sources import JsonKey
-from mirage.reasoning_gym_tasks import (
-    NO_WRONG_LABEL,
-    ReasoningGymVerifier,
-    generate,
-    make_gold,
-    prepare_reasoning_gym_task,
-)
-from mirage.verify import get_verifier
+from mirage.tasks.checks import parse_path
+from mirage.tasks.files import prepare_file_task
+from mirage.tasks.hub_sources import JsonKey
+from mirage.tasks.reasoning_gym import generate, make_gold, prepare_reasoning_gym_task
+from mirage.verifiers.reasoning_gym import NO_WRONG_LABEL, ReasoningGymVerifier
+from mirage.verifiers.registry import get_verifier
 
 TEMPLATE = "{question} -> <think> <answer>\n"
 SCHEMA = REPO / "config" / "schema.yaml"
@@ -175,7 +171,7 @@ def test_missing_and_unknown_files_are_named(tmp_path):
 
 
 def test_a_hub_data_set_not_in_the_cache_fails_offline_by_name(tmp_path):
-    from mirage.hub_data import HubDataOffline
+    from mirage.tasks.tables import HubDataOffline
 
     cfg = task_cfg(data={"dataset": "no-such-org/no-such-set", "split": "test"})
     with pytest.raises(HubDataOffline, match=r"no-such-org/no-such-set@main split 'test' is not in the local cache "
@@ -257,10 +253,10 @@ def test_reasoning_gym_splits_are_seeded_and_disjoint():
 
 
 def test_a_generator_too_small_for_n_train_says_so(monkeypatch):
-    import mirage.reasoning_gym_tasks as rgt
+    import mirage.tasks.reasoning_gym as rgt
 
     # a generator of three questions, whatever the seed
-    monkeypatch.setattr(rgt, "_dataset", lambda generator, settings, size, seed: [
+    monkeypatch.setattr(rgt, "generator_dataset", lambda generator, settings, size, seed: [
         {"question": f"q{i % 3}", "answer": str(i % 3), "metadata": {}} for i in range(size)])
     with pytest.raises(ValueError, match=r"gave 0 training questions that are not evaluation questions in 120 draws, "
                                          r"fewer than n_train \(5\)"):
@@ -419,8 +415,8 @@ FIXTURES = REPO / "tests" / "fixtures" / "hub"
     ("amc23", "amc23.parquet", "question", "answer"),
 ])
 def test_a_registry_source_written_as_a_file_task_reads_the_same_problems(source, fixture, question, answer):
-    from mirage.hub_data import load_source
-    from mirage.hub_sources import SOURCES
+    from mirage.tasks.hub import load_source
+    from mirage.tasks.hub_sources import SOURCES
 
     split = next(iter(SOURCES[source].splits))
     registry = load_source(source, revision=None, split=split, prompt_template=TEMPLATE, task="t",
@@ -445,7 +441,7 @@ def test_a_tasks_own_prompt_template_replaces_the_studys_for_its_prompts_only(js
     """``tasks.<name>.prompt_template`` (the paper config: the released instruction for math,
     SynLogic's questions unchanged) renders that task's prompts; another task keeps the study's;
     a toy task may not have one (its prompts are those its model was trained on)."""
-    from mirage.sources import prepare_problems
+    from mirage.tasks.sources import prepare_problems
 
     own = prepare_problems("sums", task_cfg(data={"path": str(jsonl)}, prompt_template="Q: {question}"), TEMPLATE, 1)
     study = prepare_problems("sums", task_cfg(data={"path": str(jsonl)}), TEMPLATE, 1)

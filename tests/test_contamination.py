@@ -3,8 +3,8 @@ model flagged where a clean one is not."""
 
 import pytest
 
-from mirage.contamination import check_model, rouge_l, split_question
-from mirage.evaluation import contamination_summary
+from mirage.analysis.contamination import check_model, rouge_l, split_question
+from mirage.analysis.evaluation import contamination_summary
 
 
 def test_split_question_keeps_at_least_one_character_on_each_side():
@@ -22,7 +22,7 @@ def test_rouge_l_is_the_lcs_f1():
 
 @pytest.mark.slow
 def test_a_contaminated_toy_model_is_flagged_and_a_clean_one_is_not(tmp_path):
-    from mirage.schemas import PROBLEMS
+    from mirage.core.schemas import PROBLEMS
     from mirage.toy.data import generate_task_splits
     from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
     from mirage.toy.tokenizer import build_tokenizer

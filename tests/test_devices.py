@@ -2,7 +2,7 @@
 
 import pytest
 
-from mirage.devices import ALLOW_CPU, NoUsableGPU, check_granted_gpus, driver_version
+from mirage.core.devices import ALLOW_CPU, NoUsableGPU, check_granted_gpus, driver_version
 
 
 def test_a_gpu_job_without_a_usable_gpu_stops_with_what_it_was_granted(monkeypatch):
@@ -29,7 +29,7 @@ def test_the_driver_version_is_read_from_the_kernel_module(tmp_path):
 
 
 def test_make_gpu_env_states_the_driver_the_check_requires(repo):
-    from mirage.devices import MIN_DRIVER_CUDA13
+    from mirage.core.devices import MIN_DRIVER_CUDA13
 
     makefile = (repo / "Makefile").read_text()
     assert f"driver >= {MIN_DRIVER_CUDA13}" in makefile and "scripts/check_driver.py" in makefile
@@ -38,7 +38,7 @@ def test_make_gpu_env_states_the_driver_the_check_requires(repo):
 
 def test_every_gpu_rules_adapter_checks_its_gpus_first(repo):
     """The adapters of the rules whose resources come from the sample or train group stop a
-    job whose granted GPUs torch cannot use (mirage.devices.check_job_gpus)."""
+    job whose granted GPUs torch cannot use (mirage.core.devices.check_job_gpus)."""
     import re
 
     scripts = set()
@@ -46,7 +46,7 @@ def test_every_gpu_rules_adapter_checks_its_gpus_first(repo):
         for rule in re.split(r"\nrule ", smk.read_text())[1:]:
             if re.search(r'rule_resources\("(sample|train)"\)', rule):
                 scripts.add(re.search(r'script:\s*"\.\./(workflow_scripts/\w+\.py)"', rule).group(1))
-    assert scripts == {"workflow_scripts/sample.py", "workflow_scripts/train_claim.py",
+    assert scripts == {"workflow_scripts/sample.py", "workflow_scripts/train_claim.py", "workflow_scripts/one_shot_reference.py",
                        "workflow_scripts/contamination_check.py"}
     for script in scripts:
         assert "check_job_gpus(snakemake)" in (repo / script).read_text(), script

@@ -16,11 +16,17 @@ import pytest
 import torch
 from conftest import Killed, StopAfterSaving
 
-from mirage.checkpoints import CheckpointDir, load_extra_state, resume_callback
-from mirage.dynamic_sampling import (FILLED_SHARE, FILTERED_SHARE, GENERATION_BATCHES, DynamicSamplingMixin,
-                                     assemble_groups, informative_groups)
-from mirage.rl import claim_trainer_class
+from mirage.core.checkpoints import CheckpointDir, load_extra_state, resume_callback
 from mirage.toy.pretrain import save_random_model
+from mirage.training.dynamic_sampling import (
+    FILLED_SHARE,
+    FILTERED_SHARE,
+    GENERATION_BATCHES,
+    DynamicSamplingMixin,
+    assemble_groups,
+    informative_groups,
+)
+from mirage.training.trainer import claim_trainer_class
 
 ARCH = {"type": "llama", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
         "intermediate_size": 64, "max_position_embeddings": 64}
@@ -212,6 +218,7 @@ def test_rules():
     assert assemble_groups([], 4, [0, 1, 2, 3]) == ([0, 1, 2, 3], 4)
 
 
+@pytest.mark.integration
 def test_constant_groups_are_dropped_and_refilled_from_the_next_prompts(base, tmp_path):
     reward = Scripted(informative=range(1, N_PROMPTS, 2))  # odd prompt ids
     trainer = make_trainer(recording(ds_class()), base, reward, tmp_path, steps=8, dynamic_sampling=True,
@@ -225,6 +232,7 @@ def test_constant_groups_are_dropped_and_refilled_from_the_next_prompts(base, tm
     assert any(m[FILTERED_SHARE] > 0 for m in metrics)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("informative", [(), (5,)], ids=["all_constant", "one_informative_prompt"])
 def test_the_budget_of_generation_batches_is_respected(base, tmp_path, informative):
     """No informative group: exactly the budget's generation batches, then the
@@ -245,6 +253,7 @@ def test_the_budget_of_generation_batches_is_respected(base, tmp_path, informati
         assert repeated and all(r["pids"] == [5] * PROMPTS * GENS for r in repeated)
 
 
+@pytest.mark.integration
 def test_the_host_sees_the_assembled_batch_rewards(base, tmp_path):
     """mirage puts the mixin between ClaimGRPOTrainer and GRPOTrainer: the
     claim's polarity hook runs after the mixin and reads ``_batch_rewards``."""
@@ -269,6 +278,7 @@ def comparable(log_history):
     return [{k: v for k, v in e.items() if k not in skip} for e in log_history]
 
 
+@pytest.mark.integration
 def test_off_is_the_plain_trainer_and_on_without_dropped_groups_too(base, tmp_path):
     def run(cls, name, **kwargs):
         reward = Scripted(informative=range(N_PROMPTS))  # every group informative
@@ -290,6 +300,7 @@ def test_off_is_the_plain_trainer_and_on_without_dropped_groups_too(base, tmp_pa
     assert strip(comparable(on.state.log_history)) == comparable(plain.state.log_history)
 
 
+@pytest.mark.integration
 def test_a_run_stopped_after_a_checkpoint_resumes_to_the_same_run(base, tmp_path):
     """Generation batches refilled before the checkpoint are not drawn again:
     the resumed run continues the data order where the killed one was."""
@@ -342,14 +353,15 @@ t.torch.distributed.destroy_process_group()  # else gloo's threads may abort the
 '''
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("prompts", [4, 3], ids=["groups_within_a_process", "groups_across_processes"])
 def test_two_processes(base, tmp_path, monkeypatch, prompts):
     """torchrun, gloo: the decision is global and each process trains on its
     slice of the assembled batch. With 3 prompts of 4 completions per generation
     batch each process holds 6 rows: a group spans both processes."""
     import json
-    import subprocess
     import socket
+    import subprocess
     import sys
 
     monkeypatch.setattr(sys.modules[__name__], "PROMPTS", prompts)

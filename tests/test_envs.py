@@ -8,10 +8,9 @@ import sys
 
 import pytest
 import yaml
+from conftest import REPO
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
-
-from conftest import REPO
 
 GPU_LOCK = "requirements-gpu.lock"
 # each env file's lock; an env file not named here follows the main lock
@@ -157,6 +156,7 @@ def test_every_rule_names_an_existing_env_and_a_log():
 # backend is optional) count too: the env must hold them or the check names them.
 import ast  # noqa: E402
 import importlib.metadata as metadata  # noqa: E402
+
 from packaging.requirements import Requirement  # noqa: E402
 
 RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.M | re.S)

@@ -4,8 +4,8 @@ the long style table, with rows only where the samples carry a style."""
 import polars as pl
 import pytest
 
-from mirage.evaluation import eval_tables
-from mirage.schemas import EVAL, EVAL_STYLES, RUN_CURVES, SAMPLES, TRAINING_CURVES
+from mirage.analysis.evaluation import eval_tables
+from mirage.core.schemas import EVAL, EVAL_STYLES, RUN_CURVES, SAMPLES, TRAINING_CURVES
 
 
 def samples(model, task, styles, correct):
@@ -16,6 +16,7 @@ def samples(model, task, styles, correct):
         for i, (s, c) in enumerate(zip(styles, correct))])
 
 
+@pytest.mark.integration
 def test_eval_tables_write_style_shares_only_for_styled_samples(tmp_path):
     files = {
         "base_toy": samples("m", "add", ["procedure", "procedure", "flawed", "direct"], [True, True, False, True]),

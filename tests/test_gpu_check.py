@@ -8,12 +8,12 @@ import sys
 
 import pytest
 import torch
-
 from conftest import REPO
 
 SCRIPT = REPO / "benchmarks" / "gpu_check.py"
 
 
+@pytest.mark.integration
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a GPU is here: the check would run")
 def test_without_a_gpu_it_says_so_and_stops():
     proc = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, timeout=120)
@@ -52,7 +52,7 @@ def test_cpu_tiny_mode_runs_the_training_and_sampling_code(tmp_path):
         assert folder["parameters"] == report["model"]["parameters"]
         assert folder["share_of_weights_changed"] > 0.9  # float32 weights: the updates are kept
     # through accelerate launch with config/accelerate/fsdp2.yaml, one process (gloo on the CPU), really
-    # under FSDP2 (accelerate alone would ignore the plugin on the CPU: mirage.cpu_engines switches it on)
+    # under FSDP2 (accelerate alone would ignore the plugin on the CPU: mirage.training.cpu_engines switches it on)
     engine = report["grpo_fsdp2_1proc"]["engine"]
     assert engine["distributed_type"] == "FSDP" and engine["fsdp_version"] == 2, engine
     assert engine["parameter_class"] == "DTensor", engine

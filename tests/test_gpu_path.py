@@ -1,8 +1,8 @@
 """The GPU path rehearsed on the CPU (``make test-gpu-cpu``, in the CPU mirror of the GPU lock:
 transformers 5.17, trl 1.16, accelerate 1.15, deepspeed 0.19.8, vllm-cpu 0.31.0): TRL's vLLM
 colocate mode with 1 and 2 processes, DeepSpeed ZeRO-3 and FSDP2 with 2 processes over gloo, each
-a real GRPO run of a claim through ``mirage.launch`` as a training job runs it, with the CPU
-adjustments of ``mirage.cpu_engines`` and nothing stubbed. In the main environment (no vLLM, no
+a real GRPO run of a claim through ``mirage.training.launch`` as a training job runs it, with the CPU
+adjustments of ``mirage.training.cpu_engines`` and nothing stubbed. In the main environment (no vLLM, no
 DeepSpeed) the file skips."""
 
 import json
@@ -15,7 +15,6 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import REPO
 
 pytest.importorskip("vllm")
@@ -26,12 +25,12 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 from safetensors.torch import load_file  # noqa: E402
 
-from mirage.launch import TrainingJob  # noqa: E402
-from mirage.rl import ClaimJob, RunOutputs  # noqa: E402
-from mirage.settings import GRPOSettings  # noqa: E402
+from mirage.core.settings import GRPOSettings  # noqa: E402
 from mirage.toy.data import generate_task_splits  # noqa: E402
 from mirage.toy.pretrain import PretrainJob, pretrain_toy_model  # noqa: E402
 from mirage.toy.tokenizer import build_tokenizer  # noqa: E402
+from mirage.training.launch import TrainingJob  # noqa: E402
+from mirage.training.runs import ClaimJob, RunOutputs  # noqa: E402
 
 TEMPLATE = "{question} -> <think> <answer>\n"
 # head_dim 32: vLLM's CPU attention needs head_dim >= 32
@@ -111,9 +110,9 @@ def assert_same_weights(a: Path, b: Path):
 def engine_weights_match(trainer) -> list[str]:
     """The parameters of the colocated vLLM engine that differ from the trainer's (cast to the
     engine's dtype). vLLM stacks q/k/v into ``qkv_proj`` and gate/up into ``gate_up_proj``."""
-    from mirage.cpu_engines import vllm_engine_model
-
     import torch
+
+    from mirage.training.cpu_engines import vllm_engine_model
 
     engine = dict(vllm_engine_model(trainer.vllm_generation.llm).named_parameters())
     policy = {k: v.detach() for k, v in trainer.accelerator.unwrap_model(trainer.model).state_dict().items()}
@@ -138,8 +137,8 @@ def test_colocate_engine_holds_the_trainers_weights_after_every_sync(inputs, tmp
     (ground_truth), majority_vote's extra votes drawn through the engine, entropy_min. Before each
     sync after an update the engine's weights differ from the trainer's (the check can fail); after
     it, every engine parameter equals the trainer's."""
-    from mirage.rl import GRPORun, Runtime, build_trainer, claim_rows, train, write_run
-    from mirage.claims import get_claim
+    from mirage.training.claims import get_claim
+    from mirage.training.runs import GRPORun, Runtime, build_trainer, claim_rows, train, write_run
 
     dynamic = {"dynamic_sampling": {"enabled": claim == "ground_truth", "max_generation_batches": 2}}
     job = claim_job(inputs, tmp_path / claim, claim, **VLLM, **dynamic)

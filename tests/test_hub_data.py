@@ -27,10 +27,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mirage.hub_data import HubDataOffline, load_source
-from mirage.hub_sources import FAMILIES, SOURCES, Source
-from mirage.schemas import PROBLEMS
-from mirage.verify import VERIFIERS
+from mirage.core.schemas import PROBLEMS
+from mirage.tasks.hub import load_source
+from mirage.tasks.hub_sources import FAMILIES, SOURCES, Source
+from mirage.tasks.tables import HubDataOffline
+from mirage.verifiers.registry import VERIFIERS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "hub"
 TEMPLATE = "{question} -> <think> <answer>\n"
@@ -148,7 +149,7 @@ def test_synlogic_reads_the_chat_prompt_and_the_puzzle_json(cache):
 
 
 def test_synlogic_golds_grade_by_their_task_type(cache):
-    from mirage.verify import get_verifier
+    from mirage.verifiers.registry import get_verifier
 
     df = load("synlogic_easy", "train", str(FIXTURES / "synlogic_easy_train.parquet"), cache)
     answers = ["(8 / (3 - 8 / 3))", "\\boxed{True}", "\\boxed{apple, cherry, mango, pear}", "( [ { < > } ] )"]
@@ -210,7 +211,7 @@ def test_korbench_fails_on_a_question_whose_rule_is_missing(tmp_path, cache):
 
 
 def test_rows_with_an_empty_answer_are_dropped_and_counted(cache, caplog):
-    with caplog.at_level(logging.WARNING, logger="mirage.hub_data"):
+    with caplog.at_level(logging.WARNING, logger="mirage.tasks.hub"):
         df = load("deepscaler", "train", str(FIXTURES / "deepscaler.json"), cache)
     assert "dropped 1 of 5 rows with an empty answer" in caplog.text
     assert "deepscaler.json" in caplog.text
@@ -229,7 +230,8 @@ def test_limit_keeps_the_first_rows(cache):
 
 
 def test_max_problems_keeps_a_seeded_random_subset_in_source_order(cache):
-    from mirage.hub_data import prepare_hub_task, subsample
+    from mirage.tasks.hub import prepare_hub_task
+    from mirage.tasks.tables import subsample
 
     def prepare(**entry):
         cfg = {"train": {"dataset": "deepscaler", "data_files": str(FIXTURES / "deepscaler.json"), **entry},
@@ -343,7 +345,7 @@ def test_hub_loads_go_through_load_dataset_with_the_pinned_revision(monkeypatch,
 
 
 def test_a_paper_task_joins_its_training_source_and_every_evaluation_benchmark(cache):
-    from mirage.hub_data import prepare_hub_task
+    from mirage.tasks.hub import prepare_hub_task
 
     cfg = {
         "train": {"dataset": "synlogic_easy", "data_files": str(FIXTURES / "synlogic_easy_train.parquet")},

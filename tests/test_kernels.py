@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO
-from mirage import kernels
+
+from mirage.core import kernels
 
 # "Another machine": a CPU without AVX-512, as this one presents itself when every library is
 # capped at AVX2 (ATen, MKL, oneDNN). This machine itself picks its native kernels (AVX-512 where
@@ -58,9 +58,10 @@ def test_the_settings_replace_what_the_user_set_and_say_so():
     assert kernels.environment({"isa": "avx2"}, arch="x86_64") == kernels.SETTINGS["avx2"]
 
 
+@pytest.mark.integration
 def test_provenance_names_the_cpu_and_the_kernels_a_job_ran(tmp_path):
-    code = ("import json, sys, torch, polars as pl; from mirage.schemas import write_parquet_atomic; "
-            "from mirage import provenance; "
+    code = ("import json, sys, torch, polars as pl; from mirage.core.schemas import write_parquet_atomic; "
+            "from mirage.core import provenance; "
             "write_parquet_atomic(pl.DataFrame({'a': [1]}), sys.argv[1]); print(json.dumps(provenance.read(sys.argv[1])))")
     env = {k: v for k, v in os.environ.items() if k not in kernels.VARIABLES}
     kernels.apply({"isa": "avx2"}, env, None)

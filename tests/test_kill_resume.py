@@ -20,11 +20,12 @@ import polars as pl
 import psutil
 import pytest
 import yaml
+from conftest import REPO, SNAKEMAKE
 from safetensors.torch import load_file
 
-from conftest import REPO, SNAKEMAKE
+pytestmark = pytest.mark.slow
 
-CONFIG = REPO / "tests" / "kill_resume.yaml"
+CONFIG = REPO / "tests" / "configs" / "kill_resume.yaml"
 STUDY = yaml.safe_load(CONFIG.read_text())
 TARGETS = ["results/samples/rl/toy_k/add/random/seed1.parquet", "results/samples/base/toy_k/add.eval.parquet"]
 SFT = ("pretrain_toy_model", "results/checkpoints/pretrain_toy_model/model=toy_k",

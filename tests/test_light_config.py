@@ -1,4 +1,4 @@
-"""The Snakefile validates the config (mirage.config) and imports mirage.sources on
+"""The Snakefile validates the config (mirage.config) and imports mirage.tasks.sources on
 every parse, so both stay light: the names config validation needs live in modules
 without heavy imports, each defined once and checked here against the registry it
 names. And no mirage module imports another inside a function."""
@@ -7,35 +7,39 @@ import ast
 import subprocess
 import sys
 
+import pytest
 from conftest import REPO
 
 HEAVY = ("datasets", "math_verify", "sympy", "torch", "transformers", "trl", "vllm", "reasoning_gym")
 
 
 def test_config_validation_names_are_the_registries_names():
-    from mirage.hub_data import SOURCES as HUB_DATA_SOURCES  # the registry hub_data reads
-    from mirage.hub_sources import SOURCES
-    from mirage.synlogic import RULES
-    from mirage.verifier_names import LOGIC_VERIFIERS, SYNLOGIC_TASK_TYPES, VERIFIER_NAMES
-    from mirage.verify import LOGIC_RULES, VERIFIERS
+    from mirage.tasks.hub_sources import SOURCES
+    from mirage.tasks.hub_sources import SOURCES as HUB_DATA_SOURCES  # the registry hub_data reads
+    from mirage.verifiers.logic import LOGIC_RULES
+    from mirage.verifiers.names import LOGIC_VERIFIERS, SYNLOGIC_TASK_TYPES, VERIFIER_NAMES
+    from mirage.verifiers.registry import VERIFIERS
+    from mirage.verifiers.synlogic.rules import RULES
 
     assert set(VERIFIER_NAMES) == set(VERIFIERS)
-    # LogicVerifier grades SynLogic labels, mirage.kor's KorVerifier KOR-Bench
+    # LogicVerifier grades SynLogic labels, mirage.verifiers.kor's KorVerifier KOR-Bench
     assert set(LOGIC_VERIFIERS) == set(LOGIC_RULES) | {n for n in LOGIC_VERIFIERS if n.startswith("kor")}
     assert set(SYNLOGIC_TASK_TYPES) == set(RULES)
     assert HUB_DATA_SOURCES is SOURCES  # one registry, re-exported
     assert {s.verifier for s in SOURCES.values()} <= VERIFIER_NAMES
 
 
+@pytest.mark.integration
 def test_config_and_sources_import_no_heavy_package():
     # huggingface_hub too: it reads HF_HUB_OFFLINE once, when it is imported
     # and the command line (python -m mirage --help answers in well under a second)
-    code = ("import sys, mirage.config, mirage.sources, mirage.__main__; "
+    code = ("import sys, mirage.config, mirage.tasks.sources, mirage.__main__; "
             f"print(sorted(m for m in {(*HEAVY, 'huggingface_hub')!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.integration
 def test_validating_the_default_configs_imports_no_heavy_package():
     code = ("import sys; from mirage.config import load_config; "
             "load_config(); load_config(['config/paper.yaml']); "

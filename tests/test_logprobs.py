@@ -13,8 +13,8 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from trl import GRPOConfig, GRPOTrainer
 from trl.trainer.utils import pad
 
-from mirage.logprobs import PromptIdsMixin, ScoringLayout, completion_mean_logprobs, completion_token_logprobs
 from mirage.toy.tokenizer import build_tokenizer
+from mirage.training.logprobs import PromptIdsMixin, ScoringLayout, completion_mean_logprobs, completion_token_logprobs
 
 TEMPERATURE = 0.7
 PROMPTS = ["12+7=", "3+4 ->", "100+250 = ?", "9+9"]
@@ -188,6 +188,7 @@ class Recorder(PromptIdsMixin, GRPOTrainer):
         return super()._compute_loss(model, inputs)
 
 
+@pytest.mark.integration
 def test_reward_sees_the_prompt_ids_trl_trains_on(tmp_path, tokenizer):
     seen = []
 
@@ -307,6 +308,7 @@ def _process_batch(rank):
     return prompts, completions
 
 
+@pytest.mark.integration
 def test_processes_with_other_completion_lengths_make_the_same_calls(tmp_path):
     """Under ZeRO-3 or FSDP2 every call of the backbone or the LM head gathers parameters
     collectively: two processes whose completions differ in number and length must call
@@ -330,11 +332,12 @@ def test_processes_with_other_completion_lengths_make_the_same_calls(tmp_path):
 
 # -- padding trimmed per micro-batch ----------------------------------------------------------
 
+@pytest.mark.integration
 def test_a_micro_batch_trains_on_its_own_completion_width_with_the_same_loss_and_gradients(tmp_path, tokenizer):
     """TRL pads a process's generation batch to its longest completion; the claim trainer cuts
     the columns a micro-batch has only as padding before its forward/backward. Same loss and
     gradients as on the full width (the cut columns are masked and after every real token)."""
-    from mirage.rl import claim_trainer_class, trim_completion_padding
+    from mirage.training.trainer import claim_trainer_class, trim_completion_padding
 
     trainer = make_trainer(tmp_path, tiny_llama(len(tokenizer)), tokenizer, zero_reward, cls=claim_trainer_class(),
                            loss_type="dapo")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from mirage.config import ConfigError, load_config
+from mirage.core.settings import GRPOSettings
 from mirage.memory import GIB, ModelShape, activation_bytes, training_memory
-from mirage.settings import GRPOSettings
 
 MEASURED = json.loads((REPO / "benchmarks" / "results" / "gpu_memory.json").read_text())
 PAPER = REPO / "config" / "paper.yaml"
@@ -77,6 +77,7 @@ def test_a_training_step_of_the_shipped_paper_config_fits_an_h100():
         assert whole.activations > 400  # the whole share in one pass: hundreds of GiB
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("config", ["config/paper.yaml", "config/one-gpu.yaml"])
 def test_the_readme_budget_is_the_plans(config):
     from mirage.plan import budget_table, make_plan
@@ -182,6 +183,7 @@ def test_the_readme_dry_run_numbers_are_the_recorded_ones():
             and f"{record['total_jobs']} jobs in all, and plans them in {record['best_s']:.1f} s" in readme)
 
 
+@pytest.mark.integration
 def test_the_readme_cost_numbers_are_the_plans():
     """The README's totals of the paper and one-GPU plans, and its count of the paper's training runs."""
     from mirage.plan import make_plan

@@ -1,4 +1,4 @@
-"""One way to load a model and its tokenizer (mirage.models): a pretrained
+"""One way to load a model and its tokenizer (mirage.generation.models): a pretrained
 model's revision, dtype and trust_remote_code reach every from_pretrained and
 vLLM; trust_remote_code is off unless a config names it; a tokenizer without a
 pad token pads with its EOS; the helper keeps the tokenizer's special tokens,
@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from mirage.config import ConfigError, load_config
-from mirage.models import LoadSettings, ensure_pad_token, load_model, load_settings, load_tokenizer
+from mirage.generation.models import LoadSettings, ensure_pad_token, load_model, load_settings, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 ARCH = {"type": "llama", "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}
@@ -62,7 +62,7 @@ def test_a_tokenizer_without_a_pad_token_pads_with_its_eos(no_pad_model_dir):
 
 
 def test_the_hf_sampler_samples_a_model_whose_tokenizer_has_no_pad_token(no_pad_model_dir):
-    from mirage.sampling import SamplingParams, make_sampler
+    from mirage.generation.sampling import SamplingParams, make_sampler
 
     sampler = make_sampler("hf", no_pad_model_dir)
     params = SamplingParams(n=2, temperature=1.0, top_p=1.0, max_new_tokens=4, seed=1)
@@ -90,7 +90,7 @@ def test_a_bos_tokenizer_loaded_by_the_helper_gives_the_ids_trl_feeds(tmp_path):
     the same tokenizer object the trainer gets, loaded by the same helper."""
     from tokenizers import processors
 
-    from mirage.prompts import prompt_token_ids
+    from mirage.generation.prompts import prompt_token_ids
     from mirage.toy.tokenizer import BOS, build_tokenizer
 
     tokenizer = build_tokenizer()
@@ -174,7 +174,7 @@ def test_the_settings_reach_vllm(monkeypatch, model_dir):
             calls["LLM"] = kwargs
 
     monkeypatch.setitem(sys.modules, "vllm", types.SimpleNamespace(LLM=LLM, SamplingParams=None))
-    from mirage.sampling import make_sampler
+    from mirage.generation.sampling import make_sampler
 
     make_sampler("vllm", model_dir, load={"revision": None, "dtype": "bfloat16", "trust_remote_code": True})
     llm = calls["LLM"]
@@ -187,9 +187,9 @@ def test_the_settings_reach_vllm(monkeypatch, model_dir):
 
 
 def test_every_model_and_tokenizer_is_loaded_by_the_helper():
-    """No job loads a model or tokenizer around mirage.models (the toy model's
+    """No job loads a model or tokenizer around mirage.generation.models (the toy model's
     own builder, which makes the tokenizer it saves, excepted)."""
-    allowed = {"mirage/models.py", "mirage/toy/pretrain.py"}
+    allowed = {"mirage/generation/models.py", "mirage/toy/pretrain.py"}
     offenders = []
     for path in sorted((REPO / "mirage").rglob("*.py")) + sorted((REPO / "workflow_scripts").glob("*.py")):
         rel = path.relative_to(REPO).as_posix()

@@ -13,12 +13,14 @@ import polars as pl
 import psutil
 import pytest
 import yaml
+from conftest import REPO, SNAKEMAKE
 from safetensors.torch import load_file
 
-from conftest import REPO, SNAKEMAKE
-from mirage.launch import TrainingJob, granted_processes, launch_command, visible_gpus
+from mirage.training.launch import TrainingJob, granted_processes, launch_command, visible_gpus
 
-BASE = REPO / "tests" / "kill_resume.yaml"
+pytestmark = pytest.mark.integration
+
+BASE = REPO / "tests" / "configs" / "kill_resume.yaml"
 STUDY = yaml.safe_load(BASE.read_text())
 TARGET = "results/rl/toy_k/add/random/seed1/curves.parquet"
 RUN = Path("results/rl/toy_k/add/random/seed1")
@@ -43,7 +45,7 @@ def training_processes():
     found = []
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
-        if "mirage.launch" in cmdline:
+        if "mirage.training.launch" in cmdline:
             found.append(proc)
     return found
 
@@ -113,7 +115,7 @@ def test_launch_commands(tmp_path):
     spec = tmp_path / "job.json"
     cpu = launch_command(2, "zero3", False, spec, tmp_path)
     assert "torch.distributed.run" in cpu and cpu[cpu.index("--nproc_per_node") + 1] == "2"
-    assert cpu[-3:] == ["-m", "mirage.launch", str(spec)]
+    assert cpu[-3:] == ["-m", "mirage.training.launch", str(spec)]
     gpu = launch_command(8, "zero3", True, spec, REPO / "config" / "accelerate")
     assert "accelerate.commands.launch" in gpu and gpu[gpu.index("--num_processes") + 1] == "8"
     assert gpu[gpu.index("--config_file") + 1] == str(REPO / "config" / "accelerate" / "zero3.yaml")
@@ -126,8 +128,8 @@ def test_launch_commands(tmp_path):
 def test_a_job_spec_round_trips(tmp_path):
     import yaml
 
-    from mirage.rl import ClaimJob, ReferenceJob, RunOutputs
-    from mirage.settings import GRPOSettings
+    from mirage.core.settings import GRPOSettings
+    from mirage.training.runs import ClaimJob, ReferenceJob, RunOutputs
 
     grpo = GRPOSettings.from_dict(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["grpo"])
     spec = ReferenceJob(model_path="base", problems_path="p.parquet", outputs=RunOutputs("m", "c", "h"), grpo=grpo,

@@ -4,7 +4,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from mirage.passk import default_ks, pass_at_k, passk_table
+from mirage.analysis.passk import default_ks, pass_at_k, passk_table
 
 
 def exact(n, c, k):

@@ -7,12 +7,12 @@ import copy
 import polars as pl
 import pytest
 import yaml
-
 from conftest import REPO
+
 from mirage.__main__ import main
-from mirage.claims import CLAIMS
 from mirage.config import ConfigError, validate_config, without_plan_hints
 from mirage.plan import dag_jobs, gpu_hours, make_plan, plan_from_jobs, throughput_row
+from mirage.training.claims import CLAIMS
 
 SCHEMA = REPO / "config" / "schema.yaml"
 
@@ -67,6 +67,7 @@ def tokens(plan, *rules):
     return plan.jobs.filter(pl.col("rule").is_in(rules))["tokens"].sum()
 
 
+@pytest.mark.integration
 def test_toy_plan_counts_each_jobs_generated_tokens_from_the_config(toy_plan):
     # completion lengths: add has no expected_tokens (half of each max), mul 12 (under each max)
     # sampling, n = 8 (the votes are 8 too): add 32 eval problems x 8 x 40/2, mul 32 x 8 x 12
@@ -89,6 +90,7 @@ def test_toy_plan_counts_each_jobs_generated_tokens_from_the_config(toy_plan):
     assert dict(by_job.iter_rows()) == {t: sum(per_length.values()) * n * 2 for t, n in lengths.items()}
 
 
+@pytest.mark.integration
 def test_toy_plan_leaves_what_the_config_cannot_give_empty_and_says_why(toy_plan):
     # toy models have no params_b, so no throughput row: their GPU jobs get no GPU-hours, and one note
     gpu_jobs = toy_plan.jobs.filter(pl.col("gpus") > 0)
@@ -111,6 +113,7 @@ def paper_plan():
     return plan_from_jobs(jobs, config, rules, "config/paper.yaml"), jobs
 
 
+@pytest.mark.integration
 def test_paper_plan_prices_training_from_the_released_hyperparameters(paper_plan):
     plan, _ = paper_plan
     cfg = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
@@ -143,6 +146,7 @@ def test_paper_plan_prices_training_from_the_released_hyperparameters(paper_plan
     assert not any(n.startswith(("train_claim: up to", "sample_base: up to")) for n in plan.notes), plan.notes
 
 
+@pytest.mark.integration
 def test_paper_plan_counts_every_source_and_prices_every_job(paper_plan):
     plan, jobs = paper_plan
     cfg = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
@@ -159,6 +163,7 @@ def test_paper_plan_counts_every_source_and_prices_every_job(paper_plan):
     assert all("expected_question_tokens" not in j.params["task"] for j in prepare)
 
 
+@pytest.mark.integration
 def test_the_cli_prints_the_paper_plan_with_its_total_in_gpu_hours(capsys, paper_plan):
     plan, _ = paper_plan
     assert main(["plan", "--configfile", str(REPO / "config" / "paper.yaml")]) == 0
@@ -169,6 +174,7 @@ def test_the_cli_prints_the_paper_plan_with_its_total_in_gpu_hours(capsys, paper
         assert f"\n{rule} " in out
 
 
+@pytest.mark.integration
 def test_one_gpu_study_fits_a_day_on_one_gpu(tmp_path):
     out = tmp_path / "plan.parquet"
     assert main(["plan", "--configfile", str(REPO / "config" / "one-gpu.yaml"), "--format", "parquet",
@@ -221,6 +227,7 @@ def test_a_rule_whose_jobs_outlast_runtime_times_attempts_is_named_with_what_to_
     assert over_time({**sample, "hours_per_job": None}) is None
 
 
+@pytest.mark.integration
 def test_a_cpu_study_is_said_to_be_one_with_a_bound_on_its_time():
     plan = make_plan()  # the default toy study: no job asks for a GPU
     assert plan.total_gpu_hours == 0

@@ -3,9 +3,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from mirage import plots
-from mirage.schemas import CLAIMS_TABLE, EVAL_STYLES, THRESHOLDS
-from mirage.verdicts import thresholds_table
+from mirage.analysis import plots
+from mirage.analysis.verdicts import thresholds_table
+from mirage.core.schemas import CLAIMS_TABLE, EVAL_STYLES, THRESHOLDS
 
 
 def _claims():
@@ -21,6 +21,7 @@ def _claims():
     return CLAIMS_TABLE.frame(rows)
 
 
+@pytest.mark.integration
 def test_result_figures_read_the_rule_and_paper_regimes(tmp_path):
     claims, thresholds = tmp_path / "claims.parquet", tmp_path / "thresholds.parquet"
     CLAIMS_TABLE.write(_claims(), claims)
@@ -51,8 +52,8 @@ def test_result_figures_read_the_rule_and_paper_regimes(tmp_path):
 def test_training_curves_panels_keep_their_labels_to_themselves():
     # entropies near 1000 with tiny differences: matplotlib's default puts an offset text
     # ("+1e3") over the panel, into the title; long tick labels run into the next panel
-    from mirage.plots import training_curves_figure
-    from mirage.schemas import RUN_CURVES, TRAINING_CURVES
+    from mirage.analysis.plots import training_curves_figure
+    from mirage.core.schemas import RUN_CURVES, TRAINING_CURVES
 
     rows = [{"model": "m", "task": t, "claim": c, "seed": 1, "example": None, "step": step,
              "reward": 0.1 * step + (c == "psr") * 0.05, "entropy": 1000.0001 + 1e-5 * step}

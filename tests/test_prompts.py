@@ -5,7 +5,7 @@ plain format is today's rendering; a chat model needs a chat template."""
 import polars as pl
 import pytest
 
-from mirage.prompts import (
+from mirage.generation.prompts import (
     check_prompt_format,
     prompt_token_ids,
     render_prompt_text,
@@ -106,6 +106,7 @@ def test_chat_rendering_is_the_template_with_its_generation_prompt():
     assert training_prompt(PROMPTS[0], "chat") == [{"role": "user", "content": PROMPTS[0]}]
 
 
+@pytest.mark.integration
 def test_sampling_ids_are_the_ids_trl_trains_on(chat_model_dir, tmp_path):
     """The same rows through TRL 1.16's GRPOTrainer: its prompt tokenization and
     the prompt ids of a real training step equal ours."""
@@ -119,6 +120,7 @@ def test_sampling_ids_are_the_ids_trl_trains_on(chat_model_dir, tmp_path):
     assert training_prompt_token_ids(tokenizer, rows) == ours
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("which", ["plain_model_dir", "chat_model_dir"])
 def test_plain_ids_are_the_ids_trl_trains_on(which, request, tmp_path):
     # with the chat fixture's tokenizer, TRL's plain path adds its BOS: so do we
@@ -161,7 +163,7 @@ class RecordingSampler:
         self.tokenizer, self.texts, self.prompt_ids = tokenizer, texts, None
 
     def generate(self, prompt_ids, params):
-        from mirage.sampling import Completion
+        from mirage.generation.sampling import Completion
 
         self.prompt_ids = prompt_ids
         return [Completion(i, s, self.texts[s % len(self.texts)], 3, "stop")
@@ -175,7 +177,7 @@ def problems(verifier="integer", answer="46", prompts=PROMPTS):
 
 
 def test_sample_and_grade_uses_the_models_format(chat_model_dir, plain_model_dir):
-    from mirage.sampling import SamplingParams, sample_and_grade
+    from mirage.generation.sampling import SamplingParams, sample_and_grade
 
     params = SamplingParams(n=2, temperature=1.0, top_p=1.0, max_new_tokens=4, seed=0)
     chat = load_tokenizer(chat_model_dir)
@@ -193,7 +195,7 @@ def test_sample_and_grade_uses_the_models_format(chat_model_dir, plain_model_dir
 def test_hf_sampler_generates_from_the_rendered_ids(chat_model_dir):
     """The HF backend's batch is the rendered ids, left padded; the samples of a
     prompt do not depend on the other prompts of its batch."""
-    from mirage.sampling import HFSampler, SamplingParams
+    from mirage.generation.sampling import HFSampler, SamplingParams
 
     sampler = HFSampler(chat_model_dir)
     params = SamplingParams(n=2, temperature=1.0, top_p=1.0, max_new_tokens=6, seed=3)
@@ -212,7 +214,7 @@ BARE = r"the answer is \boxed{46}"
 
 
 def test_sampling_grades_a_bare_answer_only_with_the_fallback(plain_model_dir):
-    from mirage.sampling import SamplingParams, sample_and_grade
+    from mirage.generation.sampling import SamplingParams, sample_and_grade
 
     params = SamplingParams(n=1, temperature=1.0, top_p=1.0, max_new_tokens=4, seed=0)
     tokenizer = load_tokenizer(plain_model_dir)
@@ -235,8 +237,8 @@ def test_a_reward_grades_a_bare_answer_only_with_the_fallback():
     """A reward gets its verifier by name, or configured: ``get_verifier(name,
     fallback=True)``. The answer-only majority vote counts a bare answer only
     with the fallback; format-gated rewards are 0 for it either way."""
-    from mirage.rewards import make_reward
-    from mirage.verify import get_verifier
+    from mirage.training.rewards import make_reward
+    from mirage.verifiers.registry import get_verifier
 
     completions = [BARE, BARE, r"\boxed{45}", "no answer"]
     prompts = ["q"] * len(completions)
@@ -270,7 +272,7 @@ def captured_generate_inputs(monkeypatch):
 
 
 def contamination_problems(tmp_path):
-    from mirage.schemas import PROBLEMS
+    from mirage.core.schemas import PROBLEMS
 
     questions = ["12+34", "55+61", "digitsum 12345"]
     df = problems(prompts=[f"{q} -> <think> <answer>\n" for q in questions]).with_columns(
@@ -280,8 +282,9 @@ def contamination_problems(tmp_path):
     return path, questions
 
 
+@pytest.mark.integration
 def test_contamination_uses_the_same_rendering(chat_model_dir, plain_model_dir, tmp_path, monkeypatch):
-    from mirage.contamination import check_model, split_question
+    from mirage.analysis.contamination import check_model, split_question
 
     path, questions = contamination_problems(tmp_path)
     heads = [split_question(q, 0.6)[0] for q in questions]

@@ -1,10 +1,11 @@
 """Every table and figure carries its provenance; `python -m mirage provenance` prints it."""
 
 import polars as pl
+import pytest
 
-from mirage import provenance
 from mirage.__main__ import main
-from mirage.schemas import PASSK
+from mirage.core import provenance
+from mirage.core.schemas import PASSK
 
 
 def _table(path):
@@ -12,6 +13,7 @@ def _table(path):
                               "pass_at_k": 1.0}]), path)
 
 
+@pytest.mark.integration
 def test_a_table_records_the_config_hash_code_version_and_package_versions(tmp_path, capsys):
     with provenance.recording({"rule": "passk_table", "params": {"ks": [1]}}):
         _table(tmp_path / "a.parquet")
@@ -24,6 +26,7 @@ def test_a_table_records_the_config_hash_code_version_and_package_versions(tmp_p
     assert f"config_hash: {info['config_hash']}" in capsys.readouterr().out
 
 
+@pytest.mark.integration
 def test_same_job_same_bytes_and_another_config_another_hash(tmp_path):
     with provenance.recording({"params": {"x": 1}}):
         _table(tmp_path / "a.parquet")
@@ -37,8 +40,9 @@ def test_same_job_same_bytes_and_another_config_another_hash(tmp_path):
     assert provenance.read(tmp_path / "d.parquet")["config_hash"] == "none"
 
 
+@pytest.mark.integration
 def test_figures_record_provenance_in_png_and_svg(tmp_path):
-    from mirage.plots import _figure_module, save_figure
+    from mirage.analysis.plots import _figure_module, save_figure
 
     plt = _figure_module()
     fig, ax = plt.subplots()

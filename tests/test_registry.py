@@ -1,6 +1,6 @@
 import pytest
 
-from mirage.registry import Registry
+from mirage.core.registry import Registry
 
 
 def test_lookup_returns_the_entry_and_names_the_kind_and_known_names_otherwise():
@@ -13,13 +13,14 @@ def test_lookup_returns_the_entry_and_names_the_kind_and_known_names_otherwise()
 
 
 def test_every_registry_of_mirage_is_one():
-    from mirage.claims import CLAIMS
-    from mirage.hub_sources import SOURCES
-    from mirage.launch import JOB_FUNCTIONS
-    from mirage.rewards import REWARD_CLASSES
+    from mirage.tasks.hub_sources import SOURCES
     from mirage.toy.pretrain import ARCHITECTURES
     from mirage.toy.tasks import FAMILIES
-    from mirage.verify import LOGIC_RULES, VERIFIERS
+    from mirage.training.claims import CLAIMS
+    from mirage.training.launch import JOB_FUNCTIONS
+    from mirage.training.rewards import REWARD_CLASSES
+    from mirage.verifiers.logic import LOGIC_RULES
+    from mirage.verifiers.registry import VERIFIERS
 
     registries = [CLAIMS, SOURCES, JOB_FUNCTIONS, REWARD_CLASSES, ARCHITECTURES, FAMILIES, LOGIC_RULES, VERIFIERS]
     assert all(isinstance(r, Registry) and r for r in registries)

@@ -6,17 +6,17 @@ import json
 
 import polars as pl
 import pytest
+from conftest import Killed, StopAfterSaving
 from safetensors.torch import load_file
 from transformers import TrainerCallback
 
-from conftest import Killed, StopAfterSaving
-from mirage.atomic import atomic_directory, atomic_file
-from mirage.checkpoints import CheckpointDir
-from mirage.rl import ClaimJob, RunOutputs, Runtime, train_claim
-from mirage.settings import GRPOSettings
+from mirage.core.atomic import atomic_directory, atomic_file
+from mirage.core.checkpoints import CheckpointDir
+from mirage.core.settings import GRPOSettings
 from mirage.toy.data import generate_task_splits
 from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
 from mirage.toy.tokenizer import build_tokenizer
+from mirage.training.runs import ClaimJob, RunOutputs, Runtime, train_claim
 
 TEMPLATE = "{question} -> <think> <answer>\n"
 ARCH = {"type": "llama", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
@@ -66,6 +66,7 @@ def assert_same_weights(a, b):
         assert wa[name].equal(wb[name]), name
 
 
+@pytest.mark.integration
 def test_sft_stopped_after_a_checkpoint_resumes_to_the_same_weights(inputs, tmp_path):
     def pretrain(out, **kwargs):
         return pretrain_toy_model(sft_job(inputs, out), resume_key="run", **kwargs)
@@ -84,6 +85,7 @@ def test_sft_stopped_after_a_checkpoint_resumes_to_the_same_weights(inputs, tmp_
     assert not ckpt.root.exists()  # removed once the job succeeded
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("claim,dynamic", [("random", False), ("ground_truth", False), ("random", True)])
 def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_path, claim, dynamic):
     """``random`` carries a stateful reward generator across the checkpoint. An epoch
@@ -119,12 +121,13 @@ def test_grpo_stopped_after_a_checkpoint_resumes_to_the_same_run(inputs, tmp_pat
         assert curves["filtered_share"].is_null().all()
 
 
+@pytest.mark.integration
 def test_a_run_longer_than_its_time_limit_finishes_over_attempts_as_one_run(inputs, tmp_path):
     """A deadline already passed: every attempt trains one rollout batch, checkpoints at
     its end and stops (TimeLimitReached, the job's exit status 75); run again, it resumes.
     Six attempts of 6 rollout batches end as the uninterrupted run, bit for bit. A clock
     checkpoint (rl_minutes) saves without stopping."""
-    from mirage.checkpoints import TimeLimit, TimeLimitReached
+    from mirage.core.checkpoints import TimeLimit, TimeLimitReached
 
     def train(name, **runtime):
         out = tmp_path / name

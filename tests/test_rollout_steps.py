@@ -7,12 +7,13 @@ import polars as pl
 import pytest
 from transformers import TrainerCallback
 
-from mirage.rewards import GroundTruthReward
-from mirage.rl import ClaimJob, GRPOJob, GRPORun, RunOutputs, Runtime, rollout_lr_scheduler, run_grpo
-from mirage.settings import GRPOSettings
+from mirage.core.settings import GRPOSettings
 from mirage.toy.data import generate_task_splits
 from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
 from mirage.toy.tokenizer import build_tokenizer
+from mirage.training.rewards import GroundTruthReward
+from mirage.training.runs import ClaimJob, GRPOJob, GRPORun, RunOutputs, Runtime, run_grpo
+from mirage.training.trainer import rollout_lr_scheduler
 
 TEMPLATE = "{question} -> <think> <answer>\n"
 ARCH = {"type": "llama", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
@@ -64,6 +65,7 @@ def base(tmp_path_factory):
     return root, problems.filter(pl.col("split") == "train").select("prompt", "answer", "problem_id").to_dicts()
 
 
+@pytest.mark.integration
 def test_steps_are_rollout_batches_of_two_updates_with_a_per_batch_warmup(base, tmp_path, monkeypatch):
     root, rows = base
     calls = []
@@ -96,8 +98,9 @@ def test_the_schedule_factor_by_optimizer_step():
     assert rollout_lr_scheduler(opt, 0, 2).get_last_lr() == [1.0]  # no warm-up
 
 
+@pytest.mark.integration
 def test_majority_vote_samples_its_extra_votes_from_the_policy(base, tmp_path, monkeypatch):
-    from mirage.rewards import MajorityVoteReward
+    from mirage.training.rewards import MajorityVoteReward
 
     seen = []
     bind = MajorityVoteReward.bind_vote_sampler
@@ -115,14 +118,15 @@ def test_majority_vote_samples_its_extra_votes_from_the_policy(base, tmp_path, m
     assert seen == [(4, 3, 12, True)] * 2  # per rollout batch: 4 prompts x 3 more votes (5 - 2 trained)
 
 
+@pytest.mark.integration
 def test_a_claim_with_nothing_to_train_on_writes_an_untrained_run(base, tmp_path):
     """incorrect_label where the base model's majority answer is right on every
     problem: the base model, marked untrained, with empty curves and history."""
     import json
 
-    from mirage.rl import train_claim
-    from mirage.schemas import WRONG_LABELS
-    from mirage.verdicts import was_trained
+    from mirage.analysis.verdicts import was_trained
+    from mirage.core.schemas import WRONG_LABELS
+    from mirage.training.runs import train_claim
 
     root, rows = base
     labels = WRONG_LABELS.frame([{"problem_id": r["problem_id"], "wrong_label": r["answer"], "votes": 4,
@@ -140,10 +144,11 @@ def test_a_claim_with_nothing_to_train_on_writes_an_untrained_run(base, tmp_path
     assert a.keys() == b.keys() and all(a[k].equal(b[k]) for k in a)
 
 
+@pytest.mark.integration
 def test_decomposed_polarity_claims_run_without_dynamic_sampling(base, tmp_path):
     """nsr_decomposed gives all-wrong groups a gradient: the study's dynamic
     sampling, which would drop them, is off for it (and on for nsr)."""
-    from mirage.rl import train_claim
+    from mirage.training.runs import train_claim
 
     root, _ = base
     rl = {**GRPO, "steps": 2, "dynamic_sampling": {"enabled": True, "max_generation_batches": 2}}
@@ -177,8 +182,9 @@ def tensorboard_scalars(folder) -> dict[str, list[tuple[int, float]]]:
     return scalars
 
 
+@pytest.mark.integration
 def test_tensorboard_tracking_writes_each_step_under_the_runs_name(base, tmp_path, monkeypatch):
-    from mirage.rl import tracking_settings
+    from mirage.training.trainer import tracking_settings
 
     root, rows = base
     assert tracking_settings("none", "toy", "add", "ground_truth", 1) is None
@@ -210,6 +216,7 @@ class BatchShape(TrainerCallback):
         self.lrs.append(optimizer.param_groups[0]["lr"])
 
 
+@pytest.mark.integration
 def test_micro_batches_give_the_same_updates_and_learning_rates(base, tmp_path):
     """rl.grpo.micro_batch_size splits each optimizer step's mini-batch into
     gradient-accumulated micro-batches: the same optimizer steps, the same

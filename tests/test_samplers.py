@@ -11,10 +11,10 @@ import types
 
 import pytest
 import yaml
-
 from conftest import REPO
+
 from mirage.config import evaluation_sampler, job_sampler, samples_alike, validate_config, vote_sampler
-from mirage.settings import SamplerSettings
+from mirage.core.settings import SamplerSettings
 
 SCHEMA = REPO / "config" / "schema.yaml"
 ENGINE = {"tensor_parallel_size": 2, "max_model_len": 512, "gpu_memory_utilization": 0.5,
@@ -92,7 +92,7 @@ def test_schema_defaults_of_the_vllm_engine(default_config):
 # -- the subset of problems that get votes --------------------------------------------------------
 
 def _problems(n, task="add"):
-    from mirage.schemas import PROBLEMS
+    from mirage.core.schemas import PROBLEMS
 
     return PROBLEMS.frame([{"problem_id": f"{task}-{i:03d}", "task": task, "split": "train", "prompt": f"{i}+1 -> ",
                             "answer": str(i + 1), "question": f"{i}+1", "family": "add", "benchmark": task,
@@ -100,7 +100,7 @@ def _problems(n, task="add"):
 
 
 def test_problem_subset_is_seeded_and_keeps_the_table_order():
-    from mirage.sampling import problem_subset
+    from mirage.generation.sampling import problem_subset
 
     problems = _problems(50)
     subset = problem_subset(problems, 10, seed=3)
@@ -154,9 +154,9 @@ def tokenizer_dir(tmp_path_factory):
 
 
 def _sample(tmp_path, tokenizer_dir, sampler_cfg, num_problems=None, model="m", style_family=None):
-    from mirage.sampling import SamplingJob, sample_split
-    from mirage.schemas import PROBLEMS
-    from mirage.settings import SamplerSettings
+    from mirage.core.schemas import PROBLEMS
+    from mirage.core.settings import SamplerSettings
+    from mirage.generation.sampling import SamplingJob, sample_split
 
     PROBLEMS.write(_problems(20), tmp_path / "add.parquet")
     return sample_split(SamplingJob(model_name=model, model_path=tokenizer_dir, problems_path=str(tmp_path / "add.parquet"),
@@ -165,8 +165,10 @@ def _sample(tmp_path, tokenizer_dir, sampler_cfg, num_problems=None, model="m", 
                                     style_family=style_family))
 
 
+@pytest.mark.integration
 def test_samples_carry_a_style_only_where_the_task_family_labels_styles(tmp_path, tokenizer_dir, fake_vllm):
-    from mirage.sources import style_classifier, style_family
+    from mirage.config import style_family
+    from mirage.tasks.sources import style_classifier
     from mirage.toy.tasks import classify_style
 
     cfg = {"backend": "vllm", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4}
@@ -181,6 +183,7 @@ def test_samples_carry_a_style_only_where_the_task_family_labels_styles(tmp_path
         style_classifier("sums")
 
 
+@pytest.mark.integration
 def test_the_vllm_engine_settings_of_the_config_reach_vllm_llm(tmp_path, tokenizer_dir, fake_vllm, paper_config):
     cfg = {**job_sampler(evaluation_sampler(paper_config)), **ENGINE, "n": 3, "max_new_tokens": 8}
     samples = _sample(tmp_path, tokenizer_dir, cfg)
@@ -191,6 +194,7 @@ def test_the_vllm_engine_settings_of_the_config_reach_vllm_llm(tmp_path, tokeniz
     assert samples.height == 20 * 3 and samples["correct"].sum() == 3  # problem 0's answer is 1
 
 
+@pytest.mark.integration
 def test_absent_engine_settings_take_the_schemas_defaults_or_are_left_to_vllm(tmp_path, tokenizer_dir, fake_vllm):
     _sample(tmp_path, tokenizer_dir, {"backend": "vllm", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4})
     llm = fake_vllm["LLM"]
@@ -199,6 +203,7 @@ def test_absent_engine_settings_take_the_schemas_defaults_or_are_left_to_vllm(tm
     assert llm["enable_prefix_caching"] is True and llm["max_model_len"] is None
 
 
+@pytest.mark.integration
 def test_votes_are_sampled_for_the_seeded_subset_only_the_same_for_every_model(tmp_path, tokenizer_dir, fake_vllm):
     cfg = {"backend": "vllm", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4}
     first = _sample(tmp_path, tokenizer_dir, cfg, num_problems=5, model="a")
@@ -208,7 +213,7 @@ def test_votes_are_sampled_for_the_seeded_subset_only_the_same_for_every_model(t
 
 
 def test_the_hf_backend_ignores_the_vllm_engine_settings(tmp_path, tokenizer_dir):
-    from mirage.sampling import make_sampler
+    from mirage.generation.sampling import make_sampler
     from mirage.toy.pretrain import save_random_model
 
     path = save_random_model(tmp_path / "model", {"type": "llama", "hidden_size": 16, "num_hidden_layers": 1,
@@ -216,7 +221,7 @@ def test_the_hf_backend_ignores_the_vllm_engine_settings(tmp_path, tokenizer_dir
     cfg = {"backend": "hf", "n": 2, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 4, "batch_size": 8, **ENGINE}
     assert SamplerSettings.from_dict(cfg).engine() == ENGINE
     sampler = make_sampler("hf", path, **SamplerSettings.from_dict(cfg).engine())
-    from mirage.sampling import SamplingParams
+    from mirage.generation.sampling import SamplingParams
 
     out = sampler.generate([[5, 6, 7]], SamplingParams.from_config(cfg, seed=1))
     assert len(out) == 2
@@ -226,8 +231,8 @@ def test_the_hf_backend_ignores_the_vllm_engine_settings(tmp_path, tokenizer_dir
 def test_shards_partition_a_split_and_sample_under_seeds_of_their_own():
     import polars as pl
 
-    from mirage.sampling import SamplingJob, sampling_seed, shard_problems
-    from mirage.settings import SamplerSettings
+    from mirage.core.settings import SamplerSettings
+    from mirage.generation.sampling import SamplingJob, sampling_seed, shard_problems
 
     problems = pl.DataFrame({"problem_id": [f"p{i}" for i in range(10)]})
     shards = [shard_problems(problems, (i, 3)) for i in range(3)]

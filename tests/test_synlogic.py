@@ -1,4 +1,4 @@
-"""The SynLogic task types' verifiers (mirage.synlogic), on hand-written puzzles.
+"""The SynLogic task types' verifiers (mirage.verifiers.synlogic), on hand-written puzzles.
 
 tests/fixtures/synlogic/<task type>.json: a list of puzzles, each the game data
 SynLogic keeps in ``extra_info.game_data_str`` (question, answer, metadata),
@@ -12,17 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from mirage.synlogic import (
-    NO_WRONG_LABEL,
-    RULES,
-    SYNLOGIC_VERIFIERS,
-    SynLogicDispatcher,
-    SynLogicVerifier,
-    arithmetic,
-    make_gold,
-    read_gold,
-)
-from mirage.verify import VERIFIERS, get_verifier
+from mirage.verifiers.registry import VERIFIERS, get_verifier
+from mirage.verifiers.synlogic.reading import NO_WRONG_LABEL, arithmetic, make_gold, read_gold
+from mirage.verifiers.synlogic.rules import RULES
+from mirage.verifiers.synlogic.verifier import SYNLOGIC_VERIFIERS, SynLogicDispatcher, SynLogicVerifier
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synlogic"
 PUZZLES = [(path.stem, i, puzzle) for path in sorted(FIXTURES.glob("*.json"))
@@ -198,7 +191,7 @@ def test_word_sorting_mistake_without_an_answer_means_no_mistake():
 
 
 def test_every_task_type_names_the_fields_it_reads_and_fixtures_have_them():
-    from mirage.synlogic import missing_fields
+    from mirage.verifiers.synlogic.rules import missing_fields
 
     for task, _, puzzle in PUZZLES:
         assert missing_fields(task, read_gold(gold_of(task, puzzle))) == [], task

@@ -3,7 +3,7 @@ import pytest
 
 from mirage.toy.data import generate_task_splits
 from mirage.toy.tasks import FAMILIES, Problem, classify_style, make_family
-from mirage.verify import IntegerVerifier
+from mirage.verifiers.base import IntegerVerifier
 
 TEMPLATE = "{question} -> <think> <answer>\n"
 

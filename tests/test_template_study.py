@@ -8,7 +8,6 @@ import sys
 
 import polars as pl
 import pytest
-
 from conftest import REPO, run_snakemake
 from test_config_task_studies import save_tiny_pretrained
 

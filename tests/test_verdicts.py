@@ -3,10 +3,25 @@ import polars as pl
 import pytest
 
 from mirage.__main__ import END, START, main
-from mirage.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS
-from mirage.verdicts import (bootstrap_gain, bootstrap_gains, bootstrap_p_value, claims_table, comparison_markdown,
-                             fit_threshold, had_signal, holm, learned_nothing, paper_comparison, percentile_ci, read_claims, regime_verdict,
-                             step_shape, thresholds_table, verdict)
+from mirage.analysis.verdicts import (
+    bootstrap_gain,
+    bootstrap_gains,
+    bootstrap_p_value,
+    claims_table,
+    comparison_markdown,
+    fit_threshold,
+    had_signal,
+    holm,
+    learned_nothing,
+    paper_comparison,
+    percentile_ci,
+    read_claims,
+    regime_verdict,
+    step_shape,
+    thresholds_table,
+    verdict,
+)
+from mirage.core.schemas import CLAIMS_TABLE, PAPER_COMPARISON, PASSK, SAMPLES, THRESHOLDS
 
 
 def test_bootstrap_ci_covers_the_gain_and_shrinks_with_data():
@@ -145,6 +160,7 @@ def _samples(tmp_path, name, model, task, accs, n=4, benchmark=None):
     return str(path)
 
 
+@pytest.mark.integration
 def test_claims_table(tmp_path):
     # task t is evaluated on two benchmarks, t (strong) and u (weak): one run group per claim
     base = [_samples(tmp_path, "base", "m", "t", [0.25] * 40), _samples(tmp_path, "base_u", "m", "t", [0.5] * 40,
@@ -200,6 +216,7 @@ def test_claims_table(tmp_path):
     assert "Seed by seed: 2 of 3 cells with several seeds have the same verdict on every seed" in md
 
 
+@pytest.mark.integration
 def test_a_study_that_learned_nothing_says_so_instead_of_counting_agreements(tmp_path):
     # every run silent (zero gradients): each cell's verdict is no_signal, not a confident "fails"
     base = [_samples(tmp_path, "base", "m", "t", [0.25] * 40)]
@@ -225,8 +242,9 @@ def test_a_study_that_learned_nothing_says_so_instead_of_counting_agreements(tmp
                                                             "random": "no_signal"}
 
 
+@pytest.mark.integration
 def test_a_run_had_a_signal_where_some_group_s_rewards_differed(tmp_path):
-    from mirage.schemas import TRAINING_CURVES
+    from mirage.core.schemas import TRAINING_CURVES
 
     def curves(values):
         path = tmp_path / f"c{len(values)}{values[0]}.parquet"
@@ -357,6 +375,7 @@ def test_the_paper_labels_give_the_headline_and_the_rules_regimes_stand_beside_t
     assert "regimes by" not in plain and "Agreement on the paper's regime-dependent claims: **2 of 2**" in plain
 
 
+@pytest.mark.integration
 def test_readme_table_is_replaced_between_markers_and_checked(tmp_path):
     claims = tmp_path / "claims.parquet"
     CLAIMS_TABLE.write(_claims_frame([("m1", "add", "random", 0.2, 0.95, "strong", "works")]), claims)
@@ -383,6 +402,7 @@ def _legacy_claims(path):
     return path
 
 
+@pytest.mark.integration
 def test_a_recorded_pre_issue_14_claims_table_is_read_under_todays_rules(tmp_path):
     claims = _legacy_claims(tmp_path / "claims.parquet")
     with pytest.raises(ValueError, match="missing column 'run_group'"):

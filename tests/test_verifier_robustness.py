@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mirage.adversarial import adversarial_answers, wrap
-from mirage.verify import VERIFIERS, Grade, get_verifier
+from mirage.verifiers.adversarial import adversarial_answers, wrap
+from mirage.verifiers.base import Grade
+from mirage.verifiers.registry import VERIFIERS, get_verifier
 
 GOLDS = {"integer": "12", "math": "\\frac{1}{2}", "kor": "[[A]]", "synlogic": "3", "exact": "Paris, France",
          "choice": "(C)",

@@ -1,6 +1,6 @@
 import pytest
 
-from mirage.verify import IntegerVerifier, canonical_integer, extract_answer, is_well_formed
+from mirage.verifiers.base import IntegerVerifier, canonical_integer, extract_answer, is_well_formed
 
 
 def test_well_formed_accepts_newlines_in_the_answer():

@@ -7,15 +7,11 @@ import time
 
 import pytest
 
-from mirage.kor import KorVerifier
-from mirage.verify import (
-    MAX_ANSWER_CHARS,
-    LogicVerifier,
-    MathVerifier,
-    get_verifier,
-    last_boxed,
-    last_double_bracket,
-)
+from mirage.verifiers.base import MAX_ANSWER_CHARS
+from mirage.verifiers.kor import KorVerifier
+from mirage.verifiers.logic import LogicVerifier, last_double_bracket
+from mirage.verifiers.math_answers import MathVerifier, last_boxed
+from mirage.verifiers.registry import get_verifier
 
 
 def tagged(answer: str) -> str:
@@ -202,7 +198,7 @@ def test_math_fallback_wrong_is_wrong(math, gold):
 # -- KorVerifier (KOR-Bench's official rules) and LogicVerifier (SynLogic labels) --------------------
 
 def kor_gold(subset, answer, rule_id="1", idx="1"):
-    from mirage.kor import make_gold
+    from mirage.verifiers.kor import make_gold
 
     return make_gold(subset, answer, rule_id, idx)
 
@@ -321,7 +317,7 @@ def test_registry():
     for name in ["kor", "kor:cipher", "kor:puzzle"]:
         verifier = get_verifier(name)
         assert isinstance(verifier, KorVerifier) and verifier.name == name
-    from mirage.synlogic import SynLogicDispatcher
+    from mirage.verifiers.synlogic.verifier import SynLogicDispatcher
 
     # SynLogic: each task type by its own verifier, chosen from the gold's game data
     assert isinstance(get_verifier("synlogic"), SynLogicDispatcher)

@@ -30,7 +30,7 @@ ENGINE = {"tensor_parallel_size": 1, "max_model_len": 48, "gpu_memory_utilizatio
 
 @pytest.fixture(scope="module")
 def sampler(toy_model_dir):
-    from mirage.sampling import make_sampler
+    from mirage.generation.sampling import make_sampler
 
     return make_sampler("vllm", toy_model_dir, **ENGINE)
 
@@ -43,8 +43,8 @@ def test_the_engine_is_built_with_the_configured_settings(sampler):
 
 
 def test_vllm_sampler_returns_n_completions_per_prompt_and_repeats_under_its_seed(sampler):
-    from mirage.prompts import prompt_token_ids
-    from mirage.sampling import SamplingParams
+    from mirage.generation.prompts import prompt_token_ids
+    from mirage.generation.sampling import SamplingParams
 
     texts = ["12+34 -> <think> <answer>\n", "5-3 -> <think> <answer>\n", "digitsum 123 -> <think> <answer>\n"]
     prompts = prompt_token_ids(sampler.tokenizer, texts, "plain")
@@ -59,8 +59,8 @@ def test_vllm_sampler_returns_n_completions_per_prompt_and_repeats_under_its_see
 
 
 def test_vllm_samples_are_graded_into_the_samples_table(sampler):
-    from mirage.sampling import SamplingParams, sample_and_grade
-    from mirage.schemas import SAMPLES
+    from mirage.core.schemas import SAMPLES
+    from mirage.generation.sampling import SamplingParams, sample_and_grade
     from mirage.toy.data import generate_task_splits
 
     problems = generate_task_splits("add", "add", {"digits": 2}, 4, 3, 1, "{question} -> <think> <answer>\n")

@@ -10,10 +10,10 @@ import subprocess
 import polars as pl
 import pytest
 import yaml
-
 from conftest import REPO, run_snakemake
-from mirage.claims import run_names
-from mirage.schemas import PAPER_COMPARISON, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES, THRESHOLDS
+
+from mirage.core.schemas import PAPER_COMPARISON, PASSK, PROBLEMS, SAMPLES, STYLE_SHARES, THRESHOLDS
+from mirage.training.claims import run_names
 
 
 def jobs_in_dry_run(output: str) -> dict[str, int]:
@@ -22,6 +22,7 @@ def jobs_in_dry_run(output: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, flags=re.M)}
 
 
+@pytest.mark.integration
 def test_dry_run_of_the_default_study(tmp_path):
     proc = run_snakemake("-n", "--directory", str(tmp_path), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
@@ -34,7 +35,7 @@ def test_dry_run_of_the_default_study(tmp_path):
     assert "evaluate_base" not in jobs
     assert jobs["passk_table"] == 1 and jobs["plot_passk"] == 1
     # a training and an evaluation job for every claim on every model x task
-    from mirage.claims import CLAIMS
+    from mirage.training.claims import CLAIMS
 
     cells = [("toy_a", "add"), ("toy_a", "mul")]
     claims = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["rl"]["claims"]
@@ -55,6 +56,7 @@ def test_dry_run_of_the_default_study(tmp_path):
     assert jobs["contamination_check"] == 2 and jobs["contamination_table"] == 1 and jobs["plot_contamination"] == 1
 
 
+@pytest.mark.integration
 def test_config_keys_on_the_command_line_override_the_default_config(tmp_path):
     # --config changes a key of the default study, nested ones typed as YAML types them
     proc = run_snakemake("-n", "--directory", str(tmp_path), "--config", "seed=7", "rl={seeds: [3, 4]}",
@@ -68,14 +70,16 @@ def test_config_keys_on_the_command_line_override_the_default_config(tmp_path):
     assert proc.returncode != 0 and "'rl.seeds.0': 'three' is not of type 'integer'" in proc.stderr
 
 
+@pytest.mark.integration
 def test_a_config_file_on_the_command_line_replaces_the_default_config(tmp_path):
-    proc = run_snakemake("-n", "--directory", str(tmp_path), "--configfile", str(REPO / "tests" / "smoke" / "config.yaml"),
+    proc = run_snakemake("-n", "--directory", str(tmp_path), "--configfile", str(REPO / "tests" / "configs" / "smoke.yaml"),
                          "--config", "rl={seeds: [2]}", timeout=120)
     # the smoke study's tasks only (the default's mul is not merged in), with the seed from --config
     assert "results/data/sub.parquet" in proc.stdout and "results/data/mul.parquet" not in proc.stdout
     assert "results/rl/toy_a/add/random/seed2/model" in proc.stdout and "/seed1/model" not in proc.stdout
 
 
+@pytest.mark.integration
 def test_dry_run_of_the_contamination_validation_trains_the_contaminated_model_and_no_rl(tmp_path):
     proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"),
                          str(REPO / "config" / "toy-contamination.yaml"), "--directory", str(tmp_path), timeout=120)
@@ -84,12 +88,13 @@ def test_dry_run_of_the_contamination_validation_trains_the_contaminated_model_a
     assert "train_claim" not in jobs and "results/contamination/toy_c/add.parquet" in proc.stdout
 
 
+@pytest.mark.integration
 def test_dry_run_of_the_full_toy_study_with_its_alignment_sweep(tmp_path):
     # an overlay on the default config, merged by Snakemake
     proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"), str(REPO / "config" / "toy-full.yaml"),
                          "--directory", str(tmp_path), timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    from mirage.claims import CLAIMS
+    from mirage.training.claims import CLAIMS
 
     full = yaml.safe_load((REPO / "config" / "toy-full.yaml").read_text())
     sweep = full["sweeps"]["exposure"]
@@ -118,11 +123,12 @@ def test_dry_run_of_the_full_toy_study_with_its_alignment_sweep(tmp_path):
     assert jobs["one_shot_reference"] == 2 + levels
 
 
+@pytest.mark.integration
 def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_path):
     proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "paper.yaml"), "--directory", str(tmp_path),
                          timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    from mirage.claims import CLAIMS
+    from mirage.training.claims import CLAIMS
 
     models, tasks, seeds = ["qwen2_5_7b", "llama3_1_8b_instruct"], ["math", "logic"], [1, 2, 3]
     examples = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())["rl"]["claim_settings"]["one_shot"]["examples"]
@@ -150,12 +156,13 @@ def test_dry_run_of_the_paper_study_lists_every_claim_model_task_and_seed(tmp_pa
                     assert f"results/rl/{model}/{task}/{claim}/seed{seed}/model" in proc.stdout
 
 
+@pytest.mark.integration
 def test_dry_run_of_the_one_gpu_study_trains_every_claim_on_one_gpu(tmp_path):
     # offline, as the paper study's: nothing is read from the hub to plan the DAG
     proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "one-gpu.yaml"), "--directory", str(tmp_path),
                          timeout=120)
     jobs = jobs_in_dry_run(proc.stdout)
-    from mirage.claims import CLAIMS
+    from mirage.training.claims import CLAIMS
 
     models, tasks = ["qwen2_5_1_5b", "llama3_2_1b_instruct"], ["math", "logic"]
     assert jobs["train_claim"] == jobs["evaluate_claim"] == len(models) * len(tasks) * len(CLAIMS)
@@ -178,6 +185,7 @@ def rule_inputs(output: str, rule: str) -> list[str]:
     # the alignment sampler's draws with another batch size: its samples serve
     ({"n": 16, "temperature": 1.0, "top_p": 1.0, "max_new_tokens": 40, "batch_size": 64}, False),
 ], ids=["top_p", "max_new_tokens", "batch_size_only"])
+@pytest.mark.integration
 def test_dry_run_compares_checkpoints_with_base_samples_of_the_evaluation_sampler(tmp_path, overlay, evaluated_again):
     (tmp_path / "evaluation.yaml").write_text(yaml.safe_dump({"evaluation": {"sampler": overlay}}))
     proc = run_snakemake("-n", "--configfile", str(REPO / "config" / "config.yaml"), str(tmp_path / "evaluation.yaml"),
@@ -196,7 +204,7 @@ def test_dry_run_compares_checkpoints_with_base_samples_of_the_evaluation_sample
 @pytest.fixture(scope="module")
 def smoke_study(tmp_path_factory):
     work = tmp_path_factory.mktemp("smoke")
-    shutil.copy(REPO / "tests" / "smoke" / "config.yaml", work / "smoke.yaml")
+    shutil.copy(REPO / "tests" / "configs" / "smoke.yaml", work / "smoke.yaml")
     # without the hub switched off by the tests: the Snakefile must switch it off for its jobs
     env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")}
     run_snakemake("--configfile", str(work / "smoke.yaml"), "--directory", str(work), "--cores", "2", timeout=900,
@@ -254,8 +262,8 @@ def test_smoke_study_outputs(smoke_study):
 
 @pytest.mark.slow
 def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
-    from mirage.claims import CLAIMS
-    from mirage.schemas import EVAL, EVAL_STYLES, RUN_CURVES
+    from mirage.core.schemas import EVAL, EVAL_STYLES, RUN_CURVES
+    from mirage.training.claims import CLAIMS
 
     res = smoke_study / "results"
     claims = set(CLAIMS)
@@ -286,7 +294,7 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert random.filter(pl.col("reward").is_null())["step"].to_list() == [2, 4]
 
     # the examples of the one/few-shot claims: chosen by the reference run, each visited >= min_visits times
-    from mirage.schemas import EXAMPLE_SELECTION
+    from mirage.core.schemas import EXAMPLE_SELECTION
 
     selection = EXAMPLE_SELECTION.read(res / "tables" / "example_selection.parquet")
     settings = yaml.safe_load((smoke_study / "smoke.yaml").read_text())["rl"]["claim_settings"]
@@ -306,13 +314,13 @@ def test_smoke_study_trains_and_evaluates_every_claim(smoke_study):
     assert labels.height == 16 and not labels["majority_wrong"].any()
     run = json.loads((res / "rl" / "toy_a" / "add" / "incorrect_label" / "seed1" / "model" / "run.json").read_text())
     assert run["trained"] is False and "majority answer" in run["reason"]
-    from mirage.schemas import CLAIMS_TABLE
+    from mirage.core.schemas import CLAIMS_TABLE
 
     verdicts = CLAIMS_TABLE.read(res / "tables" / "claims.parquet")
     assert sorted(verdicts["claim"]) == sorted(set(CLAIMS) - {"incorrect_label"})
     assert set(verdicts["verdict"]) <= {"works", "fails", "inconclusive", "no_signal"}
     assert (verdicts["ci_low"] <= verdicts["gain"]).all() and (verdicts["gain"] <= verdicts["ci_high"]).all()
-    from mirage import provenance
+    from mirage.core import provenance
 
     # every table and figure names the config subtree of its job, the code version and the packages
     stamps = {f: provenance.read(res / f) for f in ("tables/claims.parquet", "tables/passk.parquet",
@@ -396,7 +404,7 @@ def test_smoke_study_report_has_every_figure_with_its_caption(smoke_study):
 def test_two_fresh_smoke_studies_write_byte_identical_tables_figures_and_models(smoke_study, tmp_path):
     again = tmp_path / "again"
     again.mkdir()
-    shutil.copy(REPO / "tests" / "smoke" / "config.yaml", again / "smoke.yaml")
+    shutil.copy(REPO / "tests" / "configs" / "smoke.yaml", again / "smoke.yaml")
     run_snakemake("--configfile", str(again / "smoke.yaml"), "--directory", str(again), "--cores", "2", timeout=900)
     files = sorted(p.relative_to(smoke_study) for ext in ("parquet", "png", "svg", "safetensors")
                    for p in (smoke_study / "results").rglob(f"*.{ext}"))
@@ -435,6 +443,7 @@ def test_sharded_alignment_sampling_reads_every_shard_and_redoes_only_a_missing_
     assert jobs["sample_base"] == 1 and lost.name in proc.stdout and jobs["passk_table"] == 1, proc.stdout
 
 
+@pytest.mark.integration
 def test_the_bare_slurm_profile_works_after_the_one_step_the_readme_names(tmp_path):
     """`snakemake --profile slurm`, as cluster users type it: refused before `make slurm-profile`,
     planned after it; the README names that step where it shows the cluster commands."""

@@ -1,6 +1,6 @@
-from mirage import contamination
-from mirage.devices import check_job_gpus
-from mirage.schemas import CONTAMINATION
+from mirage.analysis import contamination
+from mirage.core.devices import check_job_gpus
+from mirage.core.schemas import CONTAMINATION
 from mirage.workflow import rule_job
 
 with rule_job(snakemake):

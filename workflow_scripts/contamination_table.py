@@ -1,5 +1,5 @@
-from mirage.evaluation import contamination_summary
-from mirage.schemas import CONTAMINATION, CONTAMINATION_SUMMARY
+from mirage.analysis.evaluation import contamination_summary
+from mirage.core.schemas import CONTAMINATION, CONTAMINATION_SUMMARY
 from mirage.workflow import rule_job
 
 with rule_job(snakemake):

@@ -1,4 +1,4 @@
-from mirage.evaluation import eval_tables
+from mirage.analysis.evaluation import eval_tables
 from mirage.workflow import rule_job
 
 with rule_job(snakemake):

@@ -1,4 +1,4 @@
-from mirage.plots import plot_passk_curves
+from mirage.analysis.plots import plot_passk_curves
 from mirage.workflow import rule_job
 
 with rule_job(snakemake):

@@ -1,5 +1,5 @@
-from mirage.schemas import PROBLEMS
-from mirage.sources import prepare_problems
+from mirage.core.schemas import PROBLEMS
+from mirage.tasks.sources import prepare_problems
 from mirage.workflow import rule_job
 
 with rule_job(snakemake):

@@ -1,4 +1,4 @@
-from mirage.checkpoints import job_checkpoints
+from mirage.core.checkpoints import job_checkpoints
 from mirage.toy.pretrain import PretrainJob, pretrain_toy_model
 from mirage.workflow import rule_job
 

@@ -1,6 +1,6 @@
-from mirage.devices import check_job_gpus
-from mirage.sampling import SamplingJob, sample_split
-from mirage.settings import SamplerSettings
+from mirage.core.devices import check_job_gpus
+from mirage.core.settings import SamplerSettings
+from mirage.generation.sampling import SamplingJob, sample_split
 from mirage.workflow import rule_job
 
 # The guard matters for the vLLM backend: its worker processes re-import this module.

@@ -1,22 +1,15 @@
-from mirage.selection import example_selection_table, rank_cell_candidates
-from mirage.schemas import CANDIDATE_RANKING, EXAMPLE_SELECTION
-from mirage.seeding import stable_seed
+from mirage.core.schemas import CANDIDATE_RANKING
+from mirage.training.selection import rank_cell_candidates, reference_seed
 from mirage.workflow import rule_job
 
-# one adapter for One-Shot RLVR's example selection: a cell's ranking, or the table of every cell
+# One-Shot RLVR's ranking of a cell's candidates, from its reference run's reward history
 with rule_job(snakemake):
-    if snakemake.rule == "select_examples":
-        wc = snakemake.wildcards
-        table = rank_cell_candidates(
-            history_path=snakemake.input.history,
-            problems_path=snakemake.input.problems,
-            one_shot=snakemake.params.one_shot,
-            # the reference run's seed: the same candidate pool
-            seed=stable_seed(snakemake.params.seed, "one-shot-reference", wc.model, wc.task),
-        )
-        CANDIDATE_RANKING.write(table, snakemake.output[0])
-    else:
-        table = example_selection_table(snakemake.params.cells, list(snakemake.input), snakemake.params.few_shot["k"],
-                                        snakemake.params.examples)
-        EXAMPLE_SELECTION.write(table, snakemake.output[0])
+    wc = snakemake.wildcards
+    table = rank_cell_candidates(
+        history_path=snakemake.input.history,
+        problems_path=snakemake.input.problems,
+        one_shot=snakemake.params.one_shot,
+        seed=reference_seed(snakemake.params.seed, wc.model, wc.task),  # the reference run's: the same pool
+    )
+    CANDIDATE_RANKING.write(table, snakemake.output[0])
     print(table.head(10))

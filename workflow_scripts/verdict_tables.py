@@ -1,5 +1,5 @@
-from mirage.schemas import CLAIMS_TABLE
-from mirage.verdicts import write_verdict_tables
+from mirage.analysis.verdicts import write_verdict_tables
+from mirage.core.schemas import CLAIMS_TABLE
 from mirage.workflow import rule_job
 
 with rule_job(snakemake):

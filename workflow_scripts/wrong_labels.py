@@ -1,7 +1,7 @@
 import polars as pl
 
-from mirage.selection import majority_labels
-from mirage.schemas import PROBLEMS, SAMPLES, WRONG_LABELS
+from mirage.core.schemas import PROBLEMS, SAMPLES, WRONG_LABELS
+from mirage.training.selection import majority_labels
 from mirage.workflow import rule_job
 
 with rule_job(snakemake):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from mirage.prompts import render_prompt
-from mirage.schemas import PROBLEMS
-from mirage.seeding import stable_seed
+from mirage.core.schemas import PROBLEMS
+from mirage.core.seeding import stable_seed
+from mirage.generation.prompts import render_prompt
 from mirage.toy.tasks import make_family
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from mirage.atomic import atomic_directory
-from mirage.checkpoints import CheckpointDir, checkpoint_step, resume_callback
-from mirage.prompts import render_prompt
-from mirage.registry import Registry
-from mirage.seeding import stable_seed
-from mirage.settings import SFTSettings
+from mirage.core.atomic import atomic_directory
+from mirage.core.checkpoints import CheckpointDir, checkpoint_step, resume_callback
+from mirage.core.registry import Registry
+from mirage.core.seeding import stable_seed
+from mirage.core.settings import SFTSettings
+from mirage.generation.prompts import render_prompt
 from mirage.toy.tasks import STYLE_MARKERS, THINK_OPEN, Problem, core_question, make_family
 from mirage.toy.tokenizer import build_tokenizer
 

@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mirage.registry import Registry
-
+from mirage.core.registry import Registry
 
 STYLES = ("procedure", "flawed", "direct")
 STYLE_MARKERS = {"procedure": "S:", "flawed": "Q:"}
@@ -55,7 +54,7 @@ def core_question(question: str) -> str:
 class TaskFamily(ABC):
     """One synthetic task: how problems are drawn, and how each style solves them.
     The family labels a completion with the style it chose (``classify_style``);
-    the shared sampling code tags samples with it (``mirage.sources.style_classifier``)."""
+    the shared sampling code tags samples with it (``mirage.tasks.sources.style_classifier``)."""
 
     name: str
 

@@ -1,0 +1,6 @@
+from mirage.analysis import plots
+from mirage.workflow import rule_job
+
+with rule_job(snakemake):
+    plots.plot_training_curves(snakemake.input[0], snakemake.params.claims, [snakemake.output.png, snakemake.output.svg],
+                               snakemake.params.figures["dpi"])
