@@ -92,3 +92,19 @@ def test_no_module_is_longer_than_a_reader_holds():
     long = {str(p.relative_to(REPO)): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_LINES and str(p.relative_to(REPO)) not in CATALOGUES}
     assert not long, f"modules over {MAX_LINES} lines (split them, or name a catalogue in CATALOGUES): {long}"
+
+
+def test_the_workflow_lint_reads_each_finding_and_waives_only_the_listed_ones():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lint_workflow", REPO / "scripts" / "lint_workflow.py")
+    lint = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lint)
+    output = (f"Lints for snakefile {REPO}/Snakefile:\n"
+              "    * Environment variable PYTHONPATH used but not asserted with envvars directive in line 37.:\n"
+              "      Asserting existence ...\n"
+              f"Lints for snakefile {REPO}/rules/common.smk:\n"
+              '    * Absolute path "/x" in line 3:\n')
+    found = lint.findings(output)
+    assert [f for f, _ in found] == ["Snakefile", "rules/common.smk"]
+    assert lint.unwaived(found) == found[1:]  # the absolute path is not waived: make lint would fail on it
