@@ -29,8 +29,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def snakemake_plugins_loaded():
     """Snakemake's executor plugins, loaded once before any test: the SLURM plugin probes for
-    ``sacct`` in a process when it is first imported, whichever test imports Snakemake first."""
-    import snakemake.api  # noqa: F401
+    ``sacct`` in a process when it is first imported, whichever test imports Snakemake first.
+    (The GPU path's environment has no Snakemake.)"""
+    import importlib.util
+
+    if importlib.util.find_spec("snakemake") is not None:
+        import snakemake.api  # noqa: F401
 
 
 @pytest.fixture(autouse=True)
