@@ -37,6 +37,11 @@ readme-table: $(STAMP)
 	$(BIN)/python -m mirage readme-table --claims $(CLAIMS)
 	$(BIN)/python -m mirage readme-table --claims benchmarks/results/default/claims.parquet --block default-study
 
+# every generated block of README.md, docs/*.md and config/README.md from its source (docs/README.md)
+.PHONY: docs
+docs: $(STAMP)
+	$(BIN)/python -m mirage docs
+
 dry-run: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default -n $(CONFIG)
 
@@ -105,7 +110,7 @@ gpu-lock:
 
 # The GPU check (benchmarks/gpu_check.py) on a lent GPU machine that has torch, transformers and
 # accelerate but nothing else (Python 3.12, no network): the wheels it needs beyond them, ~57 MB,
-# into .whl/ (git-ignored), to travel with the working tree. The device command is in the README.
+# into .whl/ (git-ignored), to travel with the working tree. The device command is in docs/gpu.md.
 GPU_CHECK_WHEELS := trl==1.16.0 datasets==5.2.0 dill==0.4.1 multiprocess==0.70.19 polars==2.1.0 \
                     polars-runtime-32==2.1.0 math-verify==0.9.0 latex2sympy2-extended==1.11.0 antlr4-python3-runtime==4.13.2
 gpu-check-wheels: $(STAMP)

@@ -19,7 +19,7 @@ to Qwen's vocabulary (151,936 ids, every one decodable).
 Writes gpu_check.json and gpu_check.md (``--cpu --tiny``: gpu_check_cpu_tiny.*) to ``--out``,
 by default $OUT when set (the device machine's folder that comes back), else
 benchmarks/results/ (a temporary folder for ``--tiny``). A GPU run's two files belong in
-benchmarks/results/gpu_check.json and .md, and its numbers in the README's "Other benchmarks"
+benchmarks/results/gpu_check.json and .md, and its numbers in docs/benchmarks.md's
 table (the ``gpu_check.py`` row).
 
 What it needs beyond torch/transformers/accelerate: trl 1.16, datasets, polars, pyarrow,

@@ -100,7 +100,7 @@ def markdown(records: dict) -> str:
                   f"{rec['agree']} agree, {rec['answers'] - rec['agree']} differ, {rec['unclassified']} unclassified.\n",
                   "| task | answers | agree |", "|---|---|---|"]
         lines += [f"| {t} | {v['answers']} | {v['agree']} |" for t, v in rec["per_task"].items()]
-        lines += ["", "| task | ours | official | answers | kind | README row | why |", "|---|---|---|---|---|---|---|"]
+        lines += ["", "| task | ours | official | answers | kind | differences row | why |", "|---|---|---|---|---|---|---|"]
         lines += [f"| {c['task']} | {c['ours']} | {c['official']} | {c['answers']} | {c['kind']} | {c['row']} | "
                   f"{c['why']} |" for c in rec["classes"]]
         lines.append("")

@@ -6,19 +6,21 @@ plan            the cost of a study before it is submitted: jobs, GPUs, tokens, 
 download        fill the Hugging Face cache with every model and data set of a config, at its pinned revisions
 passk           pass@k of any model on a configured task, sampled without the workflow (a quick look)
 provenance      print the provenance stored in a table or figure
-readme-table    rewrite the README's verdict table from a claims table
+readme-table    rewrite the README's verdict table (or docs/results.md's default-study table) from a claims table
 verdict-tables  rewrite a study's thresholds and paper-comparison tables (and .md) from its claims table
+docs            rewrite every generated block of README.md, docs/*.md and config/README.md from its source
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import re
 import sys
 from pathlib import Path
 
-from mirage.analysis.verdicts import comparison_markdown, paper_comparison, read_claims, write_verdict_tables
+from mirage.analysis.verdicts import claims_block, read_claims, write_verdict_tables
 from mirage.config import DEFAULT_CONFIG, ConfigError, load_config, parse_overrides
 from mirage.core import provenance
 from mirage.generation.sampling import PasskRequest, quick_passk
@@ -26,6 +28,9 @@ from mirage.plan import PlanGap, format_plan, job_counts, make_plan, write_parqu
 from mirage.tasks.download import download as fetch_all
 
 START, END = "<!-- verdict-table:start -->", "<!-- verdict-table:end -->"
+REPO = Path(__file__).resolve().parents[1]
+# each verdict block: the doc it lives in and the study its status line names
+BLOCK_DOCS = {"verdict-table": ("README.md", "the full toy study"), "default-study": ("docs/results.md", "the default study")}
 
 
 def markers(block: str) -> tuple[str, str]:
@@ -42,12 +47,14 @@ def readme_with_table(readme: str, table_md: str, block: str = "verdict-table") 
     return pattern.sub(lambda _: f"{start}\n{table_md}{end}", readme, count=1)
 
 
-def readme_table(claims_path: str, readme_path: str, check: bool, block: str = "verdict-table") -> int:
+def readme_table(claims_path: str, readme_path: str | None, check: bool, block: str = "verdict-table") -> int:
     """The claims table is read by ``read_claims``: one written before issue 14
     (the recorded one-seed studies: no p-values, ``regime`` for ``regime_rule``)
-    is upgraded, and the table is rendered under today's rules."""
-    claims = read_claims(claims_path)
-    table_md = comparison_markdown(paper_comparison(claims), claims, claims_path)
+    is upgraded, and the table is rendered under today's rules, after the study's
+    status line for a block of ``BLOCK_DOCS``. ``readme_path``: default, the block's doc."""
+    doc, study = BLOCK_DOCS.get(block, ("README.md", None))
+    readme_path = readme_path or doc
+    table_md = claims_block(claims_path, study)
     readme = Path(readme_path).read_text()
     updated = readme_with_table(readme, table_md, block)
     if check:
@@ -58,6 +65,15 @@ def readme_table(claims_path: str, readme_path: str, check: bool, block: str = "
         return 0
     Path(readme_path).write_text(updated)
     return 0
+
+
+def docs(check: bool, files: list[str] | None) -> int:
+    """Every generated block of the docs from its source (scripts/generate_docs.py, a
+    checkout's tool: it reads benchmarks/results/ and the configs)."""
+    spec = importlib.util.spec_from_file_location("generate_docs", REPO / "scripts" / "generate_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run([Path(f) for f in files] if files else None, check)
 
 
 def verdict_tables(claims_path: str, out_dir: str | None, min_gain: float) -> int:
@@ -254,15 +270,23 @@ def build_parser() -> argparse.ArgumentParser:
     prov.add_argument("file", help="a Parquet table, PNG or SVG figure written by the workflow")
 
     table = sub.add_parser("readme-table", help="rewrite the README's verdict table from a claims table",
-                           description="Rewrite the table between the README's verdict-table markers from a claims "
-                           "table (a recorded pre-issue-14 table is upgraded).")
+                           description="Rewrite the table between a doc's verdict-table markers from a claims "
+                           "table (a recorded pre-issue-14 table is upgraded), after the study's status line.")
     table.add_argument("--claims", default="results/tables/claims.parquet",
                        help="the claims table (default: results/tables/claims.parquet)")
-    table.add_argument("--readme", default="README.md", help="the README to rewrite (default: README.md)")
-    table.add_argument("--check", action="store_true", help="change nothing; exit 1 if the README's table differs")
+    table.add_argument("--readme", help="the doc to rewrite (default: the block's: README.md for verdict-table, "
+                       "docs/results.md for default-study)")
+    table.add_argument("--check", action="store_true", help="change nothing; exit 1 if the doc's table differs")
     table.add_argument("--block", default="verdict-table",
-                       help="the README's markers to write between: <!-- BLOCK:start --> ... <!-- BLOCK:end --> "
+                       help="the markers to write between: <!-- BLOCK:start --> ... <!-- BLOCK:end --> "
                             "(default: verdict-table, the full toy study's; default-study: the default study's)")
+
+    gen = sub.add_parser("docs", help="rewrite every generated block of the docs from its source",
+                         description="Rewrite every generated block of README.md, docs/*.md and config/README.md "
+                         "(between <!-- NAME:start --> and <!-- NAME:end -->, or a budget's markers) from its source: "
+                         "the recorded tables under benchmarks/results/, the configs and their plans.")
+    gen.add_argument("--check", action="store_true", help="change nothing; exit 1 if any block differs")
+    gen.add_argument("files", nargs="*", help="the docs to rewrite (default: all of them)")
 
     tables = sub.add_parser("verdict-tables", help="rewrite a study's thresholds and paper-comparison tables from "
                             "its claims table (a recorded pre-issue-14 table is upgraded as readme-table does)",
@@ -290,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         return passk(args)
     if args.command == "readme-table":
         return readme_table(args.claims, args.readme, args.check, args.block)
+    if args.command == "docs":
+        return docs(args.check, args.files)
     if args.command == "verdict-tables":
         return verdict_tables(args.claims, args.out_dir, args.min_gain)
     if args.command == "plan":

@@ -464,7 +464,7 @@ def format_plan(plan: Plan) -> str:
 
 
 def budget_table(plan: Plan) -> str:
-    """The README's budget of a study's GPU rules, in markdown: jobs, hours per job
+    """The paper-scale page's budget (docs/paper-scale.md) of a study's GPU rules, in markdown: jobs, hours per job
     against the rule's limit (runtime x attempts) and peak memory per GPU against the GPU's."""
     lines = [f"| rule ({plan.label}, {plan.gpu}) | jobs | GPUs/job | h/job | h limit | GiB/GPU |",
              "|---|---|---|---|---|---|"]

@@ -17,7 +17,7 @@ from mirage.config import load_config
 from mirage.tasks.download import hub_fetches
 
 REPO = Path(__file__).resolve().parents[1]
-COMMANDS = ["init", "check-config", "plan", "download", "passk", "provenance", "readme-table", "verdict-tables"]
+COMMANDS = ["init", "check-config", "plan", "download", "passk", "provenance", "readme-table", "verdict-tables", "docs"]
 
 
 def run_cli(*args, env=None, cwd=REPO):

@@ -33,7 +33,7 @@ def test_make_gpu_env_states_the_driver_the_check_requires(repo):
 
     makefile = (repo / "Makefile").read_text()
     assert f"driver >= {MIN_DRIVER_CUDA13}" in makefile and "scripts/check_driver.py" in makefile
-    assert f"driver ≥ {MIN_DRIVER_CUDA13}" in (repo / "README.md").read_text()
+    assert f"driver ≥ {MIN_DRIVER_CUDA13}" in (repo / "docs" / "gpu.md").read_text()
 
 
 def test_every_gpu_rules_adapter_checks_its_gpus_first(repo):

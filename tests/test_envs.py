@@ -165,7 +165,7 @@ RULE = re.compile(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", re.M | re.S)
 # - reasoning_gym in the GPU env: some of its dependencies (cellpylib 2.4.0, ...) publish source
 #   distributions only, which the GPU lock's binary-only resolution for the GPU nodes
 #   (scripts/check_gpu_lock.py) refuses; a study with a reasoning_gym task trains and samples in
-#   the main environment, or adds them to the lock's '# source distributions:' line (README)
+#   the main environment, or adds them to the lock's '# source distributions:' line (docs/new-task.md)
 OPTIONAL = {"vllm"}
 OPTIONAL_IN = {"gpu.yaml": {"reasoning_gym"}}
 

@@ -70,7 +70,7 @@ def test_cpu_tiny_mode_runs_the_training_and_sampling_code(tmp_path):
 
 # What the lent GPU machine has (../shared/gpu-notes.md, section 6): torch, transformers,
 # accelerate and peft preinstalled, with what they require; what travels to it: the wheels the
-# README's device command installs (trl, datasets, polars, math-verify, with theirs).
+# device command of docs/gpu.md installs (trl, datasets, polars, math-verify, with theirs).
 DEVICE_HAS = {"torch", "transformers", "accelerate", "peft"}
 TRAVELS = {"trl", "datasets", "polars", "math-verify"}
 # modules the check reaches but never imports there, and why: vllm and deepspeed only where

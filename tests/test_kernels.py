@@ -73,12 +73,12 @@ def test_provenance_names_the_cpu_and_the_kernels_a_job_ran(tmp_path):
     assert record["cpu_model"] == kernels.cpu()["cpu_model"] and "version.numpy" in record
 
 
-def test_the_readmes_reproducibility_block_is_the_recorded_runs():
+def test_the_docs_reproducibility_block_is_the_recorded_runs():
     sys.path.insert(0, str(REPO / "benchmarks"))
     from reproducibility import END, RECORD, START, readme_block
 
     record = json.loads(RECORD.read_text())
-    block = (REPO / "README.md").read_text().split(START)[1].split(END)[0]
+    block = (REPO / "docs" / "reproducibility.md").read_text().split(START)[1].split(END)[0]
     assert block == "\n" + readme_block(record)
     # the settings' own claims: the machine without AVX-512 reproduces every file; native does not
     runs = {r["run"]: r for r in record["runs"]}

@@ -1,5 +1,5 @@
 """The memory estimate of GPU jobs (mirage.memory): at or above every peak measured on a GPU, a
-config that cannot fit refused at validation, and the README's budgets generated from the plan."""
+config that cannot fit refused at validation, and the docs' budgets generated from the plan."""
 
 import json
 import re
@@ -13,6 +13,8 @@ from mirage.config import ConfigError, load_config
 from mirage.core.settings import GRPOSettings
 from mirage.memory import GIB, ModelShape, activation_bytes, training_memory
 
+PAPER_SCALE_DOC = REPO / "docs" / "paper-scale.md"  # the paper config's numbers, budgets and plan
+BENCHMARKS_DOC = REPO / "docs" / "benchmarks.md"  # the recorded benchmarks' rows
 MEASURED = json.loads((REPO / "benchmarks" / "results" / "gpu_memory.json").read_text())
 PAPER = REPO / "config" / "paper.yaml"
 SHAPES = {name: yaml.safe_load(PAPER.read_text())["models"][model]["shape"]
@@ -82,9 +84,9 @@ def test_a_training_step_of_the_shipped_paper_config_fits_an_h100():
 def test_the_readme_budget_is_the_plans(config):
     from mirage.plan import budget_table, make_plan
 
-    readme = (REPO / "README.md").read_text()
+    readme = PAPER_SCALE_DOC.read_text()
     block = re.search(rf"<!-- budget: {re.escape(config)} -->\n(.*?)<!-- /budget -->", readme, re.S)
-    assert block, f"README.md has no budget block for {config}"
+    assert block, f"docs/paper-scale.md has no budget block for {config}"
     plan = make_plan([REPO / config])
     assert block.group(1) == budget_table(plan)
     for row in plan.rules.filter(plan.rules["gpus_per_job"] > 0).iter_rows(named=True):
@@ -97,7 +99,7 @@ def test_the_readme_budget_is_the_plans(config):
 
 
 def test_the_readme_paper_scale_numbers_are_the_configs():
-    readme = (REPO / "README.md").read_text()
+    readme = PAPER_SCALE_DOC.read_text()
     config = load_config([PAPER])
     grpo = GRPOSettings.from_dict(config["rl"]["grpo"])
     micro, accumulation = grpo.batch_split(config["resources"]["train"]["gpu"])
@@ -136,7 +138,7 @@ def test_the_training_estimate_bounds_the_gpu_checks_measured_grpo_peaks():
 
 
 def test_the_readme_gpu_rows_are_the_recorded_runs():
-    readme = (REPO / "README.md").read_text()
+    readme = BENCHMARKS_DOC.read_text()
     check = json.loads((REPO / "benchmarks" / "results" / "gpu_check.json").read_text())
     bf16, fp32, fsdp = check["grpo_single"], check["grpo_single_fp32_weights"], check["grpo_fsdp2_1proc"]
     assert (f"6 updates in {bf16['train_s']} s (bf16 weights, peak {bf16['peak_gpu_memory_gib']} GiB) and "
@@ -170,29 +172,32 @@ def test_issue_22_left_every_default_study_evaluation_and_verdict_as_it_was():
     for path, why in record["differ"].items():
         assert (path.startswith("results/rl/") or "training_curves" in path
                 or (path.startswith("results/samples/base/") and why.startswith("provenance differs"))), (path, why)
-    readme = (REPO / "README.md").read_text()
+    readme = BENCHMARKS_DOC.read_text()
     assert f"{record['compared']} files, {len(record['differ'])} differ" in readme
 
 
 def test_the_readme_dry_run_numbers_are_the_recorded_ones():
     record = json.loads((REPO / "benchmarks" / "results" / "dry_run_paper.json").read_text())
-    readme = (REPO / "README.md").read_text()
     jobs = record["jobs"]
-    assert f"of the paper config ({record['total_jobs']} jobs) | {record['best_s']:.1f} s |" in readme
-    assert (f"{jobs['sample_base']} + {jobs['sample_votes']} sampling jobs" in readme
-            and f"{record['total_jobs']} jobs in all, and plans them in {record['best_s']:.1f} s" in readme)
+    assert f"of the paper config ({record['total_jobs']} jobs) | {record['best_s']:.1f} s |" in BENCHMARKS_DOC.read_text()
+    paper = PAPER_SCALE_DOC.read_text()
+    assert (f"{jobs['sample_base']} + {jobs['sample_votes']} sampling jobs" in paper
+            and f"{record['total_jobs']} jobs in all, and plans them in {record['best_s']:.1f} s" in paper
+            and f"{jobs['one_shot_reference']} One-Shot reference runs, {jobs['evaluate_base']} evaluations of the base models"
+            in paper)
 
 
 @pytest.mark.integration
 def test_the_readme_cost_numbers_are_the_plans():
-    """The README's totals of the paper and one-GPU plans, and its count of the paper's training runs."""
+    """The docs' totals of the paper and one-GPU plans, and their count of the paper's training runs."""
     from mirage.plan import make_plan
 
-    readme = (REPO / "README.md").read_text()
+    readme = PAPER_SCALE_DOC.read_text()
     paper = make_plan([PAPER])
-    trained = paper.rules.filter(paper.rules["rule"] == "train_claim")["jobs"][0]
+    train = paper.rules.filter(paper.rules["rule"] == "train_claim")
+    trained = train["jobs"][0]
     assert f"**{paper.total_gpu_hours:,.0f} GPU-hours on H100s**" in readme
-    assert f"99% of it the {trained} training runs" in readme
+    assert f"{100 * train['gpu_hours'][0] / paper.total_gpu_hours:.0f}% of it the {trained} training runs" in readme
     assert f"lists {trained} training and {trained}" in readme
     one = make_plan([REPO / "config" / "one-gpu.yaml"])
     assert f"Its plan is {one.total_gpu_hours:.1f} GPU-hours on an H100" in readme

@@ -446,7 +446,7 @@ def test_sharded_alignment_sampling_reads_every_shard_and_redoes_only_a_missing_
 @pytest.mark.integration
 def test_the_bare_slurm_profile_works_after_the_one_step_the_readme_names(tmp_path):
     """`snakemake --profile slurm`, as cluster users type it: refused before `make slurm-profile`,
-    planned after it; the README names that step where it shows the cluster commands."""
+    planned after it; the docs name that step where they show the cluster commands (docs/slurm.md)."""
     env = {**os.environ, "HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": ""}
     args = ("--profile", "slurm", "-n", "--directory", str(tmp_path / "study"))
     before = run_snakemake(*args, env=env, check=False, timeout=120)
@@ -454,5 +454,5 @@ def test_the_bare_slurm_profile_works_after_the_one_step_the_readme_names(tmp_pa
     subprocess.run(["make", "-s", "slurm-profile"], cwd=REPO, env=env, check=True, capture_output=True)
     after = run_snakemake(*args, env=env, timeout=120)
     assert "This was a dry-run" in after.stdout
-    slurm = (REPO / "README.md").read_text().split("### On a SLURM cluster")[1].split("\n### ")[0]
+    slurm = (REPO / "docs" / "slurm.md").read_text()
     assert "make slurm-profile" in slurm and "snakemake --profile slurm" in slurm

@@ -491,6 +491,34 @@ def comparison_markdown(comparison: pl.DataFrame, claims: pl.DataFrame, source: 
     return "\n".join(lines) + "\n"
 
 
+def status_line(comparison: pl.DataFrame, claims: pl.DataFrame, study: str) -> str:
+    """The README's one-line status of a study against the paper: its agreement on the
+    paper's regime-dependent claim x regime cells (under the paper's own labels where
+    the cells carry them, else the pass@k rule's), from the same tables as its verdict table."""
+    silent = learned_nothing(claims)
+    if silent:
+        return f"**Status:** {study} says nothing about the paper's claims: {silent}."
+    labelled = comparison.filter(pl.col("regime_from") == "paper")
+    rows = labelled if labelled.height else comparison.filter(pl.col("regime_from") == "rule")
+    return (f"**Status:** {study} agrees with the paper on {_agreement(rows)} of the claim x regime cells "
+            "where the paper finds a claim regime-dependent (table below; an inconclusive regime counts as a "
+            "disagreement).")
+
+
+def claims_block(claims_path: str | Path, study: str | None = None, source: str | None = None) -> str:
+    """A generated verdict block of the docs (``python -m mirage readme-table`` and
+    ``docs``): the comparison table of a claims table, with ``study``'s status line
+    after its first line where ``study`` is given; ``source``: the path it names
+    (default: ``claims_path``)."""
+    claims = read_claims(claims_path)
+    comparison = paper_comparison(claims)
+    markdown = comparison_markdown(comparison, claims, source or str(claims_path))
+    if study is None:
+        return markdown
+    first, rest = markdown.split("\n\n", 1)
+    return f"{first}\n\n{status_line(comparison, claims, study)}\n\n{rest}"
+
+
 def write_verdict_tables(claims: pl.DataFrame, min_gain: float, thresholds_path: str | Path,
                          comparison_path: str | Path, markdown_path: str | Path, source: str,
                          generator: str = "rule `verdict_tables`") -> None:

@@ -27,7 +27,7 @@ it). A response (the content of the answer tag) is compared per category:
 The response's answer is its first ``[[…]]``; without one, its first
 ``$\\boxed{…}$``, else its first ``[…]``. Expressions are never executed: an
 arithmetic answer is computed by ``mirage.verifiers.synlogic.reading.arithmetic``'s grammar. Where
-the official grader has a defect we do not copy it (README, differences table):
+the official grader has a defect we do not copy it (docs/differences.md):
 puzzle rule 4's substring test accepts any fragment of a listed word (we require
 a whole listed word), and the plain comparison cleans the response but not
 the gold (we clean both).
