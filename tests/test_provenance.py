@@ -59,3 +59,15 @@ def test_a_file_without_provenance_says_so(tmp_path, capsys):
     pl.DataFrame({"a": [1]}).write_parquet(tmp_path / "plain.parquet")
     assert main(["provenance", str(tmp_path / "plain.parquet")]) == 1
     assert "no provenance recorded" in capsys.readouterr().err
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("recorded", ["default/claims.parquet", "default/claim_gains.png", "toy-full/claims.parquet"])
+def test_the_recorded_tables_and_figures_keep_their_provenance(recorded):
+    """The metadata key is a file format: every recorded table and figure (benchmarks/results/,
+    written before mirage/ became packages) still yields its provenance (a key renamed with the
+    module, mirage.core.provenance, read none of them)."""
+    from conftest import REPO
+
+    info = provenance.read(REPO / "benchmarks" / "results" / recorded)
+    assert len(info.get("git_commit", "")) == 40 and info["config_hash"], info

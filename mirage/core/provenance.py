@@ -20,7 +20,7 @@ from pathlib import Path
 
 from mirage.core.kernels import machine
 
-KEY = "mirage.core.provenance"
+KEY = "mirage.provenance"  # the metadata key in every table and figure written so far: a file format, not a module path
 PACKAGES = ("torch", "transformers", "trl", "vllm", "numpy", "polars", "snakemake")
 # the config hash of the job whose ``recording`` block is open (none outside one)
 _job_hash: contextvars.ContextVar[str] = contextvars.ContextVar("mirage_job_config_hash", default="none")
