@@ -224,6 +224,9 @@ def test_the_benchmarks_page_is_the_records():
     assert f"(everything up to date) | {default['noop_s']:.1f} s |" in page
     same = record("refactor_identity.json")
     assert f"{same['compared']} files, {len(same['differ'])} differ (`benchmarks/results/refactor_identity.json`)" in page
+    moved = record("packages_identity.json")
+    assert (f"({moved['before_commit']}, {moved['after_commit']}): {moved['compared']} files, {len(moved['differ'])} "
+            "differ (`benchmarks/results/packages_identity.json`") in page
     passk = record("passk_speed.json")
     assert (f"pass@k table from {passk['rows']:,} sample rows ({passk['problems']:,} problems × {passk['n']} samples), "
             f"k = {passk['ks']} | {passk['passk_table_s']} s; {passk['speedup']:.0f}× a per-problem Python loop with "
