@@ -401,3 +401,67 @@ def test_a_doc_copied_with_its_blocks_regenerates_to_itself(tmp_path):
         copies.append((doc, copy))
     assert gen.run([c for _, c in copies]) == 0
     assert all(c.read_text() == d.read_text() for d, c in copies)
+
+
+def test_the_full_studys_claim_by_claim_prose_is_its_claims_table():
+    """docs/results.md's claim-by-claim account of the full toy study states results, not numbers:
+    each statement here beside the recorded claims table it describes (a regenerated study that
+    changes one fails here, and the prose is rewritten)."""
+    from mirage.analysis.verdicts import read_claims
+
+    claims = read_claims(RESULTS / "toy-full" / "claims.parquet")
+    cells = {}  # claim -> [(base pass@k, model/task, regime, verdict, gain)], by alignment
+    for (claim, model, task), g in claims.group_by("claim", "model", "task"):
+        assert g["verdict"].n_unique() == 1, (claim, task)  # one benchmark per toy task
+        cells.setdefault(claim, []).append((g["base_pass_at_k"][0], f"{model}/{task}", g["regime_rule"][0],
+                                            g["verdict"][0], g["gain"].mean()))
+    for rows in cells.values():
+        rows.sort()
+
+    def verdicts(claim, regime=None):
+        return [v for _, _, r, v, _ in cells[claim] if regime in (None, r)]
+
+    def of(claim, cell):
+        return next(v for _, c, _, v, _ in cells[claim] if c == cell)
+
+    page = flat(read("docs/results.md"))
+    weak = [c for _, c, r, _, _ in cells["psr"] if r == "weak"]
+    gain = {(claim, c): g for claim in cells for _, c, _, _, g in cells[claim]}
+    statements = {
+        "Ground truth works in every run group": set(verdicts("ground_truth")) == {"works"},
+        "PSR works in every cell, at or above NSR in every weak cell": set(verdicts("psr")) == {"works"}
+        and all(gain["psr", c] >= gain["nsr", c] for c in weak),
+        "it works on add and is inconclusive on the sweep's strong cells. **Weak: inconclusive** (disagrees): it "
+        "fails in most weak cells and is inconclusive in the others":
+            of("random", "toy_a/add") == "works"
+            and {v for _, c, r, v, _ in cells["random"] if r == "strong" and c != "toy_a/add"} == {"inconclusive"}
+            and sorted(set(verdicts("random", "weak"))) == ["fails", "inconclusive"]
+            and verdicts("random", "weak").count("fails") > len(weak) / 2,
+        "Incorrect, strong: no gain": set(verdicts("incorrect")) == {"fails"},
+        "it fails in most weak cells, is inconclusive in one and works in the best aligned one":
+            verdicts("format", "weak").count("fails") > len(weak) / 2
+            and verdicts("format", "weak").count("inconclusive") == 1 and verdicts("format", "weak")[-1] == "works"
+            and set(verdicts("format", "strong")) == {"works"},
+        "It works on add, where the correct procedure is the majority behaviour": of("majority_vote", "toy_a/add") == "works"
+            and {v for _, c, r, v, _ in cells["majority_vote"] if c != "toy_a/add"} == {"fails"},
+        "**Weak: works in every weak cell** (disagrees)": set(verdicts("one_shot")) == {"works"},
+        "it works in most weak cells and is inconclusive in the least aligned context and on mul":
+            verdicts("nsr", "weak").count("works") > len(weak) / 2
+            and {c for _, c, r, v, _ in cells["nsr"] if r == "weak" and v != "works"}
+            == {"toy_a/mul", [c for _, c, r, _, _ in cells["nsr"] if c.startswith("exposure/")][0]},
+        "Spurious Rewards' ungated random reward fails on mul and is inconclusive on add":
+            (of("random_ungated", "toy_a/mul"), of("random_ungated", "toy_a/add")) == ("fails", "inconclusive"),
+        "`incorrect_label` fails on mul, and on add it cannot be trained": verdicts("incorrect_label") == ["fails"]
+            and "toy_a/add" not in {c for _, c, *_ in cells["incorrect_label"]},
+        "entropy minimisation works on add only": (of("entropy_min", "toy_a/add"), of("entropy_min", "toy_a/mul"))
+            == ("works", "fails"),
+        "`one_shot_random` and `few_shot` work on add, and `few_shot` on mul too":
+            (of("one_shot_random", "toy_a/add"), of("few_shot", "toy_a/add"), of("few_shot", "toy_a/mul"))
+            == ("works",) * 3 and of("one_shot_random", "toy_a/mul") != "works",
+        "RLVR-Decomposed's NSR is inconclusive on mul, its PSR works there":
+            (of("nsr_decomposed", "toy_a/mul"), of("psr_decomposed", "toy_a/mul")) == ("inconclusive", "works"),
+        "the released format gate (`format_released`, `random_released`) gives the same verdicts as ours":
+            all(of(f"{c}_released", cell) == of(c, cell) for c in ("format", "random") for cell in ("toy_a/add", "toy_a/mul")),
+    }
+    assert all(s in page for s in statements), [s for s in statements if s not in page]
+    assert all(statements.values()), [s for s, ok in statements.items() if not ok]
