@@ -465,3 +465,22 @@ def test_the_full_studys_claim_by_claim_prose_is_its_claims_table():
     }
     assert all(s in page for s in statements), [s for s in statements if s not in page]
     assert all(statements.values()), [s for s, ok in statements.items() if not ok]
+
+
+def test_the_contamination_prose_is_its_table():
+    import polars as pl
+
+    table = pl.read_parquet(RESULTS / "toy-contamination" / "contamination.parquet")
+    flag = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["contamination"]["flag_exact_match"]
+    cell = {(r["model"], r["benchmark"]): r for r in table.iter_rows(named=True)}
+    assert {k for k, r in cell.items() if r["exact_match_rate"] >= flag} == {("toy_c", "add")}
+    assert {k for k, r in cell.items() if r["flagged"]} == {("toy_c", "add")}  # as the rule flagged them
+    assert flag - 0.02 < cell["toy_c", "mul"]["exact_match_rate"] < flag  # just under
+    assert cell["toy_c", "mul"]["mean_rouge_l"] > 5 * cell["toy_a", "mul"]["mean_rouge_l"]  # many times
+    page = flat(read("docs/results.md"))
+    assert ("toy_c is flagged on add and the clean model nowhere; on mul toy_c's exact match stays just under "
+            "the configured threshold although its ROUGE-L is many times the clean model's") in page
+    passk = pl.read_parquet(RESULTS / "toy-contamination" / "passk.parquet").filter(pl.col("k") == 1)
+    p1 = {(r["model"], r["benchmark"]): r["pass_at_k"] for r in passk.iter_rows(named=True)}
+    assert all(p1["toy_c", t] > p1["toy_a", t] for t in ("add", "mul"))
+    assert "Contamination also lifted toy_c's pass@1 on both tasks" in page
