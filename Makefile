@@ -31,7 +31,7 @@ study-full:
 report: $(STAMP)
 	$(BIN)/snakemake --profile profiles/default $(CONFIG) --report report.html
 
-# rewrite the README's verdict table from a study's claims table
+# rewrite the README's verdict table and docs/results.md's default-study table from their claims tables
 CLAIMS ?= benchmarks/results/toy-full/claims.parquet
 readme-table: $(STAMP)
 	$(BIN)/python -m mirage readme-table --claims $(CLAIMS)

@@ -43,7 +43,7 @@ def readme_with_table(readme: str, table_md: str, block: str = "verdict-table") 
     start, end = markers(block)
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     if not pattern.search(readme):
-        raise ValueError(f"the README has no '{start}' ... '{end}' markers")
+        raise ValueError(f"the doc has no '{start}' ... '{end}' markers")
     return pattern.sub(lambda _: f"{start}\n{table_md}{end}", readme, count=1)
 
 

@@ -484,3 +484,32 @@ def test_the_contamination_prose_is_its_table():
     p1 = {(r["model"], r["benchmark"]): r["pass_at_k"] for r in passk.iter_rows(named=True)}
     assert all(p1["toy_c", t] > p1["toy_a", t] for t in ("add", "mul"))
     assert "Contamination also lifted toy_c's pass@1 on both tasks" in page
+
+
+def test_every_claim_of_the_registry_has_its_row_on_the_claims_page():
+    from mirage.training.claims import CLAIMS
+
+    page = read("docs/claims.md")
+    rows = set(re.findall(r"^\| `(\w+)`(?:, `(\w+)`)? \|", page, flags=re.M))
+    named = {name for pair in rows for name in pair if name}
+    assert set(CLAIMS) <= named, sorted(set(CLAIMS) - named)
+
+
+def test_the_study_settings_the_prose_quotes_are_the_configs():
+    """Settings quoted in running text (docs/results.md, docs/environments.md, docs/new-task.md,
+    docs/benchmarks.md) against the configs, locks and records that set them."""
+    default, full = config("config.yaml"), config("toy-full.yaml")
+    results = flat(read("docs/results.md"))
+    cells = len(default["models"]) * len(default["tasks"])
+    assert f"with mul as its weak task: {WORDS[cells]} cells" in results
+    ckpt, grpo = default["checkpoints"], default["rl"]["grpo"]
+    assert f"(every {ckpt['sft_every']} SFT steps and {ckpt['rl_every']} rollout batches)" in results
+    assert (f"{grpo['prompts_per_generation']} prompts × {grpo['num_generations']} completions per generation, "
+            f"{grpo['steps']} or {full['rl']['grpo']['steps']} rollout batches of {grpo['steps_per_generation']} "
+            "optimizer steps") in results
+    arch = default["models"]["toy_a"]["architecture"]
+    assert (f"(the default toy model, {arch['hidden_size']} with {arch['num_attention_heads']} heads"
+            in flat(read("docs/environments.md")))
+    assert f"(cellpylib {pins('requirements.lock')['cellpylib']})" in flat(read("docs/new-task.md"))
+    same = record("refactor_identity.json")
+    assert f"({same['before_commit']}, {same['after_commit']}): {same['compared']} files" in read("docs/benchmarks.md")

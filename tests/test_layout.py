@@ -1,4 +1,4 @@
-"""The package's shape (docs/development.md): packages by role with empty ``__init__``s, no
+"""The package's shape (README.md, Layout): packages by role with empty ``__init__``s, no
 import cycle, no module too long to read, a short top level."""
 
 import ast
