@@ -54,18 +54,13 @@ def _minutes(seconds: float) -> str:
 
 # --- the verdict tables ------------------------------------------------------------------------
 
-def verdict_table() -> str:
-    from mirage.analysis.verdicts import claims_block
+def verdict_block(study: str, path: str) -> Callable[[], str]:
+    """A study's verdict table with its status line, from its recorded claims table ``path``."""
+    def render() -> str:
+        from mirage.analysis.verdicts import claims_block
 
-    path = "benchmarks/results/toy-full/claims.parquet"
-    return claims_block(REPO / path, "the full toy study", source=path)
-
-
-def default_study() -> str:
-    from mirage.analysis.verdicts import claims_block
-
-    path = "benchmarks/results/default/claims.parquet"
-    return claims_block(REPO / path, "the default study", source=path)
+        return claims_block(REPO / path, study, source=path)
+    return render
 
 
 def _cell_name(row: dict, unique: bool) -> str:
@@ -301,7 +296,9 @@ def budget(config: str) -> str:
 
 
 BLOCKS: dict[str, Callable[[], str]] = {
-    "verdict-table": verdict_table, "default-study": default_study, "full-study-cells": full_study_cells,
+    "verdict-table": verdict_block("the full toy study", "benchmarks/results/toy-full/claims.parquet"),
+    "default-study": verdict_block("the default study", "benchmarks/results/default/claims.parquet"),
+    "full-study-cells": full_study_cells,
     "holm": holm, "thresholds": thresholds, "alignment": alignment, "contamination": contamination,
     "study-time": study_time, "costs": costs, "test-tiers": test_tiers, "reproducibility": reproducibility,
 }
@@ -318,19 +315,15 @@ def regenerate(text: str) -> tuple[str, list[str]]:
     """``text`` with every block rendered anew, and the names of the blocks that changed."""
     changed = []
 
-    def block(m: re.Match) -> str:
-        new = render(m.group(2))
-        if new != m.group(3):
-            changed.append(m.group(2))
-        return f"{m.group(1)}{new}{m.group(4)}"
+    def rewrite(source: Callable[[str], str], label: str) -> Callable[[re.Match], str]:
+        def sub(m: re.Match) -> str:
+            new = source(m.group(2))
+            if new != m.group(3):
+                changed.append(label + m.group(2))
+            return f"{m.group(1)}{new}{m.group(4)}"
+        return sub
 
-    def plan(m: re.Match) -> str:
-        new = budget(m.group(2))
-        if new != m.group(3):
-            changed.append(f"budget: {m.group(2)}")
-        return f"{m.group(1)}{new}{m.group(4)}"
-
-    return BUDGET.sub(plan, BLOCK.sub(block, text)), changed
+    return BUDGET.sub(rewrite(budget, "budget: "), BLOCK.sub(rewrite(render, ""), text)), changed
 
 
 def run(files: list[Path] | None = None, check: bool = False) -> int:
